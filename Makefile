@@ -1,0 +1,47 @@
+# Quick start on a fresh machine: `make demo`, `make test`. Each creates .venv if missing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTHON ?= python3
+
+.PHONY: demo test bench bench-full lint format clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e ".[test,bench]"
+	touch $@
+
+# The demo runs in float64 (JAX_ENABLE_X64 is read by JAX at start-up; the library never sets it).
+demo: $(VENV)/.installed-base
+	JAX_ENABLE_X64=1 $(VENV)/bin/jaxglm demo
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed-bench
+	$(PY) -m benchmarks.run --quick
+
+bench-full: $(VENV)/.installed-bench
+	$(PY) -m benchmarks.run
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check jaxglm tests benchmarks
+	$(VENV)/bin/ruff format --check jaxglm tests benchmarks
+
+format: $(VENV)/.installed-test
+	$(VENV)/bin/ruff format jaxglm tests benchmarks
+	$(VENV)/bin/ruff check --fix jaxglm tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,76 @@
+"""jaxglm: generalized linear models in JAX.
+
+Fit GLMs by maximum likelihood with an exact, jit-compiled Newton (IRLS) solver that runs
+the same on CPU, GPU and TPU, batches with ``jax.vmap`` and reports R-grade statistics.
+
+Example:
+    >>> import numpy as np, jaxglm as jg
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = rng.binomial(1, 1 / (1 + np.exp(-X @ np.array([1.0, -1.0]))))
+    >>> res = jg.fit(X, y, family=jg.Bernoulli())
+    >>> res.params.shape
+    (3,)
+"""
+
+from jaxglm.families import (
+    Bernoulli,
+    Binomial,
+    Family,
+    Gamma,
+    Gaussian,
+    InverseGaussian,
+    NegativeBinomial,
+    Poisson,
+    Tweedie,
+)
+from jaxglm.fit import fit
+from jaxglm.links import (
+    Canonical,
+    Cauchit,
+    CLogLog,
+    Identity,
+    Inverse,
+    InverseSquared,
+    Link,
+    Log,
+    Logit,
+    LogLog,
+    Power,
+    Probit,
+    Sqrt,
+)
+from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.solvers import Newton
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bernoulli",
+    "Binomial",
+    "CLogLog",
+    "Canonical",
+    "Cauchit",
+    "ConvergenceWarning",
+    "Family",
+    "GLMResult",
+    "Gamma",
+    "Gaussian",
+    "Identity",
+    "Inverse",
+    "InverseGaussian",
+    "InverseSquared",
+    "Link",
+    "Log",
+    "LogLog",
+    "Logit",
+    "NegativeBinomial",
+    "Newton",
+    "Poisson",
+    "Power",
+    "Probit",
+    "Sqrt",
+    "Status",
+    "Tweedie",
+    "fit",
+]

@@ -1,0 +1,392 @@
+"""``fit()``: validation at the boundary, starting values, the solver, the statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from jaxglm import _linalg
+from jaxglm import families as F
+from jaxglm import links as L
+from jaxglm import model as M
+from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.solvers import AbstractSolver, Newton, iterate
+
+__all__ = ["fit"]
+
+
+def fit(
+    X: ArrayLike,
+    y: ArrayLike,
+    family: F.Family | None = None,
+    link: L.Link | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
+    fit_intercept: bool = True,
+    alpha: ArrayLike = 0.0,
+    l1_ratio: float = 0.0,
+    penalty_factor: ArrayLike | None = None,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    start_params: ArrayLike | None = None,
+    cov_type: str = "nonrobust",
+    groups: ArrayLike | None = None,
+) -> GLMResult:
+    """Fit a generalized linear model by (penalized) maximum likelihood.
+
+    The model is ``g(E[y]) = eta = offset + intercept + X @ beta`` with ``y`` from
+    ``family`` and ``Var(y_i) = phi V(mu_i) / weights_i``. The solver minimizes
+    ``deviance / (2 sum(w)) + alpha / 2 * sum_j penalty_factor_j beta_j^2`` (``w`` = prior
+    x frequency weights; the intercept is never penalized).
+
+    Args:
+        X: (n, p) design, without an intercept column. A pandas DataFrame's column names
+            label the summary.
+        y: (n,) response. For ``Binomial`` the proportion of successes, with the trial
+            counts as ``weights``; for ``Bernoulli`` 0/1.
+        family: a :class:`jaxglm.Family`; default ``Gaussian()``.
+        link: a :class:`jaxglm.Link`; default the family's (R's) default link.
+        weights: (n,) prior weights as R's ``glm(weights=)``; rows with weight 0 are
+            dropped (not counted in ``nobs`` or the degrees of freedom).
+        freq_weights: (n,) frequency weights: row ``i`` stands for ``freq_weights[i]``
+            identical rows (``nobs``, ``df_resid``, ``scale`` and BIC count them).
+        offset: (n,) known part of ``eta``.
+        exposure: (n,) positive exposure; ``log(exposure)`` is added to the offset.
+        fit_intercept: include an (unpenalized) intercept.
+        alpha: ridge penalty strength (traceable, so it can be vmapped).
+        l1_ratio: elastic-net mixing; only 0 (ridge) is supported by the Newton solver.
+        penalty_factor: (p,) per-feature penalty factors ``f_j >= 0`` (default 1).
+        solver: a solver object (default :class:`jaxglm.Newton`).
+        tol, max_iter: override the solver's own defaults when given.
+        start_params: starting ``params`` (intercept first when ``fit_intercept``);
+            default R's start (one IRLS step from the family's ``mustart``).
+        cov_type: ``"nonrobust"`` (model-based, scaled by ``scale``).
+        groups: cluster labels for ``cov_type="cluster"`` (not supported yet; must be None).
+
+    Returns:
+        A :class:`jaxglm.GLMResult`. Failure is a value: check ``res.converged`` /
+        ``res.status``. When the inputs are concrete (not traced by ``jit``/``vmap``) the
+        inputs are validated (``ValueError`` naming the argument and the first bad index)
+        and a :class:`ConvergenceWarning` is issued if the fit did not converge.
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(500, 2))
+        >>> y = rng.poisson(np.exp(0.5 + X @ np.array([0.3, -0.2])))
+        >>> res = jg.fit(X, y, family=jg.Poisson())
+        >>> res.params.shape, bool(res.converged)
+        ((3,), True)
+    """
+    family = F.Gaussian() if family is None else family
+    if not isinstance(family, F.Family):
+        raise TypeError(f"family must be a jaxglm Family, got {family!r}")
+    link = family.default_link() if link is None else link
+    if not isinstance(link, L.Link):
+        raise TypeError(f"link must be a jaxglm Link, got {link!r}")
+    solver = Newton() if solver is None else solver
+    if not isinstance(solver, AbstractSolver):
+        raise TypeError(f"solver must be a jaxglm solver, got {solver!r}")
+    if tol is not None:
+        solver = dataclasses.replace(solver, tol=tol)
+    if max_iter is not None:
+        solver = dataclasses.replace(solver, max_iter=max_iter)
+    if cov_type != "nonrobust" or groups is not None:
+        raise NotImplementedError(
+            f"cov_type={cov_type!r} is not available yet: only 'nonrobust' is implemented"
+        )
+    if not (isinstance(l1_ratio, int | float) and l1_ratio == 0):
+        raise NotImplementedError(
+            "l1_ratio must be 0: L1/elastic-net penalties need the ProxNewton solver, "
+            "which is not available yet"
+        )
+
+    feature_names = _column_names(X)
+    arrays = dict(
+        X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,
+        exposure=exposure, alpha=alpha, penalty_factor=penalty_factor, start_params=start_params,
+    )  # fmt: skip
+    concrete = _is_concrete(arrays, family, link, solver)
+    if concrete:
+        _validate(family, link, fit_intercept, **arrays)
+    X = jnp.asarray(X)
+    if not jnp.issubdtype(X.dtype, jnp.floating):
+        X = X.astype(jnp.result_type(float))
+    dtype = X.dtype
+    cast = {k: None if v is None else jnp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
+
+    res = _fit_jit(X, **cast, family=family, link=link, solver=solver, fit_intercept=fit_intercept)
+    res = dataclasses.replace(
+        res, feature_names=feature_names, solver_name=_solver_name(solver), cov_type=cov_type
+    )
+    if concrete and int(res.status) != Status.CONVERGED:
+        warnings.warn(
+            f"{family.name} fit did not converge: {res.status_message}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return res
+
+
+def _solver_name(solver: AbstractSolver) -> str:
+    name = type(solver).__name__
+    return f"{name}(fisher)" if getattr(solver, "fisher", False) else name
+
+
+def _column_names(X: Any) -> tuple[str, ...] | None:
+    columns = getattr(X, "columns", None)
+    return None if columns is None else tuple(str(c) for c in columns)
+
+
+def _is_concrete(*trees: Any) -> bool:
+    leaves = jax.tree.leaves(trees)
+    return not any(isinstance(x, jax.core.Tracer) for x in leaves)
+
+
+# ---- validation (host side, concrete inputs only) ------------------------------------------
+
+
+def _first_bad(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(~mask)[0])
+
+
+def _as_float(name: str, value: Any) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def _check_vector(name: str, value: Any, n: int) -> np.ndarray:
+    arr = _as_float(name, value)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match X, got {arr.shape}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise ValueError(f"{name} has a non-finite value at index {_first_bad(finite)}")
+    return arr
+
+
+def _validate(
+    family: F.Family,
+    link: L.Link,
+    fit_intercept: bool,
+    *,
+    X: Any,
+    y: Any,
+    weights: Any,
+    freq_weights: Any,
+    offset: Any,
+    exposure: Any,
+    alpha: Any,
+    penalty_factor: Any,
+    start_params: Any,
+) -> None:
+    """Raise a ValueError naming the argument and the first bad index."""
+    Xa = _as_float("X", X)
+    if Xa.ndim != 2:
+        raise ValueError(f"X must be 2-D (n, p), got shape {Xa.shape}")
+    n, p = Xa.shape
+    if n == 0:
+        raise ValueError("X has no rows: cannot fit empty data")
+    finite = np.isfinite(Xa)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise ValueError(f"X has a non-finite value at row {row}, column {col}")
+    ya = _as_float("y", y)
+    if ya.ndim != 1:
+        raise ValueError(f"y must be 1-D (n,), got shape {ya.shape}")
+    ya = _check_vector("y", ya, n)
+    w = np.ones(n)
+    for name, value in (("weights", weights), ("freq_weights", freq_weights)):
+        if value is not None:
+            arr = _check_vector(name, value, n)
+            if (arr < 0).any():
+                raise ValueError(f"{name} has a negative value at index {_first_bad(arr >= 0)}")
+            w = w * arr
+    if not (w > 0).any():
+        raise ValueError("all weights are zero: no observation to fit")
+    if offset is not None:
+        _check_vector("offset", offset, n)
+    if exposure is not None:
+        arr = _check_vector("exposure", exposure, n)
+        if (arr <= 0).any():
+            raise ValueError(f"exposure must be > 0; bad value at index {_first_bad(arr > 0)}")
+    _check_family(family, link)
+    inside = family.in_support(ya)
+    if not inside.all():
+        i = _first_bad(inside)
+        raise ValueError(
+            f"y[{i}] = {ya[i]:g} is outside the support of {family.name} ({family.support})"
+        )
+    a = np.asarray(alpha, dtype=float)
+    if a.shape != () or not np.isfinite(a) or a < 0:
+        raise ValueError(f"alpha must be a finite scalar >= 0, got {alpha!r}")
+    if penalty_factor is not None:
+        pf = _as_float("penalty_factor", penalty_factor)
+        if pf.shape != (p,) or not (np.isfinite(pf).all() and (pf >= 0).all()):
+            raise ValueError(f"penalty_factor must be ({p},) finite and >= 0, got {pf.shape}")
+    if start_params is not None:
+        k = p + int(fit_intercept)
+        sp = _as_float("start_params", start_params)
+        if sp.shape != (k,) or not np.isfinite(sp).all():
+            raise ValueError(f"start_params must be ({k},) and finite, got shape {sp.shape}")
+
+
+def _check_family(family: F.Family, link: L.Link) -> None:
+    if isinstance(family, F.NegativeBinomial) and not float(family.alpha) > 0:
+        raise ValueError(f"NegativeBinomial alpha must be > 0, got {family.alpha}")
+    if isinstance(family, F.Tweedie):
+        power = float(family.power)
+        if not (power == 0 or power >= 1):
+            raise ValueError(f"Tweedie power must be 0 or >= 1, got {power}")
+    if isinstance(link, L.Power) and float(link.power) == 0:
+        raise ValueError("Power(0) is not a link: use Log()")
+
+
+# ---- the compiled fit ----------------------------------------------------------------------
+
+
+@jax.jit(static_argnames=("fit_intercept",))
+def _fit_jit(
+    X, y, weights, freq_weights, offset, exposure, alpha, penalty_factor, start_params,
+    *, family, link, solver, fit_intercept,
+) -> GLMResult:  # fmt: skip
+    n, p = X.shape
+    dtype = X.dtype
+    prior = jnp.ones(n, dtype) if weights is None else weights
+    freq = jnp.ones(n, dtype) if freq_weights is None else freq_weights
+    off = jnp.zeros(n, dtype) if offset is None else offset
+    if exposure is not None:
+        off = off + jnp.log(exposure)
+    pf = jnp.ones(p, dtype) if penalty_factor is None else penalty_factor
+    ridge = jnp.asarray(alpha, dtype) * jnp.concatenate([jnp.zeros(1, dtype), pf])
+    w = prior * freq
+    problem = M.Problem(
+        X=X, y=y, w=w, offset=off, saturated=family.saturated_loglik(y),
+        total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
+        fit_intercept=fit_intercept,
+    )  # fmt: skip
+    if start_params is None:
+        params0 = initial_params(problem)
+    elif fit_intercept:
+        params0 = start_params
+    else:
+        params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
+    state = iterate(solver, problem, solver.init(problem, params0))
+    n_iter = state.n_iter + int(start_params is None)
+    return _result(problem, solver, state, prior, freq, n_iter, has_offset=offset is not None)
+
+
+def initial_params(problem: M.Problem) -> jax.Array:
+    """R's start: one IRLS step from ``mu = family.mustart(y, w)``, else the null model.
+
+    The weighted least-squares step regresses the working response at
+    ``eta0 = link(mustart)`` (one Gram product). Where that lands on an invalid mean
+    (``f = inf``), or does worse than the intercept-only point ``link(weighted mean y)``,
+    the intercept-only point is the start instead.
+    """
+    fam, link, dtype = problem.family, problem.link, problem.y.dtype
+    mu0 = fam.mustart(problem.y, problem.w)
+    eta0 = M.eta_from_mean(fam, link, mu0)
+    g, h = M.row_derivatives(problem, eta0, fisher=True)
+    H = M.hessian(problem, h)
+    working = jnp.where(problem.w > 0, problem.w * (h * (eta0 - problem.offset) - g), 0.0)
+    rhs = _linalg.score(problem.X, working) / problem.total_weight
+    H, rhs = _linalg.pin_intercept(H, rhs, problem.fit_intercept)
+    factors, _ = _linalg.factor(H)
+    wls = _linalg.solve(factors, rhs)
+
+    p = problem.X.shape[1]
+    null = jnp.zeros(p + 1, dtype)
+    if problem.fit_intercept:
+        ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
+        offbar = jnp.sum(problem.w * problem.offset) / problem.total_weight
+        null = null.at[0].set(M.eta_from_mean(fam, link, ybar) - offbar)
+
+    def f(params):
+        eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+        return M.objective(problem, params, eta)
+
+    better = jnp.all(jnp.isfinite(wls)) & (f(wls) <= f(null))
+    return jnp.where(better, wls, null)
+
+
+def _result(problem, solver, state, prior, freq, n_iter, has_offset) -> GLMResult:
+    """Statistics at the solution; ``n_iter`` counts the starting IRLS step when taken."""
+    fam, link = problem.family, problem.link
+    p = problem.X.shape[1]
+    dtype = problem.y.dtype
+    eta = state.eta
+    valid = problem.w > 0
+    deviance = _deviance(problem, eta)
+    mu = M.mean_from_eta(fam, link, eta)
+    pearson = jnp.sum(jnp.where(valid, problem.w * (problem.y - mu) ** 2 / fam.variance(mu), 0.0))
+    nobs = jnp.sum(jnp.where(valid, freq, 0.0))
+    rank = p + int(problem.fit_intercept)
+    df_resid = nobs - rank
+    scale = pearson / df_resid if fam.estimates_scale else jnp.ones((), dtype)
+
+    # Log-likelihood with R's dispersion convention (families.Family.llf_scale).
+    phi = fam.llf_scale(deviance, nobs, problem.total_weight)
+    theta = M.theta_from_eta(fam, link, eta)
+    rows = prior * fam.natural_loglik(problem.y, theta) / phi + fam.log_base_measure(
+        problem.y, phi, prior
+    )
+    llf = jnp.sum(jnp.where(valid, freq * rows, 0.0))
+    k = rank + fam.dispersion_params()
+    penalized = jnp.any(problem.penalty > 0)
+    aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
+    bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
+
+    # Covariance: scale x inverse expected information (R's summary.glm).
+    if problem.canonical or getattr(solver, "fisher", False):
+        info = state.hess
+    else:
+        _, h = M.row_derivatives(problem, eta, fisher=True)
+        info, _ = _linalg.pin_intercept(M.hessian(problem, h), state.grad, problem.fit_intercept)
+    factors, ok = _linalg.factor(info)
+    inv = _linalg.solve(factors, jnp.eye(p + 1, dtype=dtype)) / problem.total_weight
+    cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)
+
+    return GLMResult(
+        coef=state.params[1:], intercept=state.params[0], cov=cov,
+        scale=jnp.asarray(scale, dtype), deviance=deviance,
+        null_deviance=_null_deviance(problem, solver, has_offset),
+        llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
+        df_model=jnp.asarray(p, dtype), df_resid=df_resid,
+        n_iter=n_iter, status=state.status, family=fam, link=link,
+        fit_intercept=problem.fit_intercept, use_t=fam.estimates_scale,
+    )  # fmt: skip
+
+
+def _deviance(problem: M.Problem, eta: jax.Array) -> jax.Array:
+    nll = M.row_nll(problem, eta)
+    return 2.0 * jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0))
+
+
+def _null_deviance(problem: M.Problem, solver: AbstractSolver, has_offset: bool) -> jax.Array:
+    """R's null deviance: the intercept-only fit (with the offset), or ``eta = offset``."""
+    fam, link = problem.family, problem.link
+    if not problem.fit_intercept:
+        return _deviance(problem, problem.offset)
+    ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
+    if not has_offset:
+        return _deviance(problem, jnp.full_like(problem.y, M.eta_from_mean(fam, link, ybar)))
+    null_problem = dataclasses.replace(problem, X=problem.X[:, :0], penalty=problem.penalty[:1])
+    offbar = jnp.sum(problem.w * problem.offset) / problem.total_weight
+    start = (M.eta_from_mean(fam, link, ybar) - offbar)[None]
+    state = iterate(solver, null_problem, solver.init(null_problem, start))
+    return _deviance(problem, state.eta)

@@ -1,0 +1,152 @@
+"""The model: per-row negative log-likelihood in ``eta``, its derivatives, the objective.
+
+With ``theta = theta(eta)`` (exactly ``c * eta`` for a canonical link, else
+``family.theta_from_mean(link.inverse(eta))``), the row loss per unit prior weight, at
+``phi = 1``, is half the unit deviance
+
+    nll_i(eta) = sup_t (y_i t - a(t)) - (y_i theta(eta) - a(theta(eta))),
+
+and the objective every solver minimizes is (shared/DESIGN.md)
+
+    f(beta) = sum_i w_i nll_i(eta_i) / sum_i w_i + alpha/2 * sum_j f_j beta_j^2
+            = deviance / (2 sum w) + ridge penalty,
+
+where ``w`` is prior x frequency weight. Its row derivatives ``g = nll'``, ``h = nll''``
+come from ``jax.grad`` (vmapped); Fisher scoring replaces ``h`` by its expectation
+``(dmu/deta)^2 / V(mu)``. The Newton system is then ``[1 X]^T diag(w h) [1 X]``
+(:mod:`jaxglm._linalg`).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxglm import _linalg
+from jaxglm._pytree import pytree_dataclass, static_field
+from jaxglm.families import Family
+from jaxglm.links import Canonical, Link
+
+
+def canonical_scale(family: Family, link: Link) -> float | None:
+    """``c`` with ``theta = c * eta`` when ``link`` is canonical for ``family``, else None."""
+    if isinstance(link, Canonical):
+        return 1.0
+    if family.canonical is not None and type(link) is family.canonical[0]:
+        return family.canonical[1]
+    return None
+
+
+def theta_from_eta(family: Family, link: Link, eta: jax.Array) -> jax.Array:
+    """The canonical parameter at linear predictor ``eta``."""
+    c = canonical_scale(family, link)
+    if c is not None:
+        return c * eta
+    return family.theta_from_mean(link.inverse(eta))
+
+
+def mean_from_eta(family: Family, link: Link, eta: jax.Array) -> jax.Array:
+    """``mu`` at linear predictor ``eta``."""
+    if isinstance(link, Canonical):
+        return family.mean(eta)
+    return link.inverse(eta)
+
+
+def eta_from_mean(family: Family, link: Link, mu: jax.Array) -> jax.Array:
+    """The linear predictor of mean ``mu``."""
+    if isinstance(link, Canonical):
+        return family.theta_from_mean(mu)
+    return link.link(mu)
+
+
+def mean_derivative(family: Family, link: Link, eta: jax.Array) -> jax.Array:
+    """``dmu/deta`` by forward-mode autodiff."""
+    return jax.jvp(lambda e: mean_from_eta(family, link, e), (eta,), (jnp.ones_like(eta),))[1]
+
+
+@pytree_dataclass
+class Problem:
+    """Everything a solver needs, as one pytree.
+
+    Attributes:
+        X: (n, p) design without the intercept column.
+        y: (n,) response.
+        w: (n,) total weights ``prior x frequency``, exactly 0 on dropped/padded rows.
+        offset: (n,) known part of ``eta``.
+        saturated: (n,) ``sup_t (y t - a(t))`` per row (a constant of the objective).
+        total_weight: ``sum(w)``, the objective's normalizer.
+        penalty: (p+1,) ridge curvature ``alpha * (1 - l1_ratio) * f_j``, 0 at the intercept.
+        family, link: the model.
+        fit_intercept: whether parameter 0 (the intercept) is free.
+    """
+
+    X: jax.Array
+    y: jax.Array
+    w: jax.Array
+    offset: jax.Array
+    saturated: jax.Array
+    total_weight: jax.Array
+    penalty: jax.Array
+    family: Family
+    link: Link
+    fit_intercept: bool = static_field(default=True)
+
+    @property
+    def canonical(self) -> bool:
+        return canonical_scale(self.family, self.link) is not None
+
+
+def row_nll(problem: Problem, eta: jax.Array) -> jax.Array:
+    """Half the unit deviance of each row at ``eta`` (per unit weight)."""
+    theta = theta_from_eta(problem.family, problem.link, eta)
+    return problem.saturated - problem.family.natural_loglik(problem.y, theta)
+
+
+def objective(problem: Problem, params: jax.Array, eta: jax.Array) -> jax.Array:
+    """``f = sum w nll / sum w + 1/2 sum penalty * params^2``; +inf where not finite.
+
+    Rows with zero weight contribute exactly 0 whatever their ``eta`` (masked, not
+    multiplied, so that an invalid mean on a dropped row cannot give ``0 * nan``).
+    """
+    nll = row_nll(problem, eta)
+    loss = jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0)) / problem.total_weight
+    f = loss + 0.5 * jnp.sum(problem.penalty * params * params)
+    return jnp.where(jnp.isnan(f), jnp.inf, f)
+
+
+def _scalar_nll(family: Family, link: Link, y: jax.Array, eta: jax.Array) -> jax.Array:
+    return -family.natural_loglik(y, theta_from_eta(family, link, eta))
+
+
+def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax.Array, jax.Array]:
+    """``(g, h)``: first and second derivatives of each row's nll in ``eta``.
+
+    ``h`` is the observed second derivative, or with ``fisher=True`` (or a canonical link,
+    where the two coincide) the expected one, ``(dmu/deta)^2 / V(mu)``.
+    """
+    fam, link = problem.family, problem.link
+    grad = jax.grad(_scalar_nll, argnums=3)
+    g = jax.vmap(grad, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
+    if fisher and not problem.canonical:
+        dmu = mean_derivative(fam, link, eta)
+        h = dmu * dmu / fam.variance(mean_from_eta(fam, link, eta))
+    else:
+        hess = jax.grad(grad, argnums=3)
+        h = jax.vmap(hess, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
+    return g, h
+
+
+def _masked(problem: Problem, r: jax.Array) -> jax.Array:
+    return jnp.where(problem.w > 0, problem.w * r, 0.0)
+
+
+def gradient(problem: Problem, params: jax.Array, g: jax.Array) -> jax.Array:
+    """Gradient of the objective in ``params`` from the row derivatives ``g``."""
+    score = _linalg.score(problem.X, _masked(problem, g)) / problem.total_weight
+    return score + problem.penalty * params
+
+
+def hessian(problem: Problem, h: jax.Array) -> jax.Array:
+    """``[1 X]^T diag(w h) [1 X] / sum w + diag(penalty)``: one Gram product."""
+    H = _linalg.gram(problem.X, _masked(problem, h)) / problem.total_weight
+    return H + jnp.diag(problem.penalty)

@@ -1,0 +1,50 @@
+"""The one loop: a bounded ``lax.while_loop`` over a solver's pure step function.
+
+A solver is ``init(problem, params) -> state``, ``step(problem, state) -> state`` and
+``terminate(problem, state) -> bool``; its state carries ``n_iter`` and ``status``
+(:class:`jaxglm.Status`). Under ``jax.vmap`` the loop runs until every member has
+terminated, and JAX's batching rule for ``while_loop`` keeps finished members unchanged,
+so each member's result is exactly its own.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxglm.model import Problem
+from jaxglm.results import Status
+
+
+class AbstractSolver(abc.ABC):
+    """Interface of a solver: three pure functions and its own defaults."""
+
+    tol: Any
+    max_iter: Any
+
+    @abc.abstractmethod
+    def init(self, problem: Problem, params: jax.Array) -> Any:
+        """The state at the starting ``params`` (intercept first)."""
+
+    @abc.abstractmethod
+    def step(self, problem: Problem, state: Any) -> Any:
+        """One iteration."""
+
+    @abc.abstractmethod
+    def terminate(self, problem: Problem, state: Any) -> jax.Array:
+        """Whether to stop (converged or failed); the driver adds the ``max_iter`` bound."""
+
+
+def iterate(solver: AbstractSolver, problem: Problem, state: Any) -> Any:
+    """Run ``solver.step`` until ``terminate`` or ``max_iter`` steps; mark ``MAX_ITER``."""
+
+    def cond(s):
+        return (~solver.terminate(problem, s)) & (s.n_iter < solver.max_iter)
+
+    state = lax.while_loop(cond, lambda s: solver.step(problem, s), state)
+    status = jnp.where(state.status == Status.RUNNING, Status.MAX_ITER, state.status)
+    return state._replace(status=status.astype(state.status.dtype))
