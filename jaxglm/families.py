@@ -396,29 +396,23 @@ class Tweedie(Family):
     power: jax.Array | float = 1.5
     support: ClassVar[str] = "y >= 0 for 1 <= power < 2, y > 0 for power >= 2, real for 0"
 
-    def _p(self, exclude: tuple[float, ...]) -> jax.Array:
-        """``power`` with the excluded special values replaced by 1.5 (safe inner where)."""
-        p = jnp.asarray(self.power)
-        special_case = jnp.zeros_like(p, dtype=bool)
-        for v in exclude:
-            special_case = special_case | (p == v)
-        return jnp.where(special_case, 1.5, p)
-
     def log_partition(self, theta):
+        # Double where: each branch sees a harmless input where it is not selected, so
+        # that its (unused) gradient is finite.
         p = jnp.asarray(self.power)
-        q = self._p((1.0, 2.0))
-        general = ((1.0 - q) * theta) ** ((2.0 - q) / (1.0 - q)) / (2.0 - q)
-        theta_pos = num.safe_where(theta < 0, theta, -1.0)
-        return jnp.where(
-            p == 1.0,
-            jnp.exp(theta),
-            jnp.where(p == 2.0, -jnp.log(-theta_pos), general),
-        )
+        is1, is2 = p == 1.0, p == 2.0
+        q = jnp.where(is1 | is2, 1.5, p)
+        th = num.safe_where(~(is1 | is2), theta, -1.0)
+        general = ((1.0 - q) * th) ** ((2.0 - q) / (1.0 - q)) / (2.0 - q)
+        gamma = -jnp.log(-num.safe_where(is2, theta, -1.0))
+        poisson = jnp.exp(num.safe_where(is1, theta, 0.0))
+        return jnp.where(is1, poisson, jnp.where(is2, gamma, general))
 
     def theta_from_mean(self, mu):
         p = jnp.asarray(self.power)
-        q = self._p((1.0,))
-        return jnp.where(p == 1.0, jnp.log(mu), mu ** (1.0 - q) / (1.0 - q))
+        is1 = p == 1.0
+        q = jnp.where(is1, 1.5, p)
+        return jnp.where(is1, jnp.log(num.safe_where(is1, mu, 1.0)), mu ** (1.0 - q) / (1.0 - q))
 
     def log_base_measure(self, y, phi, w):
         p = jnp.asarray(self.power)

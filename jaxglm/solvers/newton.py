@@ -21,8 +21,9 @@ Stopping rule (``tol`` is on the Newton decrement relative to the objective, as 
 ``lambda^2 = -g.d`` and ``s = f + 0.05 / sum(w)`` (R's ``|dev| + 0.1`` in the objective's
 units), the fit has converged when the step just taken started from a point with
 ``lambda^2 / 2 <= tol * s`` — after that step the point is accurate to about ``tol^2``
-(quadratic convergence), and a line search that shortens or rejects such a step only
-meets rounding in ``f`` — or when the next step would have ``lambda^2 / 2 <= tol^2 * s``.
+(quadratic convergence) — or when the next step would have ``lambda^2 / 2 <= tol^2 * s``.
+Such a last step is taken in full whenever ``f`` stays finite: the quadratic model is
+trusted over ``f``, whose rounding error can exceed the predicted decrease.
 
 Status codes: CONVERGED; MAX_ITER; NONFINITE (objective or gradient not finite);
 RANK_DEFICIENT (the Cholesky factorization failed or a pivot fell below ``10 (p+1) eps``);
@@ -128,8 +129,14 @@ class Newton(AbstractSolver):
         def trial(t):
             return M.objective(problem, state.params + t * d, state.eta + t * d_eta)
 
+        # Within tolerance the quadratic model is trusted over f, whose rounding error can
+        # exceed the predicted decrease: the full step is taken if f stays finite.
+        floor = 0.05 / problem.total_weight
+        small_step = state.decrement / 2 <= self.tol * (state.f + floor)
+
         def accepted(t, f_t):
-            return f_t <= state.f + _ARMIJO * t * slope + slack
+            armijo = f_t <= state.f + _ARMIJO * t * slope + slack
+            return armijo | (small_step & jnp.isfinite(f_t))
 
         def halve(carry):
             t, _, k = carry
@@ -145,8 +152,6 @@ class Newton(AbstractSolver):
         eta = state.eta + t * d_eta
         f, grad, hess, step, dec, finite, ok = self._evaluate(problem, params, eta)
 
-        floor = 0.05 / problem.total_weight
-        small_step = state.decrement / 2 <= self.tol * (state.f + floor)
         converged = small_step | (dec / 2 <= self.tol**2 * (f + floor))
         status = jnp.select(
             [~finite, ~ok, converged, ~searched],

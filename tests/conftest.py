@@ -1,0 +1,39 @@
+"""Test-session set-up: float64 on, once, before any array exists (never in the library)."""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import jaxglm as jg  # noqa: E402
+
+
+def simulate(family: jg.Family, n: int = 80, p: int = 3, seed: int = 0):
+    """A small, well-conditioned design and a response drawn from ``family``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    eta = 0.3 + X @ np.linspace(0.4, -0.3, p) * 0.5
+    mu = np.exp(eta)
+    if isinstance(family, jg.Bernoulli):
+        y = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
+    elif isinstance(family, jg.Poisson | jg.NegativeBinomial):
+        y = rng.poisson(mu).astype(float)
+    elif isinstance(family, jg.Gaussian):
+        y = eta + rng.normal(size=n)
+    elif isinstance(family, jg.Tweedie):
+        y = rng.poisson(mu) * rng.gamma(2.0, 0.5, size=n)
+    else:
+        y = rng.gamma(4.0, mu / 4.0)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def poisson_data():
+    return simulate(jg.Poisson())
+
+
+@pytest.fixture(scope="session")
+def gamma_data():
+    return simulate(jg.Gamma())
