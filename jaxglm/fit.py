@@ -127,7 +127,7 @@ def fit(
 
     res = _fit_jit(X, **cast, family=family, link=link, solver=solver, fit_intercept=fit_intercept)
     res = dataclasses.replace(
-        res, feature_names=feature_names, solver_name=_solver_name(solver), cov_type=cov_type
+        res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type
     )
     if concrete and int(res.status) != Status.CONVERGED:
         warnings.warn(
@@ -136,11 +136,6 @@ def fit(
             stacklevel=2,
         )
     return res
-
-
-def _solver_name(solver: AbstractSolver) -> str:
-    name = type(solver).__name__
-    return f"{name}(fisher)" if getattr(solver, "fisher", False) else name
 
 
 def _column_names(X: Any) -> tuple[str, ...] | None:
@@ -352,11 +347,7 @@ def _result(problem, solver, state, prior, freq, n_iter, has_offset) -> GLMResul
     bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
 
     # Covariance: scale x inverse expected information (R's summary.glm).
-    if problem.canonical or getattr(solver, "fisher", False):
-        info = state.hess
-    else:
-        _, h = M.row_derivatives(problem, eta, fisher=True)
-        info, _ = _linalg.pin_intercept(M.hessian(problem, h), state.grad, problem.fit_intercept)
+    info = solver.information(problem, state)
     factors, ok = _linalg.factor(info)
     inv = _linalg.solve(factors, jnp.eye(p + 1, dtype=dtype)) / problem.total_weight
     cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)

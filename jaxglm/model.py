@@ -150,3 +150,15 @@ def hessian(problem: Problem, h: jax.Array) -> jax.Array:
     """``[1 X]^T diag(w h) [1 X] / sum w + diag(penalty)``: one Gram product."""
     H = _linalg.gram(problem.X, _masked(problem, h)) / problem.total_weight
     return H + jnp.diag(problem.penalty)
+
+
+def expected_information(problem: Problem, eta: jax.Array) -> jax.Array:
+    """The objective's Hessian with Fisher weights at ``eta`` (intercept pinned if absent).
+
+    Divided by ``phi`` and multiplied by ``sum(w)`` it is the expected information of
+    ``params``; its inverse gives R's ``summary.glm`` covariance.
+    """
+    _, h = row_derivatives(problem, eta, fisher=True)
+    H = hessian(problem, h)
+    H, _ = _linalg.pin_intercept(H, jnp.zeros(H.shape[0], H.dtype), problem.fit_intercept)
+    return H

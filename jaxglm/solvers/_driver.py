@@ -21,7 +21,11 @@ from jaxglm.results import Status
 
 
 class AbstractSolver(abc.ABC):
-    """Interface of a solver: three pure functions and its own defaults."""
+    """Interface of a solver: three pure functions, its own defaults, its final information.
+
+    Its state is a NamedTuple with at least ``params`` ((p+1,), intercept first), ``eta``,
+    ``n_iter`` and ``status``.
+    """
 
     tol: Any
     max_iter: Any
@@ -37,6 +41,19 @@ class AbstractSolver(abc.ABC):
     @abc.abstractmethod
     def terminate(self, problem: Problem, state: Any) -> jax.Array:
         """Whether to stop (converged or failed); the driver adds the ``max_iter`` bound."""
+
+    @abc.abstractmethod
+    def information(self, problem: Problem, state: Any) -> jax.Array:
+        """The (p+1, p+1) expected information per unit weight at the final state.
+
+        That is :func:`jaxglm.model.expected_information` at the solution; a solver may
+        return a matrix it already holds when that is the same one.
+        """
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The solver's name as printed in summaries."""
 
 
 def iterate(solver: AbstractSolver, problem: Problem, state: Any) -> Any:

@@ -165,3 +165,12 @@ class Newton(AbstractSolver):
 
     def terminate(self, problem: M.Problem, state: _NewtonState) -> jax.Array:
         return state.status != Status.RUNNING
+
+    def information(self, problem: M.Problem, state: _NewtonState) -> jax.Array:
+        if self.fisher or problem.canonical:
+            return state.hess  # already the expected information at the last point
+        return M.expected_information(problem, state.eta)
+
+    @property
+    def name(self) -> str:
+        return "Newton(fisher)" if self.fisher else "Newton"
