@@ -123,9 +123,24 @@ def fit(
     if not jnp.issubdtype(X.dtype, jnp.floating):
         X = X.astype(jnp.result_type(float))
     dtype = X.dtype
+    n, p = X.shape
     cast = {k: None if v is None else jnp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
-
-    res = _fit_jit(X, **cast, family=family, link=link, solver=solver, fit_intercept=fit_intercept)
+    # Absent arrays become their neutral values here, so that fits with and without them
+    # share one compiled program.
+    ones = jnp.ones(n, dtype)
+    off = jnp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
+    if cast["exposure"] is not None:
+        off = off + jnp.log(cast["exposure"])
+    res = _fit_jit(
+        X, cast["y"],
+        ones if cast["weights"] is None else cast["weights"],
+        ones if cast["freq_weights"] is None else cast["freq_weights"],
+        off, cast["alpha"],
+        jnp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
+        cast["start_params"],
+        family=family, link=link, solver=solver, fit_intercept=fit_intercept,
+        has_offset=offset is not None or exposure is not None,
+    )  # fmt: skip
     res = dataclasses.replace(
         res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type
     )
@@ -254,73 +269,45 @@ def _check_family(family: F.Family, link: L.Link) -> None:
 # ---- the compiled fit ----------------------------------------------------------------------
 
 
-@jax.jit(static_argnames=("fit_intercept",))
+@jax.jit(static_argnames=("fit_intercept", "has_offset"))
 def _fit_jit(
-    X, y, weights, freq_weights, offset, exposure, alpha, penalty_factor, start_params,
-    *, family, link, solver, fit_intercept,
+    X, y, prior, freq, offset, alpha, penalty_factor, start_params,
+    *, family, link, solver, fit_intercept, has_offset,
 ) -> GLMResult:  # fmt: skip
-    n, p = X.shape
     dtype = X.dtype
-    prior = jnp.ones(n, dtype) if weights is None else weights
-    freq = jnp.ones(n, dtype) if freq_weights is None else freq_weights
-    off = jnp.zeros(n, dtype) if offset is None else offset
-    if exposure is not None:
-        off = off + jnp.log(exposure)
-    pf = jnp.ones(p, dtype) if penalty_factor is None else penalty_factor
-    ridge = jnp.asarray(alpha, dtype) * jnp.concatenate([jnp.zeros(1, dtype), pf])
+    ridge = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
     w = prior * freq
     problem = M.Problem(
-        X=X, y=y, w=w, offset=off, saturated=family.saturated_loglik(y),
+        X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
         total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
         fit_intercept=fit_intercept,
     )  # fmt: skip
+    mu_start = None
     if start_params is None:
-        params0 = initial_params(problem)
+        params0 = null_params(problem)
+        mu_start = family.mustart(y, w)
     elif fit_intercept:
         params0 = start_params
     else:
         params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
-    state = iterate(solver, problem, solver.init(problem, params0))
-    n_iter = state.n_iter + int(start_params is None)
-    return _result(problem, solver, state, prior, freq, n_iter, has_offset=offset is not None)
+    state = iterate(solver, problem, solver.init(problem, params0, mu_start))
+    return _result(problem, solver, state, prior, freq, has_offset)
 
 
-def initial_params(problem: M.Problem) -> jax.Array:
-    """R's start: one IRLS step from ``mu = family.mustart(y, w)``, else the null model.
-
-    The weighted least-squares step regresses the working response at
-    ``eta0 = link(mustart)`` (one Gram product). Where that lands on an invalid mean
-    (``f = inf``), or does worse than the intercept-only point ``link(weighted mean y)``,
-    the intercept-only point is the start instead.
-    """
-    fam, link, dtype = problem.family, problem.link, problem.y.dtype
-    mu0 = fam.mustart(problem.y, problem.w)
-    eta0 = M.eta_from_mean(fam, link, mu0)
-    g, h = M.row_derivatives(problem, eta0, fisher=True)
-    H = M.hessian(problem, h)
-    working = jnp.where(problem.w > 0, problem.w * (h * (eta0 - problem.offset) - g), 0.0)
-    rhs = _linalg.score(problem.X, working) / problem.total_weight
-    H, rhs = _linalg.pin_intercept(H, rhs, problem.fit_intercept)
-    factors, _ = _linalg.factor(H)
-    wls = _linalg.solve(factors, rhs)
-
+def null_params(problem: M.Problem) -> jax.Array:
+    """The intercept-only point ``link(weighted mean of y) - weighted mean of offset``."""
     p = problem.X.shape[1]
-    null = jnp.zeros(p + 1, dtype)
-    if problem.fit_intercept:
-        ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
-        offbar = jnp.sum(problem.w * problem.offset) / problem.total_weight
-        null = null.at[0].set(M.eta_from_mean(fam, link, ybar) - offbar)
-
-    def f(params):
-        eta = _linalg.linear_predictor(problem.X, params, problem.offset)
-        return M.objective(problem, params, eta)
-
-    better = jnp.all(jnp.isfinite(wls)) & (f(wls) <= f(null))
-    return jnp.where(better, wls, null)
+    params = jnp.zeros(p + 1, problem.y.dtype)
+    if not problem.fit_intercept:
+        return params
+    fam, link = problem.family, problem.link
+    ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
+    offbar = jnp.sum(problem.w * problem.offset) / problem.total_weight
+    return params.at[0].set(M.eta_from_mean(fam, link, ybar) - offbar)
 
 
-def _result(problem, solver, state, prior, freq, n_iter, has_offset) -> GLMResult:
-    """Statistics at the solution; ``n_iter`` counts the starting IRLS step when taken."""
+def _result(problem, solver, state, prior, freq, has_offset) -> GLMResult:
+    """Statistics at the solution."""
     fam, link = problem.family, problem.link
     p = problem.X.shape[1]
     dtype = problem.y.dtype
@@ -358,7 +345,7 @@ def _result(problem, solver, state, prior, freq, n_iter, has_offset) -> GLMResul
         null_deviance=_null_deviance(problem, solver, has_offset),
         llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
         df_model=jnp.asarray(p, dtype), df_resid=df_resid,
-        n_iter=n_iter, status=state.status, family=fam, link=link,
+        n_iter=state.n_iter, status=state.status, family=fam, link=link,
         fit_intercept=problem.fit_intercept, use_t=fam.estimates_scale,
     )  # fmt: skip
 
@@ -377,7 +364,5 @@ def _null_deviance(problem: M.Problem, solver: AbstractSolver, has_offset: bool)
     if not has_offset:
         return _deviance(problem, jnp.full_like(problem.y, M.eta_from_mean(fam, link, ybar)))
     null_problem = dataclasses.replace(problem, X=problem.X[:, :0], penalty=problem.penalty[:1])
-    offbar = jnp.sum(problem.w * problem.offset) / problem.total_weight
-    start = (M.eta_from_mean(fam, link, ybar) - offbar)[None]
-    state = iterate(solver, null_problem, solver.init(null_problem, start))
+    state = iterate(solver, null_problem, solver.init(null_problem, null_params(null_problem)))
     return _deviance(problem, state.eta)

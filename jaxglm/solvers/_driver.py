@@ -31,8 +31,12 @@ class AbstractSolver(abc.ABC):
     max_iter: Any
 
     @abc.abstractmethod
-    def init(self, problem: Problem, params: jax.Array) -> Any:
-        """The state at the starting ``params`` (intercept first)."""
+    def init(self, problem: Problem, params: jax.Array, mu_start: jax.Array | None = None) -> Any:
+        """The state at the starting ``params`` (intercept first).
+
+        ``mu_start`` is an optional (n,) starting mean (R's ``mustart``) that a solver may
+        use to build its first model; others ignore it.
+        """
 
     @abc.abstractmethod
     def step(self, problem: Problem, state: Any) -> Any:

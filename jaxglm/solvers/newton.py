@@ -1,5 +1,11 @@
 """Newton / Fisher scoring with an Armijo line search: IRLS in its exact form.
 
+Start (R's): the first quadratic model is expanded at ``eta0 = link(mu_start)`` with
+``mu_start`` the family's ``mustart`` — one weighted least-squares solve, IRLS's first
+iteration — from the intercept-only point; if that lands higher than the intercept-only
+point, the line search backtracks toward it, and if no point on the way is lower, the
+iteration goes on with a Newton step from the intercept-only point.
+
 Step: solve ``H d = -g`` by the equilibrated Cholesky of :mod:`jaxglm._linalg`, where ``H``
 is the Hessian of the objective (one Gram product ``[1 X]^T diag(w h) [1 X]``) and ``g`` its
 gradient; then backtrack ``t = 1, 1/2, 1/4, ...`` (at most 30 halvings) until the Armijo
@@ -51,14 +57,14 @@ _MAX_HALVINGS = 30
 
 class _NewtonState(NamedTuple):
     params: jax.Array  # (p+1,), intercept first
-    eta: jax.Array  # (n,)
+    eta: jax.Array  # (n,) linear predictor of params
+    expansion: jax.Array  # (n,) where the next quadratic model is expanded (eta but at start)
     f: jax.Array  # objective at params
-    grad: jax.Array  # (p+1,)
-    hess: jax.Array  # (p+1, p+1), the matrix the step was solved with
-    step: jax.Array  # (p+1,), Newton direction at params
-    decrement: jax.Array  # -grad . step at params
-    prev_decrement: jax.Array  # decrement of the step that led to params
-    n_iter: jax.Array
+    grad: jax.Array  # (p+1,) gradient of the quadratic model at params
+    hess: jax.Array  # (p+1, p+1) the matrix the step was solved with
+    step: jax.Array  # (p+1,) minimizer of the quadratic model minus params
+    decrement: jax.Array  # -grad . step, inf when the model is not expanded at params
+    n_iter: jax.Array  # steps taken; -1 until the first model is built
     status: jax.Array
 
 
@@ -68,7 +74,9 @@ class Newton(AbstractSolver):
 
     Args:
         fisher: use the expected information (Fisher scoring, R's IRLS) instead of the
-            observed one. Identical for canonical links.
+            observed one. Identical for canonical links. With a non-canonical link Fisher
+            scoring converges linearly, so its final accuracy is about ``tol`` rather than
+            ``tol^2``.
         tol: tolerance on the Newton decrement relative to the objective (module docs).
         max_iter: maximum number of Newton steps.
 
@@ -85,81 +93,95 @@ class Newton(AbstractSolver):
     tol: jax.Array | float = 1e-8
     max_iter: jax.Array | int = 100
 
-    def _evaluate(self, problem: M.Problem, params: jax.Array, eta: jax.Array):
-        """Objective, gradient, Hessian and Newton step at ``params``."""
-        f = M.objective(problem, params, eta)
-        g_rows, h_rows = M.row_derivatives(problem, eta, self.fisher)
-        grad = M.gradient(problem, params, g_rows)
+    def _model(self, problem: M.Problem, params: jax.Array, eta: jax.Array, at: jax.Array):
+        """The quadratic model of the objective expanded at ``at``, its minimizer from params.
+
+        Its gradient at ``eta`` is ``[1 X]^T w (g + h (eta - at)) / sum w`` — the plain
+        gradient when ``at = eta`` — and its Hessian the Gram ``[1 X]^T diag(w h) [1 X]``.
+        """
+        g_rows, h_rows = M.row_derivatives(problem, at, self.fisher)
+        grad = M.gradient(problem, params, g_rows + h_rows * (eta - at))
         hess, grad = _linalg.pin_intercept(M.hessian(problem, h_rows), grad, problem.fit_intercept)
         factors, ok = _linalg.factor(hess)
         if not (self.fisher or problem.canonical):
 
-            def fisher_step(_):
-                _, h_exp = M.row_derivatives(problem, eta, fisher=True)
-                h = M.hessian(problem, h_exp)
-                h, _ = _linalg.pin_intercept(h, grad, problem.fit_intercept)
+            def fisher_hessian(_):
+                h = M.expected_information(problem, at)
                 fac, ok_exp = _linalg.factor(h)
                 return h, fac, ok_exp
 
             hess, factors, ok = lax.cond(
-                ok, lambda _: (hess, factors, ok), fisher_step, operand=None
+                ok, lambda _: (hess, factors, ok), fisher_hessian, operand=None
             )
         step = -_linalg.solve(factors, grad)
-        decrement = -jnp.dot(grad, step)
-        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
-        return f, grad, hess, step, decrement, finite, ok
+        return grad, hess, step, ok
 
-    def init(self, problem: M.Problem, params: jax.Array) -> _NewtonState:
+    def init(
+        self, problem: M.Problem, params: jax.Array, mu_start: jax.Array | None = None
+    ) -> _NewtonState:
         eta = _linalg.linear_predictor(problem.X, params, problem.offset)
-        f, grad, hess, step, dec, finite, ok = self._evaluate(problem, params, eta)
-        status = jnp.where(
-            ~finite, Status.NONFINITE, jnp.where(ok, Status.RUNNING, Status.RANK_DEFICIENT)
-        )
+        expansion = eta
+        if mu_start is not None:
+            eta0 = M.eta_from_mean(problem.family, problem.link, mu_start)
+            usable = jnp.all(jnp.isfinite(eta0) | (problem.w == 0))
+            expansion = jnp.where(usable & (problem.w > 0), eta0, eta)
+        f = M.objective(problem, params, eta)
+        k = params.shape[0]
+        zero = jnp.zeros_like(params)
         return _NewtonState(
-            params, eta, f, grad, hess, step, dec, jnp.asarray(jnp.inf, f.dtype),
-            jnp.asarray(0, jnp.int32), status.astype(jnp.int32),
+            params, eta, expansion, f, zero, jnp.zeros((k, k), params.dtype), zero,
+            jnp.asarray(jnp.inf, f.dtype), jnp.asarray(-1, jnp.int32),
+            jnp.asarray(Status.RUNNING, jnp.int32),
         )  # fmt: skip
 
     def step(self, problem: M.Problem, state: _NewtonState) -> _NewtonState:
         d = state.step
         d_eta = _linalg.direction(problem.X, d)
-        slope = jnp.dot(state.grad, d)
+        exact = jnp.isfinite(state.decrement)  # the model was expanded at params
+        slope = jnp.where(exact, jnp.dot(state.grad, d), 0.0)
         slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
-
-        def trial(t):
-            return M.objective(problem, state.params + t * d, state.eta + t * d_eta)
-
-        # Within tolerance the quadratic model is trusted over f, whose rounding error can
-        # exceed the predicted decrease: the full step is taken if f stays finite.
         floor = 0.05 / problem.total_weight
         small_step = state.decrement / 2 <= self.tol * (state.f + floor)
 
+        # Backtracking t = 1, 1/2, ... . Within tolerance the quadratic model is trusted over
+        # f, whose rounding error can exceed the predicted decrease: the full step is taken
+        # if f stays finite.
         def accepted(t, f_t):
             armijo = f_t <= state.f + _ARMIJO * t * slope + slack
             return armijo | (small_step & jnp.isfinite(f_t))
 
         def halve(carry):
             t, _, k = carry
-            return t / 2, trial(t / 2), k + 1
+            t = t / 2
+            return t, M.objective(problem, state.params + t * d, state.eta + t * d_eta), k + 1
 
-        one = jnp.asarray(1.0, state.f.dtype)
-        t, f_t, _ = lax.while_loop(
-            lambda c: ~accepted(c[0], c[1]) & (c[2] < _MAX_HALVINGS), halve, (one, trial(one), 0)
-        )
-        searched = accepted(t, f_t)
+        def searching(carry):
+            t, f_t, k = carry
+            return (k == 0) | (~accepted(t, f_t) & (k <= _MAX_HALVINGS))
+
+        two = jnp.asarray(2.0, state.f.dtype)
+        t, f, _ = lax.while_loop(searching, halve, (two, jnp.asarray(jnp.inf, two.dtype), 0))
+        searched = accepted(t, f)
         t = jnp.where(searched, t, 0.0)
+        f = jnp.where(searched, f, state.f)
         params = state.params + t * d
         eta = state.eta + t * d_eta
-        f, grad, hess, step, dec, finite, ok = self._evaluate(problem, params, eta)
 
-        converged = small_step | (dec / 2 <= self.tol**2 * (f + floor))
+        expansion = jnp.where(state.n_iter < 0, state.expansion, eta)
+        grad, hess, step, ok = self._model(problem, params, eta, expansion)
+        virtual = jnp.any(expansion != eta)
+        decrement = jnp.where(virtual, jnp.inf, -jnp.dot(grad, step))
+        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
+        converged = small_step | (decrement / 2 <= self.tol**2 * (f + floor))
+        # A rejected first step (from the mustart model) is no failure: the next step is a
+        # Newton step from the intercept-only point.
         status = jnp.select(
-            [~finite, ~ok, converged, ~searched],
+            [~finite, ~ok, converged, ~searched & exact],
             [Status.NONFINITE, Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         )
         return _NewtonState(
-            params, eta, f, grad, hess, step, dec, state.decrement, state.n_iter + 1,
+            params, eta, expansion, f, grad, hess, step, decrement, state.n_iter + 1,
             status.astype(jnp.int32),
         )  # fmt: skip
 
