@@ -53,6 +53,7 @@ from jaxglm.solvers._driver import AbstractSolver
 
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 30
+_TOL_EPS = 10  # tol is floored at this many machine epsilons of the working dtype
 
 
 class _NewtonState(NamedTuple):
@@ -77,7 +78,10 @@ class Newton(AbstractSolver):
             observed one. Identical for canonical links. With a non-canonical link Fisher
             scoring converges linearly, so its final accuracy is about ``tol`` rather than
             ``tol^2``.
-        tol: tolerance on the Newton decrement relative to the objective (module docs).
+        tol: tolerance on the Newton decrement relative to the objective (module docs),
+            floored at 10 machine epsilons of the working dtype (1.2e-6 in float32): a
+            decrement below rounding cannot be certified, and asking for it only makes
+            the iteration wander on noise until ``max_iter``.
         max_iter: maximum number of Newton steps.
 
     Example:
@@ -141,7 +145,8 @@ class Newton(AbstractSolver):
         slope = jnp.where(exact, jnp.dot(state.grad, d), 0.0)
         slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
         floor = 0.05 / problem.total_weight
-        small_step = state.decrement / 2 <= self.tol * (state.f + floor)
+        tol = jnp.maximum(self.tol, _TOL_EPS * jnp.finfo(state.f.dtype).eps)
+        small_step = state.decrement / 2 <= tol * (state.f + floor)
 
         # Backtracking t = 1, 1/2, ... . Within tolerance the quadratic model is trusted over
         # f, whose rounding error can exceed the predicted decrease: the full step is taken
@@ -172,7 +177,7 @@ class Newton(AbstractSolver):
         virtual = jnp.any(expansion != eta)
         decrement = jnp.where(virtual, jnp.inf, -jnp.dot(grad, step))
         finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
-        converged = small_step | (decrement / 2 <= self.tol**2 * (f + floor))
+        converged = small_step | (decrement / 2 <= tol**2 * (f + floor))
         # A rejected first step (from the mustart model) is no failure: the next step is a
         # Newton step from the intercept-only point.
         status = jnp.select(

@@ -1,0 +1,129 @@
+"""GLMResult: summary, prediction, intervals, penalties, float32, warnings."""
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import simulate
+from scipy import stats
+
+import jaxglm as jg
+from jaxglm import inference
+from tests.test_references import REFS, fitted, rel_err
+
+# float32 Newton holds params to 1e-4 of the float64 reference on the reasonably conditioned
+# cases; the ill-conditioned ones are reported, not silently wrong (see the last test here).
+FLOAT32_CASES = [
+    "bernoulli_cauchit_spector",
+    "bernoulli_cloglog_lbw",
+    "binomial_log_china_smoking",
+    "gamma_inverse_scotland",
+    "gamma_log_cancer",
+    "inverse_gaussian_log_medpar",
+    "negative_binomial_log_committee",
+    "poisson_log_heart_offset",
+    "poisson_sqrt_cpunish",
+]
+
+
+@pytest.mark.parametrize("name", FLOAT32_CASES)
+def test_float32_keeps_its_dtype_and_matches_reference(name):
+    res, _ = fitted(name, "float32")
+    assert res.params.dtype == jnp.float32 and res.bse.dtype == jnp.float32
+    assert bool(res.converged), res.status_message
+    assert rel_err(res.params, REFS[name]["params"]) < 1e-4
+    assert rel_err(res.bse, REFS[name]["bse"]) < 1e-3
+
+
+def test_float32_on_longley_reports_rank_deficiency():
+    """cond(X) ~ 5e9 is beyond float32's Cholesky: a status, never a wrong number."""
+    with pytest.warns(jg.ConvergenceWarning, match="singular"):
+        res, _ = fitted("gaussian_identity_longley", "float32")
+    assert int(res.status) == jg.Status.RANK_DEFICIENT
+
+
+def test_t_and_normal_quantiles_match_scipy():
+    for df in (1.0, 3.0, 17.0, 250.0):
+        for q in (0.2, 0.05, 1e-4):
+            np.testing.assert_allclose(inference.t_isf2(q, df), stats.t.isf(q / 2, df), rtol=1e-10)
+            t = stats.t.isf(q / 2, df)
+            np.testing.assert_allclose(inference.t_sf2(t, df), q, rtol=1e-10)
+    np.testing.assert_allclose(inference.normal_isf2(0.05), stats.norm.isf(0.025), rtol=1e-12)
+
+
+def test_summary_names_and_statistics():
+    res, data = fitted("gamma_inverse_scotland")
+    frame = pd.DataFrame(data["X"], columns=data["names"])
+    res = jg.fit(frame, data["y"], family=jg.Gamma())
+    text = res.summary()
+    for expected in ["Gamma", "Inverse", "converged", "Intercept", *data["names"][:3], "P>|t|"]:
+        assert expected[:13] in text, expected
+    assert f"{float(res.deviance):.6g}" in text
+    assert f"{float(res.aic):.6g}" in text
+    assert "P>|z|" in fitted("poisson_log_cpunish")[0].summary()
+
+
+def test_predict_mean_and_linear(poisson_data):
+    X, y = poisson_data
+    res = jg.fit(X, y, family=jg.Poisson())
+    eta = np.asarray(res.intercept) + X @ np.asarray(res.coef)
+    np.testing.assert_allclose(res.predict(X, which="linear"), eta, rtol=1e-12)
+    np.testing.assert_allclose(res.predict(X), np.exp(eta), rtol=1e-12)
+    np.testing.assert_allclose(res.predict(X, offset=np.ones(len(y))), np.exp(eta + 1), rtol=1e-12)
+    with pytest.raises(ValueError, match="which"):
+        res.predict(X, which="probability")
+
+
+def test_ridge_logistic_matches_scikit_learn():
+    """fit(alpha) minimizes deviance/(2n) + alpha/2 |beta|^2 = sklearn's C = 1/(alpha n)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = simulate(jg.Bernoulli(), n=200, p=3)
+    alpha = 0.05
+    res = jg.fit(X, y, family=jg.Bernoulli(), alpha=alpha, tol=1e-12)
+    sk = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(res.coef, sk.coef_[0], rtol=1e-6)
+    np.testing.assert_allclose(res.intercept, sk.intercept_[0], rtol=1e-6)
+    assert np.isnan(np.asarray(res.bse)).all() and np.isnan(float(res.aic))
+    assert np.isfinite(float(res.llf)) and np.isfinite(float(res.deviance))
+
+
+def test_penalty_factor_zero_leaves_a_feature_unpenalized():
+    X, y = simulate(jg.Poisson(), n=200, p=3)
+    free = jg.fit(X, y, family=jg.Poisson())
+    pf = np.array([0.0, 1.0, 1.0])
+    strong = jg.fit(X, y, family=jg.Poisson(), alpha=1e6, penalty_factor=pf)
+    np.testing.assert_allclose(strong.coef[1:], 0.0, atol=1e-5)
+    single = jg.fit(X[:, :1], y, family=jg.Poisson())
+    np.testing.assert_allclose(strong.coef[0], single.coef[0], rtol=1e-5)
+    assert not np.allclose(free.coef[0], strong.coef[0])
+
+
+def test_not_converged_warns_and_reports_status(gamma_data):
+    X, y = gamma_data
+    with pytest.warns(jg.ConvergenceWarning, match="max_iter"):
+        res = jg.fit(X, y, family=jg.Gamma(), max_iter=1)
+    assert int(res.status) == jg.Status.MAX_ITER and not bool(res.converged)
+    assert "max_iter" in res.status_message
+    assert "Warning:" in res.summary()
+
+
+def test_rank_deficient_design_is_reported(poisson_data):
+    X, y = poisson_data
+    collinear = np.column_stack([X, X[:, 0] + X[:, 1]])
+    with pytest.warns(jg.ConvergenceWarning, match="singular"):
+        res = jg.fit(collinear, y, family=jg.Poisson())
+    assert int(res.status) == jg.Status.RANK_DEFICIENT
+
+
+def test_batched_result_indexing_and_messages(poisson_data):
+    import jax
+
+    X, y = poisson_data
+    Y = jnp.stack([jnp.asarray(y), jnp.asarray(y[::-1])])
+    res = jax.vmap(lambda yy: jg.fit(X, yy, family=jg.Poisson()))(Y)
+    assert res.status_message == ["converged", "converged"]
+    assert res.conf_int().shape == (2, 4, 2)
+    with pytest.raises(ValueError, match="index the batch"):
+        res.summary()
+    assert "Poisson" in res[1].summary()
