@@ -15,17 +15,20 @@ from jax import lax
 from jax.scipy import special
 
 
+@jax.jit
 def t_sf2(t: jax.Array, df: jax.Array) -> jax.Array:
     """Two-sided tail probability ``P(|T| > |t|)`` of Student's t with ``df`` degrees."""
     x = df / (df + t * t)
     return special.betainc(0.5 * df, 0.5, x)
 
 
+@jax.jit
 def normal_sf2(z: jax.Array) -> jax.Array:
     """Two-sided tail probability ``P(|Z| > |z|)`` of the standard normal."""
     return 2.0 * special.ndtr(-jnp.abs(z))
 
 
+@jax.jit
 def t_isf2(q: jax.Array, df: jax.Array) -> jax.Array:
     """The ``t > 0`` with ``P(|T| > t) = q`` for Student's t with ``df`` degrees."""
     q, df = jnp.broadcast_arrays(jnp.asarray(q, float), jnp.asarray(df, float))
@@ -42,6 +45,7 @@ def t_isf2(q: jax.Array, df: jax.Array) -> jax.Array:
     return mid / (1.0 - mid)
 
 
+@jax.jit
 def normal_isf2(q: jax.Array) -> jax.Array:
     """The ``z > 0`` with ``P(|Z| > z) = q``."""
     return -special.ndtri(0.5 * jnp.asarray(q))

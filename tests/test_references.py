@@ -81,9 +81,12 @@ def test_params_and_bse(name):
 def test_deviance_llf_aic_bic(name):
     res, _ = fitted(name)
     ref = REFS[name]
-    for key in ("deviance", "null_deviance", "pearson_chi2"):
+    for key in ("deviance", "null_deviance"):
         assert rel_err(getattr(res, key), ref[key]) < 1e-8, key
-    assert rel_err(res.scale, ref["scale"]) < 1e-8
+    # Pearson chi2 (and the scale from it) moves to first order with the params, unlike the
+    # deviance, which is stationary at the MLE: it gets the params' tolerance.
+    for key in ("pearson_chi2", "scale"):
+        assert rel_err(getattr(res, key), ref[key]) < 1e-6, key
     for key in ("nobs", "df_resid", "df_model"):
         assert float(getattr(res, key)) == ref[key], key
     for key in ("llf", "aic", "bic"):
