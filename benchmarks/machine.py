@@ -1,0 +1,87 @@
+"""A description of the machine and software a benchmark ran on."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+from pathlib import Path
+
+import jax
+import numpy as np
+
+#: Environment variables that change BLAS or XLA speed; reported when set.
+PERFORMANCE_ENV = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "XLA_FLAGS",
+)
+PACKAGES = (
+    "numpy",
+    "scipy",
+    "jax",
+    "jaxlib",
+    "statsmodels",
+    "scikit-learn",
+    "glum",
+    "glmax",
+    "jaxglm",
+)
+
+
+def describe_machine() -> list[str]:
+    """Markdown bullet lines: CPU, cores, BLAS, JAX devices, versions, load, env variables."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    devices = ", ".join(f"{d.platform}:{d.device_kind}" for d in jax.devices())
+    lines = [
+        f"- CPU: {_cpu_model()}, {cores} cores usable ({os.cpu_count()} online)",
+        f"- BLAS: {_blas()}",
+        f"- JAX backend: {jax.default_backend()} ({devices})",
+        f"- Python {platform.python_version()}; {_versions()}",
+    ]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines.append(f"- Load average at the start (1, 5, 15 min): {load}")
+    env = [f"{k}={os.environ[k]}" for k in PERFORMANCE_ENV if k in os.environ]
+    lines.append(f"- Environment: {', '.join(env) if env else 'no BLAS/XLA variables set'}")
+    return lines
+
+
+def _cpu_model() -> str:
+    """The CPU model name from ``/proc/cpuinfo``, else ``platform.processor()``."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def _blas() -> str:
+    """The BLAS libraries loaded (threadpoolctl), else NumPy's build configuration."""
+    import scipy.linalg  # noqa: F401  (load SciPy's BLAS too, so that it is listed)
+
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')} (NumPy build config)"
+    return "; ".join(
+        f"{info['internal_api']} {info['version']} ({info.get('architecture', '?')}, "
+        f"{info['num_threads']} threads) from {Path(info['filepath']).parent.name}"
+        for info in threadpool_info()
+        if info["user_api"] == "blas"
+    )
+
+
+def _versions() -> str:
+    """Installed versions of the benchmarked packages and their numerical stack."""
+    found = []
+    for name in PACKAGES:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)

@@ -1,0 +1,143 @@
+"""Tight float64 reference solutions: a damped Newton method in NumPy.
+
+For each problem the maximum-likelihood ``params = (intercept, coef)`` is found by Newton's
+method on the summed negative log-likelihood (observed Hessian, columns equilibrated before
+the Cholesky factorization, Armijo backtracking), iterated until the Newton step is below
+``STEP_TOL`` standard errors. The standard errors come from the expected information,
+``cov = phi * inv(X1^T diag(w) X1)`` with ``X1 = [1, X]``, ``w = (dmu/deta)^2 / V(mu)`` and
+``phi`` = Pearson chi2 / (n - p - 1) for the Gamma family (1 otherwise), as R's
+``summary.glm`` and statsmodels report them. References are cached under
+``benchmarks/_cache/``.
+
+Example:
+    >>> from benchmarks.problems import load_problem, problem_specs
+    >>> ref = reference_solution(load_problem(problem_specs(quick=True)[0]))
+    >>> ref.params.shape, ref.bse.shape
+    ((101,), (101,))
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve
+from scipy.special import expit
+
+from benchmarks.problems import CACHE_DIR, GENERATOR_VERSION, Family, Problem
+
+#: Stop when every component of the Newton step is below this many standard errors.
+STEP_TOL = 1e-10
+MAX_ITER = 50
+#: Below this predicted relative decrease the objective cannot resolve the Armijo test (its
+#: rounding is ~eps * |f|): the method is in its quadratic region and takes the full step.
+MIN_RELATIVE_DECREASE = 1e-12
+#: Bump when the reference method changes, so that stale cache files are not reused.
+REFERENCE_VERSION = 1
+
+
+class Reference(NamedTuple):
+    """Reference maximum-likelihood estimates.
+
+    Attributes:
+        params: intercept first, then the coefficients, shape (p + 1,).
+        bse: standard errors of ``params`` from the expected information, shape (p + 1,).
+        n_iter: Newton iterations the reference took.
+    """
+
+    params: np.ndarray
+    bse: np.ndarray
+    n_iter: int
+
+
+def reference_solution(problem: Problem) -> Reference:
+    """The cached reference for ``problem``, computed on the first call."""
+    path = CACHE_DIR / f"{problem.name}.v{GENERATOR_VERSION}.ref{REFERENCE_VERSION}.npz"
+    if not path.exists():
+        CACHE_DIR.mkdir(exist_ok=True)
+        ref = _newton(problem)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, params=ref.params, bse=ref.bse, n_iter=np.int64(ref.n_iter))
+        tmp.replace(path)
+    with np.load(path) as f:
+        return Reference(f["params"], f["bse"], int(f["n_iter"]))
+
+
+def accuracy(ref: Reference, coef: np.ndarray, intercept: float) -> float:
+    """``max |params - ref.params| / ref.bse`` over the intercept and the coefficients."""
+    params = np.concatenate([[intercept], np.asarray(coef, dtype=np.float64).ravel()])
+    return float(np.max(np.abs(params - ref.params) / ref.bse))
+
+
+def _nll_derivatives(
+    family: Family, y: np.ndarray, eta: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Summed NLL (phi = 1), and its per-row first and second derivatives in ``eta``."""
+    if family == "logistic":
+        mu = expit(eta)
+        return float(np.sum(np.logaddexp(0.0, eta) - y * eta)), mu - y, mu * (1.0 - mu)
+    if family == "poisson":
+        mu = np.exp(eta)
+        return float(np.sum(mu - y * eta)), mu - y, mu
+    # Gamma, log link: nll = y / mu + log(mu); observed second derivative y / mu.
+    y_over_mu = y * np.exp(-eta)
+    return float(np.sum(y_over_mu + eta)), 1.0 - y_over_mu, y_over_mu
+
+
+def _nll(family: Family, y: np.ndarray, eta: np.ndarray) -> float:
+    """Summed negative log-likelihood (phi = 1, constants dropped)."""
+    return _nll_derivatives(family, y, eta)[0]
+
+
+def _inverse_diag_and_solve(
+    X1: np.ndarray, h: np.ndarray, rhs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``diag(inv(H))`` and ``inv(H) @ rhs`` for ``H = X1^T diag(h) X1``, equilibrated."""
+    Xs = X1 * np.sqrt(h)[:, None]
+    H = Xs.T @ Xs  # NumPy calls BLAS syrk for a product with its own transpose
+    d = 1.0 / np.sqrt(np.diag(H))
+    factor = cho_factor(H * d[:, None] * d[None, :])
+    inv_diag = d**2 * np.diag(cho_solve(factor, np.eye(len(d))))
+    return inv_diag, d * cho_solve(factor, d * rhs)
+
+
+def _newton(problem: Problem) -> Reference:
+    """Damped Newton to ``STEP_TOL``, then standard errors from the expected information."""
+    X1 = np.column_stack([np.ones(len(problem.y)), problem.X])
+    y = problem.y
+    params = np.zeros(X1.shape[1])
+    mean_y = float(np.mean(y))
+    params[0] = np.log(mean_y / (1.0 - mean_y)) if problem.family == "logistic" else np.log(mean_y)
+    n_iter = 0
+    while True:
+        n_iter += 1
+        if n_iter > MAX_ITER:
+            raise RuntimeError(f"{problem.name}: reference Newton did not converge")
+        eta = X1 @ params
+        f, g, h = _nll_derivatives(problem.family, y, eta)
+        grad = g @ X1
+        inv_diag, newton = _inverse_diag_and_solve(X1, h, grad)
+        step = -newton
+        if np.max(np.abs(step) / np.sqrt(inv_diag)) < STEP_TOL:
+            params = params + step
+            break
+        t, slope = 1.0, float(grad @ step)
+        if -slope > MIN_RELATIVE_DECREASE * abs(f):
+            while _nll(problem.family, y, X1 @ (params + t * step)) > f + 1e-4 * t * slope:
+                t *= 0.5
+                if t < 1e-10:
+                    raise RuntimeError(f"{problem.name}: reference line search failed")
+        params = params + t * step
+
+    eta = X1 @ params
+    if problem.family == "logistic":
+        mu = expit(eta)
+        w, phi = mu * (1.0 - mu), 1.0
+    elif problem.family == "poisson":
+        w, phi = np.exp(eta), 1.0
+    else:
+        mu = np.exp(eta)
+        w = np.ones_like(y)
+        phi = float(np.sum(((y - mu) / mu) ** 2)) / (len(y) - X1.shape[1])
+    inv_diag, _ = _inverse_diag_and_solve(X1, w, np.zeros(X1.shape[1]))
+    return Reference(params, np.sqrt(phi * inv_diag), n_iter)
