@@ -41,7 +41,7 @@ from jaxglm.links import (
     Sqrt,
 )
 from jaxglm.results import ConvergenceWarning, GLMResult, Status
-from jaxglm.solvers import Newton
+from jaxglm.solvers import Newton, Optax
 
 __version__ = "0.1.0"
 
@@ -66,6 +66,7 @@ __all__ = [
     "Logit",
     "NegativeBinomial",
     "Newton",
+    "Optax",
     "Poisson",
     "Power",
     "Probit",

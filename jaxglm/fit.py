@@ -16,7 +16,7 @@ from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
 from jaxglm.results import ConvergenceWarning, GLMResult, Status
-from jaxglm.solvers import AbstractSolver, Newton, iterate
+from jaxglm.solvers import AbstractSolver, Newton, default_solver, iterate
 
 __all__ = ["fit"]
 
@@ -94,7 +94,8 @@ def fit(
     link = family.default_link() if link is None else link
     if not isinstance(link, L.Link):
         raise TypeError(f"link must be a jaxglm Link, got {link!r}")
-    solver = Newton() if solver is None else solver
+    if solver is None:  # a non-2-D X gets Newton here and its ValueError from _validate
+        solver = default_solver(*np.shape(X)) if np.ndim(X) == 2 else Newton()
     if not isinstance(solver, AbstractSolver):
         raise TypeError(f"solver must be a jaxglm solver, got {solver!r}")
     if tol is not None:

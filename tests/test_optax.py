@@ -1,0 +1,158 @@
+"""The Optax solver: L-BFGS reaches the reference fits of every family; mini-batch Adam
+reaches Newton's solution; vmap over the learning rate; the optimizer state stays inside.
+
+Compiles dominate the cost here (one per family, link and static setting), so the file
+uses one small case per family and one simulated problem for the rest.
+"""
+
+import dataclasses
+from types import SimpleNamespace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import statsmodels.api as sm
+from conftest import simulate
+
+import jaxglm as jg
+from jaxglm import model as M
+from jaxglm.solvers import default_solver
+from jaxglm.solvers import optax as optax_solver
+from tests.references.cases import CASES, FAMILIES
+from tests.test_references import REFS, make_model, rel_err
+
+# One small real-data case per family; longley (cond(X) ~ 5e9) needs the preconditioning.
+FAMILY_CASES = [
+    "gaussian_identity_longley",
+    "bernoulli_logit_lbw",
+    "binomial_log_china_smoking",
+    "poisson_log_cpunish",
+    "gamma_log_cancer",
+    "inverse_gaussian_log_medpar",
+    "negative_binomial_log_committee",
+    "tweedie_p2_power_cancer",
+]
+LBFGS = jg.Optax(tol=1e-10, max_iter=1000)
+
+# Mini-batch Adam on a well-conditioned simulated logistic problem: 1000 rows in batches of
+# 96 (11 batches, the last one masked), the rate decaying by 0.6 every 10 epochs, stopped
+# at a relative gradient of 1e-2 (about 70-100 epochs). Stated tolerance: max |params -
+# Newton's| within 1e-2 of max |Newton's params|; the noise of 96-row batches keeps Adam a
+# few 1e-3 away.
+ADAM_TOL = 1e-2
+
+
+def decaying_adam(learning_rate):
+    return optax.adam(optax.exponential_decay(learning_rate, 110, 0.6))
+
+
+def adam(learning_rate):
+    return jg.Optax(
+        decaying_adam, learning_rate=learning_rate, batch_size=96, seed=3, tol=1e-2,
+        max_iter=100,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def logistic():
+    """The simulated problem and its Newton (IRLS) solution, from statsmodels: no compile."""
+    X, y = simulate(jg.Bernoulli(), n=1000, p=4, seed=1)
+    newton = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-12)
+    return X, y, newton.params
+
+
+def fit_case(name, solver):
+    data = CASES[name].load()
+    family, link = make_model(CASES[name])
+    extra = {k: data[k] for k in ("weights", "offset") if k in data}
+    return jg.fit(data["X"], data["y"], family=family, link=link, solver=solver, **extra)
+
+
+def test_family_cases_cover_every_family():
+    assert {REFS[name]["family"] for name in FAMILY_CASES} == set(FAMILIES)
+
+
+@pytest.mark.parametrize("name", FAMILY_CASES)
+def test_lbfgs_reaches_reference(name):
+    res = fit_case(name, LBFGS)
+    assert bool(res.converged), res.status_message
+    assert res.solver_name == "Optax(L-BFGS)"
+    assert rel_err(res.params, REFS[name]["params"]) < 1e-6
+    assert rel_err(res.bse, REFS[name]["bse"]) < 1e-6
+
+
+def test_max_iter_is_reported_and_warns():
+    with pytest.warns(jg.ConvergenceWarning, match="max_iter"):
+        res = fit_case("poisson_log_cpunish", jg.Optax(tol=1e-10, max_iter=2))
+    assert int(res.status) == jg.Status.MAX_ITER and int(res.n_iter) == 2
+
+
+def test_equal_solvers_share_one_program():
+    """The optimizer is static: the default (None, resolved inside) and a factory function
+    compare equal across instances, and the learning rate is a leaf, not part of the key."""
+    assert jax.tree.structure(jg.Optax()) == jax.tree.structure(jg.Optax(tol=1e-3))
+    assert hash(jax.tree.structure(jg.Optax())) == hash(jax.tree.structure(jg.Optax()))
+    a = jg.Optax(optax.adam, learning_rate=0.1, batch_size=8)
+    b = jg.Optax(optax.adam, learning_rate=0.2, batch_size=8)
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+
+
+def test_minibatch_adam_and_vmap_over_learning_rate(logistic):
+    X, y, newton = logistic
+    rates = jnp.array([0.02, 0.05])
+    batch = jax.vmap(lambda lr: jg.fit(X, y, family=jg.Bernoulli(), solver=adam(lr)))(rates)
+    for i, rate in enumerate(rates):
+        single = jg.fit(X, y, family=jg.Bernoulli(), solver=adam(rate))
+        assert bool(single.converged), single.status_message
+        assert single.solver_name == "Optax(mini-batch)"
+        np.testing.assert_allclose(batch[i].params, single.params, rtol=1e-10, atol=1e-12)
+        assert int(batch[i].n_iter) == int(single.n_iter)
+        error = np.max(np.abs(single.params - newton)) / np.max(np.abs(newton))
+        assert error < ADAM_TOL
+
+
+def test_optimizer_state_stays_inside_the_jit(logistic):
+    """The result's leaves are exactly GLMResult's array fields: no optimizer state."""
+    X, y, _ = logistic
+    res = jg.fit(X, y, family=jg.Bernoulli(), solver=adam(0.05))
+    fields = [f.name for f in dataclasses.fields(res) if not f.metadata.get("static", False)]
+    arrays = [name for name in fields if name not in ("family", "link")]
+    leaves = jax.tree_util.tree_flatten_with_path(res)[0]
+    assert [path[0].name for path, _ in leaves] == arrays  # Bernoulli and Logit have none
+    p = X.shape[1]
+    shapes = {name: leaf.shape for (path, leaf) in leaves for name in [path[0].name]}
+    assert shapes.pop("coef") == (p,) and shapes.pop("cov") == (p + 1, p + 1)
+    assert set(shapes.values()) == {()}
+
+
+def test_fit_intercept_false(logistic):
+    X, y, _ = logistic
+    res = jg.fit(X, y, family=jg.Bernoulli(), fit_intercept=False, solver=LBFGS)
+    ref = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-12)
+    assert bool(res.converged), res.status_message
+    assert float(res.intercept) == 0.0 and res.params.shape == (4,)
+    assert rel_err(res.params, ref.params) < 1e-6
+    assert rel_err(res.bse, ref.bse) < 1e-6
+
+
+def test_information_is_nan_above_the_threshold():
+    """Wide fits report NaN inference (never a wrong number) without building the Gram."""
+    p = optax_solver.INFORMATION_MAX_P + 1
+    fam, y = jg.Bernoulli(), jnp.array([0.0, 1.0, 1.0])
+    problem = M.Problem(
+        X=jnp.ones((3, p)), y=y, w=jnp.ones(3), offset=jnp.zeros(3),
+        saturated=fam.saturated_loglik(y), total_weight=jnp.asarray(3.0),
+        penalty=jnp.zeros(p + 1), family=fam, link=jg.Logit(),
+    )  # fmt: skip
+    state = SimpleNamespace(params=jnp.zeros(p + 1), eta=jnp.zeros(3))  # what it reads
+    info = jg.Optax().information(problem, state)
+    assert info.shape == (p + 1, p + 1) and bool(jnp.all(jnp.isnan(info)))
+
+
+def test_default_solver_switches_to_lbfgs_for_wide_designs():
+    assert isinstance(default_solver(20_000, 1_000), jg.Newton)
+    assert isinstance(default_solver(20_000, 2_000), jg.Optax)
+    assert isinstance(default_solver(1_000, 1_000), jg.Newton)
+    assert isinstance(default_solver(500, 1_000), jg.Optax)  # the p^3 of the solve counts
