@@ -66,7 +66,8 @@ def fit(
         alpha: ridge penalty strength (traceable, so it can be vmapped).
         l1_ratio: elastic-net mixing; only 0 (ridge) is supported by the Newton solver.
         penalty_factor: (p,) per-feature penalty factors ``f_j >= 0`` (default 1).
-        solver: a solver object (default :class:`jaxglm.Newton`).
+        solver: a solver object (default :func:`jaxglm.solvers.default_solver`: Newton
+            for p up to about 1,500, else L-BFGS).
         tol, max_iter: override the solver's own defaults when given.
         start_params: starting ``params`` (intercept first when ``fit_intercept``);
             default R's start (one IRLS step from the family's ``mustart``).
@@ -336,14 +337,17 @@ def _result(problem, solver, state, prior, freq, has_offset) -> GLMResult:
 
     # Covariance: scale x inverse expected information (R's summary.glm).
     info = solver.information(problem, state)
-    factors, ok = _linalg.factor(info)
-    inv = _linalg.solve(factors, jnp.eye(p + 1, dtype=dtype)) / problem.total_weight
-    cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)
+    if info is None:
+        cov = jnp.full((p + 1, p + 1), jnp.nan, dtype)
+    else:
+        factors, ok = _linalg.factor(info)
+        inv = _linalg.solve(factors, jnp.eye(p + 1, dtype=dtype)) / problem.total_weight
+        cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)
 
     return GLMResult(
         coef=state.params[1:], intercept=state.params[0], cov=cov,
         scale=jnp.asarray(scale, dtype), deviance=deviance,
-        null_deviance=_null_deviance(problem, solver, has_offset),
+        null_deviance=_null_deviance(problem, has_offset),
         llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
         df_model=jnp.asarray(p, dtype), df_resid=df_resid,
         n_iter=state.n_iter, status=state.status, family=fam, link=link,
@@ -356,8 +360,12 @@ def _deviance(problem: M.Problem, eta: jax.Array) -> jax.Array:
     return 2.0 * jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0))
 
 
-def _null_deviance(problem: M.Problem, solver: AbstractSolver, has_offset: bool) -> jax.Array:
-    """R's null deviance: the intercept-only fit (with the offset), or ``eta = offset``."""
+def _null_deviance(problem: M.Problem, has_offset: bool) -> jax.Array:
+    """R's null deviance: the intercept-only fit (with the offset), or ``eta = offset``.
+
+    The one-parameter fit always uses Newton, whatever solver fitted the model: it is
+    exact and cheap, where e.g. a mini-batch optimizer would give an approximate value.
+    """
     fam, link = problem.family, problem.link
     if not problem.fit_intercept:
         return _deviance(problem, problem.offset)
@@ -365,5 +373,6 @@ def _null_deviance(problem: M.Problem, solver: AbstractSolver, has_offset: bool)
     if not has_offset:
         return _deviance(problem, jnp.full_like(problem.y, M.eta_from_mean(fam, link, ybar)))
     null_problem = dataclasses.replace(problem, X=problem.X[:, :0], penalty=problem.penalty[:1])
-    state = iterate(solver, null_problem, solver.init(null_problem, null_params(null_problem)))
+    newton = Newton()
+    state = iterate(newton, null_problem, newton.init(null_problem, null_params(null_problem)))
     return _deviance(problem, state.eta)

@@ -140,3 +140,18 @@ def test_no_intercept_matches_reference_formula(poisson_data):
     np.testing.assert_allclose(
         res.null_deviance, 2 * np.sum(np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0) - y + 1)
     )
+
+
+def test_every_family_and_link_has_its_own_tree_structure():
+    """jit keys its cache on the tree structure: two classes must never share one, or a fit
+    could run the other model's compiled program."""
+    objects = [
+        jg.Gaussian(), jg.Bernoulli(), jg.Binomial(), jg.Poisson(), jg.Gamma(),
+        jg.InverseGaussian(), jg.Identity(), jg.Log(), jg.Logit(), jg.Probit(), jg.CLogLog(),
+        jg.LogLog(), jg.Cauchit(), jg.Inverse(), jg.InverseSquared(), jg.Sqrt(), jg.Canonical(),
+        jg.Newton(), jg.Newton(fisher=True),
+    ]  # fmt: skip
+    structures = [jax.tree.structure(o) for o in objects]
+    for i, a in enumerate(structures):
+        for j, b in enumerate(structures):
+            assert (a == b) == (i == j), (objects[i], objects[j])

@@ -47,11 +47,12 @@ class AbstractSolver(abc.ABC):
         """Whether to stop (converged or failed); the driver adds the ``max_iter`` bound."""
 
     @abc.abstractmethod
-    def information(self, problem: Problem, state: Any) -> jax.Array:
+    def information(self, problem: Problem, state: Any) -> jax.Array | None:
         """The (p+1, p+1) expected information per unit weight at the final state.
 
         That is :func:`jaxglm.model.expected_information` at the solution; a solver may
-        return a matrix it already holds when that is the same one.
+        return a matrix it already holds when that is the same one, or None when it does
+        not compute it (the covariance is then NaN, and no p x p work is done).
         """
 
     @property

@@ -362,10 +362,9 @@ class Optax(AbstractSolver):
     def terminate(self, problem: M.Problem, state: _OptaxState) -> jax.Array:
         return state.status != Status.RUNNING
 
-    def information(self, problem: M.Problem, state: _OptaxState) -> jax.Array:
-        p = problem.X.shape[1]
-        if p > INFORMATION_MAX_P:
-            return jnp.full((p + 1, p + 1), jnp.nan, state.params.dtype)
+    def information(self, problem: M.Problem, state: _OptaxState) -> jax.Array | None:
+        if problem.X.shape[1] > INFORMATION_MAX_P:
+            return None
         return M.expected_information(problem, state.eta)
 
     @property
