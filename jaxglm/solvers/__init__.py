@@ -17,7 +17,7 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     flops, compute-bound; an L-BFGS iteration costs about two memory-bound passes over
     ``X``. Their ratio per iteration grows like ``p (1 + p / (3 n))``, whatever ``n``. The
     rule: ``Newton()`` when ``p (1 + p / (3 n)) <= NEWTON_MAX_COST`` (1,500: p up to about
-    1,480 at n = 20,000, about 1,000 at n = 1,000), else ``Optax()`` (full-batch L-BFGS with
+    1,460 at n = 20,000, about 1,100 at n = 1,000), else ``Optax()`` (full-batch L-BFGS with
     centered preconditioning; its ``bse`` are NaN above ``p = 2,000``).
 
     Measured on this project's CPU (2 cores, float64, logistic, n = 20,000, i.i.d. normal
@@ -26,23 +26,25 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     ======  ==========  ============  ==========  ============
     p       Newton (s)  Newton iter.  L-BFGS (s)  L-BFGS iter.
     ======  ==========  ============  ==========  ============
-    100     0.24        3             0.23        9
-    400     2.65        4             0.64        11
-    1,000   8.02        4             2.06        14
-    2,000   29.3        4             7.55        18
-    4,000   120         5             4.93        27
+    100     0.16        3             0.12        9
+    400     1.74        4             0.46        11
+    1,000   6.93        4             1.68        14
+    2,000   24.9        4             6.67        18
+    4,000   165         5             4.59        27
     ======  ==========  ============  ==========  ============
 
-    (L-BFGS's times up to p = 2,000 include the one Gram product of its standard errors.)
-    On this well-conditioned design L-BFGS is as fast from p ~ 100 and 4x faster from
-    p = 400. The switch is set much higher because L-BFGS's iteration count grows with the
-    conditioning and Newton's does not: on the benchmark design with cond(X) ~ 1e3 (p = 100,
-    n = 20,000) Newton converges in 4 iterations (0.23 s) while L-BFGS had not converged
-    after 1,000 (5.9 s, 35% error; scikit-learn's lbfgs needs 4,400 iterations there).
-    Newton also gives R-exact answers and standard errors at every ``p``. Above the switch
-    a Newton fit takes tens of seconds or more here and grows like ``p^2``, and L-BFGS's
-    worst case is the better bet. On accelerators, where dense Gram products are relatively
-    cheaper, the crossover is likely higher: pass ``solver=`` explicitly there.
+    L-BFGS's times include the statistics at the solution: up to p = 2,000 one Gram product
+    for the standard errors (most of its time at p = 2,000), above that the factorization of
+    a NaN covariance (about 3.7 s at p = 4,000). On this well-conditioned design L-BFGS is
+    as fast from p ~ 100 and 4x faster from p = 400. The switch is set much higher because
+    L-BFGS's iteration count grows with the conditioning and Newton's does not: on the
+    benchmark design with cond(X) ~ 1e3 (p = 100, n = 20,000) Newton converges in 4
+    iterations (0.23 s) while L-BFGS had not converged after 1,000 (5.9 s, 35% error;
+    scikit-learn's lbfgs needs 4,400 iterations there). Newton also gives R-exact answers
+    and standard errors at every ``p``. Above the switch a Newton fit takes tens of seconds
+    or more here and grows like ``p^2``, and L-BFGS's worst case is the better bet. On
+    accelerators, where dense Gram products are relatively cheaper, the crossover is likely
+    higher: pass ``solver=`` explicitly there.
 
     Args:
         n: number of rows of ``X``.
