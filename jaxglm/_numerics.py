@@ -19,11 +19,6 @@ def safe_where(cond: jax.Array, x: jax.Array, safe_value: float) -> jax.Array:
     return jnp.where(cond, x, jnp.asarray(safe_value, dtype=jnp.result_type(x)))
 
 
-def xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
-    """``x * log(y)`` with ``0 * log(0) = 0``."""
-    return special.xlogy(x, y)
-
-
 def log1mexp(x: jax.Array) -> jax.Array:
     """``log(1 - exp(x))`` for ``x < 0``, accurate for x near 0 and for very negative x.
 

@@ -1,7 +1,8 @@
 """Link functions ``eta = g(mu)``.
 
 A link is a frozen dataclass pytree that defines only ``link(mu)`` and ``inverse(eta)``;
-the derivative ``dmu/deta`` comes from forward-mode autodiff (:meth:`Link.inverse_derivative`).
+the derivative ``dmu/deta`` comes from forward-mode autodiff
+(:func:`jaxglm.model.mean_derivative`, which also covers ``Canonical()``).
 ``Canonical()`` is special: it means ``theta = eta`` for whichever family it is paired with
 (see :mod:`jaxglm.model`). Every function is elementwise.
 
@@ -50,10 +51,6 @@ class Link(abc.ABC):
     @abc.abstractmethod
     def inverse(self, eta: jax.Array) -> jax.Array:
         """``mu = g^{-1}(eta)``."""
-
-    def inverse_derivative(self, eta: jax.Array) -> jax.Array:
-        """``dmu/deta``, elementwise, by forward-mode autodiff of :meth:`inverse`."""
-        return jax.jvp(self.inverse, (eta,), (jnp.ones_like(eta),))[1]
 
     @property
     def name(self) -> str:
