@@ -78,3 +78,27 @@ def solve(factors: tuple[jax.Array, jax.Array], b: jax.Array) -> jax.Array:
     L, d = factors
     scale = d if b.ndim == 1 else d[:, None]
     return scale * cho_solve((L, True), scale * b)
+
+
+def row_quadratic(X: jax.Array, A: jax.Array) -> jax.Array:
+    """``diag([1 X] A [1 X]^T)``: the (n,) quadratic forms ``x_i^T A x_i`` of the rows.
+
+    ``A`` is (p+1, p+1), intercept first and symmetric; one n x p x p product. Used for
+    leverages (``A`` an inverse Hessian) and prediction variances (``A`` a covariance).
+    """
+    a0, a1, A11 = A[0, 0], A[0, 1:], A[1:, 1:]
+    xa = jnp.matmul(X, A11, precision=_HIGHEST)
+    return a0 + 2.0 * jnp.matmul(X, a1, precision=_HIGHEST) + jnp.sum(xa * X, axis=1)
+
+
+def cluster_gram(X: jax.Array, r: jax.Array, ids: jax.Array) -> jax.Array:
+    """``sum_g s_g s_g^T`` with ``s_g = sum_{i in g} r_i [1, x_i]``: a clustered meat.
+
+    ``ids`` are integer cluster labels in ``[0, n)`` (dense or not); the (n, p+1) cluster
+    sums are formed by one segment sum, then their Gram matrix.
+    """
+    n = X.shape[0]
+    s = jax.ops.segment_sum(
+        jnp.concatenate([r[:, None], X * r[:, None]], axis=1), ids, num_segments=n
+    )
+    return jnp.matmul(s.T, s, precision=_HIGHEST)

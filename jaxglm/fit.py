@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxglm import _linalg
+from jaxglm import _linalg, inference
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
@@ -41,6 +41,8 @@ def fit(
     start_params: ArrayLike | None = None,
     cov_type: str = "nonrobust",
     groups: ArrayLike | None = None,
+    scale: float | str | None = None,
+    use_t: bool | None = None,
 ) -> GLMResult:
     """Fit a generalized linear model by (penalized) maximum likelihood.
 
@@ -71,8 +73,26 @@ def fit(
         tol, max_iter: override the solver's own defaults when given.
         start_params: starting ``params`` (intercept first when ``fit_intercept``);
             default R's start (one IRLS step from the family's ``mustart``).
-        cov_type: ``"nonrobust"`` (model-based, scaled by ``scale``).
-        groups: cluster labels for ``cov_type="cluster"`` (not supported yet; must be None).
+        cov_type: the covariance of ``params`` (:func:`jaxglm.inference.sandwich_cov`):
+            ``"nonrobust"`` (default: ``scale`` x inverse expected information, R's
+            ``summary.glm``); ``"HC0"``, ``"HC1"``, ``"HC2"``, ``"HC3"``
+            (heteroscedasticity robust sandwich); ``"cluster"`` (cluster robust, with
+            ``groups``; correction ``G/(G-1) (n-1)/(n-k)``, statsmodels' default). The
+            sandwich's bread is the observed Hessian, as statsmodels' GLM; it does not
+            depend on ``scale``.
+        groups: (n,) integer cluster labels for ``cov_type="cluster"`` (any integers;
+            traceable: the clusters are counted inside the compiled fit, only clusters
+            with a positive-weight row count).
+        scale: the dispersion used by ``bse`` and the tests: None (the family's: Pearson
+            chi2 / ``df_resid`` where the family has a free dispersion, else 1),
+            ``"X2"`` (Pearson chi2 / ``df_resid``, e.g. quasi-Poisson), ``"dev"``
+            (deviance / ``df_resid``) or a positive number (fixed). It does not change
+            ``llf``/``aic``/``bic`` (the family's likelihood, as R's).
+        use_t: use Student's t (with ``df_resid``; with ``G - 1`` for ``"cluster"``) for
+            p-values, intervals and tests (F for Wald tests). Default (None): R's rule,
+            t exactly when the scale is estimated (``scale`` None with a free-dispersion
+            family, ``"X2"`` or ``"dev"``). statsmodels' GLM defaults to the normal
+            (``use_t=False``); pass ``use_t=False`` to get its p-values.
 
     Returns:
         A :class:`jaxglm.GLMResult`. Failure is a value: check ``res.converged`` /
@@ -103,10 +123,13 @@ def fit(
         solver = dataclasses.replace(solver, tol=tol)
     if max_iter is not None:
         solver = dataclasses.replace(solver, max_iter=max_iter)
-    if cov_type != "nonrobust" or groups is not None:
-        raise NotImplementedError(
-            f"cov_type={cov_type!r} is not available yet: only 'nonrobust' is implemented"
-        )
+    scale_type, scale_value = _scale_option(scale, family)
+    if use_t is None:
+        use_t = scale_type in ("X2", "dev")
+    if cov_type not in inference.COV_TYPES:
+        raise ValueError(f"cov_type must be one of {inference.COV_TYPES}, got {cov_type!r}")
+    if (cov_type == "cluster") != (groups is not None):
+        raise ValueError("groups= is required with cov_type='cluster', and only used there")
     if not (isinstance(l1_ratio, int | float) and l1_ratio == 0):
         raise NotImplementedError(
             "l1_ratio must be 0: L1/elastic-net penalties need the ProxNewton solver, "
@@ -118,9 +141,11 @@ def fit(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,
         exposure=exposure, alpha=alpha, penalty_factor=penalty_factor, start_params=start_params,
     )  # fmt: skip
-    concrete = _is_concrete(arrays, family, link, solver)
+    concrete = _is_concrete(arrays, family, link, solver, groups, scale_value)
     if concrete:
         _validate(family, link, fit_intercept, **arrays)
+        if groups is not None:
+            _check_groups(groups, np.shape(X)[0])
     X = jnp.asarray(X)
     if not jnp.issubdtype(X.dtype, jnp.floating):
         X = X.astype(jnp.result_type(float))
@@ -133,19 +158,24 @@ def fit(
     off = jnp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
     if cast["exposure"] is not None:
         off = off + jnp.log(cast["exposure"])
+    robust = cov_type != "nonrobust"
+    groups = jnp.arange(n) if groups is None else jnp.asarray(groups)
+    code = inference.robust_code(cov_type) if robust else 0
     res = _fit_jit(
         X, cast["y"],
         ones if cast["weights"] is None else cast["weights"],
         ones if cast["freq_weights"] is None else cast["freq_weights"],
         off, cast["alpha"],
         jnp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
-        cast["start_params"],
+        cast["start_params"], groups, jnp.asarray(code, jnp.int32),
+        jnp.asarray(_SCALE_TYPES.index(scale_type), jnp.int32), jnp.asarray(scale_value, dtype),
         family=family, link=link, solver=solver, fit_intercept=fit_intercept,
-        has_offset=offset is not None or exposure is not None,
+        has_offset=offset is not None or exposure is not None, robust=robust,
     )  # fmt: skip
     res = dataclasses.replace(
-        res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type
-    )
+        res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type,
+        scale_type=scale_type, use_t=use_t,
+    )  # fmt: skip
     if concrete and int(res.status) != Status.CONVERGED:
         warnings.warn(
             f"{family.name} fit did not converge: {res.status_message}",
@@ -153,6 +183,33 @@ def fit(
             stacklevel=2,
         )
     return res
+
+
+_SCALE_TYPES = ("X2", "dev", "fixed")  # traced as an index: all share one compiled program
+
+
+def _scale_option(scale: Any, family: F.Family) -> tuple[str, Any]:
+    """``scale=`` -> (static kind ``"X2" | "dev" | "fixed"``, fixed value)."""
+    if scale is None:
+        return ("X2", 1.0) if family.estimates_scale else ("fixed", 1.0)
+    if isinstance(scale, str):
+        kind = {"x2": "X2", "dev": "dev"}.get(scale.lower())
+        if kind is None:
+            raise ValueError(f"scale must be None, 'X2', 'dev' or a number, got {scale!r}")
+        return kind, 1.0
+    if not isinstance(scale, jax.core.Tracer):
+        value = np.asarray(scale, dtype=float)
+        if value.shape != () or not (np.isfinite(value) and value > 0):
+            raise ValueError(f"a fixed scale must be a finite number > 0, got {scale!r}")
+    return "fixed", scale
+
+
+def _check_groups(groups: Any, n: int) -> None:
+    arr = np.asarray(groups)
+    if arr.shape != (n,):
+        raise ValueError(f"groups must have shape ({n},) to match X, got {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.bool_)):
+        raise ValueError(f"groups must be integer cluster labels, got dtype {arr.dtype}")
 
 
 def _column_names(X: Any) -> tuple[str, ...] | None:
@@ -271,10 +328,10 @@ def _check_family(family: F.Family, link: L.Link) -> None:
 # ---- the compiled fit ----------------------------------------------------------------------
 
 
-@jax.jit(static_argnames=("fit_intercept", "has_offset"))
+@jax.jit(static_argnames=("fit_intercept", "has_offset", "robust"))
 def _fit_jit(
-    X, y, prior, freq, offset, alpha, penalty_factor, start_params,
-    *, family, link, solver, fit_intercept, has_offset,
+    X, y, prior, freq, offset, alpha, penalty_factor, start_params, groups, code,
+    scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, robust,
 ) -> GLMResult:  # fmt: skip
     dtype = X.dtype
     ridge = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
@@ -293,7 +350,18 @@ def _fit_jit(
     else:
         params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
-    return _result(problem, solver, state, prior, freq, has_offset)
+    cov = _Covariance(robust, groups, code, scale_code, scale_value)
+    return _result(problem, solver, state, prior, freq, has_offset, cov)
+
+
+class _Covariance(NamedTuple):
+    """How ``_result`` computes the covariance and the scale (static and traced parts)."""
+
+    robust: bool
+    groups: jax.Array
+    code: jax.Array
+    scale_code: jax.Array  # index into _SCALE_TYPES
+    scale_value: jax.Array
 
 
 def null_params(problem: M.Problem) -> jax.Array:
@@ -308,7 +376,7 @@ def null_params(problem: M.Problem) -> jax.Array:
     return params.at[0].set(M.eta_from_mean(fam, link, ybar) - offbar)
 
 
-def _result(problem, solver, state, prior, freq, has_offset) -> GLMResult:
+def _result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     """Statistics at the solution."""
     fam, link = problem.family, problem.link
     p = problem.X.shape[1]
@@ -321,7 +389,7 @@ def _result(problem, solver, state, prior, freq, has_offset) -> GLMResult:
     nobs = jnp.sum(jnp.where(valid, freq, 0.0))
     rank = p + int(problem.fit_intercept)
     df_resid = nobs - rank
-    scale = pearson / df_resid if fam.estimates_scale else jnp.ones((), dtype)
+    scale = jnp.stack([pearson / df_resid, deviance / df_resid, spec.scale_value])[spec.scale_code]
 
     # Log-likelihood with R's dispersion convention (families.Family.llf_scale).
     phi = fam.llf_scale(deviance, nobs, problem.total_weight)
@@ -335,10 +403,17 @@ def _result(problem, solver, state, prior, freq, has_offset) -> GLMResult:
     aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
     bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
 
-    # Covariance: scale x inverse expected information (R's summary.glm).
+    # Covariance: scale x inverse expected information (R's summary.glm), or a sandwich.
     info = solver.information(problem, state)
+    n_groups = jnp.asarray(jnp.nan, dtype)
     if info is None:
         cov = jnp.full((p + 1, p + 1), jnp.nan, dtype)
+    elif spec.robust:
+        cov, ok, groups = inference.sandwich_cov(
+            problem, eta, prior, freq, spec.groups, spec.code, nobs
+        )
+        cov = jnp.where(penalized | ~ok, jnp.nan, cov)
+        n_groups = jnp.where(spec.code == inference.robust_code("cluster"), groups, jnp.nan)
     else:
         factors, ok = _linalg.factor(info)
         inv = _linalg.solve(factors, jnp.eye(p + 1, dtype=dtype)) / problem.total_weight
@@ -351,7 +426,7 @@ def _result(problem, solver, state, prior, freq, has_offset) -> GLMResult:
         llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
         df_model=jnp.asarray(p, dtype), df_resid=df_resid,
         n_iter=state.n_iter, status=state.status, family=fam, link=link,
-        fit_intercept=problem.fit_intercept, use_t=fam.estimates_scale,
+        fit_intercept=problem.fit_intercept, n_groups=n_groups,
     )  # fmt: skip
 
 

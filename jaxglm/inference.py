@@ -1,18 +1,39 @@
-"""Reference distributions for Wald inference: normal and Student t, in JAX.
+"""Inference: reference distributions, covariance types, tests, prediction, influence.
 
-p-values and interval quantiles use the normal for fixed-scale families and Student's t
-with ``df_resid`` degrees of freedom where the scale is estimated (R's ``summary.glm``).
-The t distribution function is the regularized incomplete beta function; its quantile is
-found by bisection (64 halvings of a bracket in ``u = t / (1 + t)``, full precision in
-float64), so everything works under ``jit`` and ``vmap`` without SciPy.
+* Distributions in JAX (traceable, no SciPy): two-sided normal and Student t tails and
+  quantiles, chi-squared and F upper tails. The t distribution function is the
+  regularized incomplete beta function; its quantile is found by bisection (64 halvings of
+  a bracket in ``u = t / (1 + t)``, full precision in float64). p-values and intervals use
+  the normal for fixed-scale fits and Student's t with ``df_resid`` degrees where the scale
+  is estimated (R's ``summary.glm``; ``fit(use_t=)`` overrides).
+* :func:`sandwich_cov`: the HC0-HC3 and cluster covariances that ``fit(cov_type=)``
+  computes inside the compiled fit.
+* :func:`wald`, :func:`contrast`, :func:`lr_test`: Wald (F or chi2), single-contrast t/z
+  and likelihood-ratio tests (:class:`TestResult`, :class:`ContrastResult`).
+* :func:`predict_with_se` (:class:`Prediction`) and :func:`influence`
+  (:class:`Influence`): what ``GLMResult.get_prediction`` and ``GLMResult.influence``
+  return.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING, Any
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy import special
+
+from jaxglm import _linalg
+from jaxglm import model as M
+from jaxglm._pytree import pytree_dataclass, static_field
+from jaxglm.families import Family
+from jaxglm.links import Link
+
+if TYPE_CHECKING:
+    from jaxglm.results import GLMResult
 
 
 @jax.jit
@@ -49,3 +70,402 @@ def t_isf2(q: jax.Array, df: jax.Array) -> jax.Array:
 def normal_isf2(q: jax.Array) -> jax.Array:
     """The ``z > 0`` with ``P(|Z| > z) = q``."""
     return -special.ndtri(0.5 * jnp.asarray(q))
+
+
+@jax.jit
+def chi2_sf(x: jax.Array, df: jax.Array) -> jax.Array:
+    """Upper tail ``P(X > x)`` of the chi-squared distribution with ``df`` degrees."""
+    return special.gammaincc(0.5 * df, 0.5 * jnp.maximum(x, 0.0))
+
+
+@jax.jit
+def f_sf(x: jax.Array, df_num: jax.Array, df_denom: jax.Array) -> jax.Array:
+    """Upper tail ``P(F > x)`` of the F distribution with ``(df_num, df_denom)`` degrees."""
+    x = jnp.maximum(x, 0.0)
+    return special.betainc(0.5 * df_denom, 0.5 * df_num, df_denom / (df_denom + df_num * x))
+
+
+# ---- covariance types -------------------------------------------------------------------
+
+COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
+"""The ``cov_type`` values :func:`jaxglm.fit` accepts."""
+
+# The robust types share one compiled program: the type is a traced code into these tables
+# (exponent of 1 / (1 - h_i) in the meat: HC2 1, HC3 2).
+_ROBUST_CODE = {"HC0": 0, "HC1": 1, "HC2": 2, "HC3": 3, "cluster": 4}
+_LEVERAGE_POWER = (0.0, 0.0, 1.0, 2.0, 0.0)
+
+
+def robust_code(cov_type: str) -> int:
+    """The traced code of a robust ``cov_type`` (``"HC0"`` ... ``"cluster"``)."""
+    return _ROBUST_CODE[cov_type]
+
+
+def dense_labels(groups: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Integer labels -> dense ids in ``[0, n)`` and the number of clusters with data.
+
+    Traceable for any integer labels (a sort, no ``unique``): a cluster counts only if one
+    of its rows has positive weight (``valid``), so zero-weight and padded rows change
+    nothing.
+    """
+    n = groups.shape[0]
+    order = jnp.argsort(groups)
+    ordered = groups[order]
+    start = jnp.concatenate([jnp.ones(1, bool), ordered[1:] != ordered[:-1]])
+    ids = jnp.zeros(n, jnp.int32).at[order].set(jnp.cumsum(start).astype(jnp.int32) - 1)
+    has_data = jax.ops.segment_sum(valid.astype(jnp.int32), ids, num_segments=n) > 0
+    return ids, jnp.sum(has_data)
+
+
+def sandwich_cov(
+    problem: M.Problem,
+    eta: jax.Array,
+    prior: jax.Array,
+    freq: jax.Array,
+    groups: jax.Array,
+    code: jax.Array,
+    nobs: jax.Array,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Sandwich covariance ``B^-1 M B^-1`` of ``params`` at ``eta`` (statsmodels' GLM form).
+
+    Bread ``B = [1 X]^T diag(w h) [1 X]`` with ``h`` the *observed* second derivative of
+    each row's negative log-likelihood in ``eta`` (statsmodels' ``GLM.hessian`` after an
+    IRLS fit; the expected one for a canonical link, where they coincide). Scores
+    ``s_i = w_i g_i [1, x_i]`` with ``g`` the first derivative. The dispersion cancels
+    between bread and meat, so the covariance does not depend on ``scale``. With
+    ``k = rank`` and ``n = nobs`` (frequency weights counted):
+
+    * HC0: ``M = sum_i fw_i (pw_i g_i)^2 x_i x_i^T`` (each of a row's ``fw_i`` copies
+      counts once: statsmodels divides its scores by ``sqrt(fw)``).
+    * HC1: HC0 x ``n / (n - k)``.
+    * HC2, HC3: each term divided by ``(1 - h_i)`` or ``(1 - h_i)^2``, ``h_i`` the
+      leverage of one copy of row ``i`` under the same bread, ``pw_i h_i x_i^T B^-1 x_i``
+      (for a canonical link, R's ``sandwich::vcovHC`` types HC2/HC3 on a glm).
+    * cluster: ``M = sum_g s_g s_g^T`` with ``s_g`` the sum of the scores of cluster ``g``,
+      times statsmodels' default correction ``G / (G - 1) * (n - 1) / (n - k)``.
+
+    Returns:
+        ``(cov, ok, n_groups)``: the (p+1, p+1) covariance (intercept row and column 0
+        without an intercept), whether the bread factored, and the number of clusters with
+        data (all rows with data for the HC types).
+    """
+    X, dtype = problem.X, problem.y.dtype
+    k = X.shape[1] + 1
+    valid = problem.w > 0
+    g, h = M.row_derivatives(problem, eta, fisher=False)
+    bread = _linalg.gram(X, jnp.where(valid, problem.w * h, 0.0))
+    bread, _ = _linalg.pin_intercept(bread, jnp.zeros(k, dtype), problem.fit_intercept)
+    factors, ok = _linalg.factor(bread)
+    inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype))
+    intercept_mask = jnp.ones(k, dtype).at[0].set(float(problem.fit_intercept))
+    inv = inv * intercept_mask[:, None] * intercept_mask[None, :]
+    rank = k - 1 + int(problem.fit_intercept)
+
+    def hc_meat(_):
+        leverage = jnp.where(valid, prior * h * _linalg.row_quadratic(X, inv), 0.0)
+        power = jnp.asarray(_LEVERAGE_POWER, dtype)[code]
+        one_minus = jnp.where(valid, 1.0 - leverage, 1.0)
+        rows = jnp.where(valid, problem.w * prior * g * g, 0.0) / one_minus**power
+        correction = jnp.where(code == 1, nobs / (nobs - rank), 1.0)
+        return correction * _linalg.gram(X, rows)
+
+    ids, n_groups = dense_labels(groups, valid)
+
+    def cluster_meat(_):
+        r = jnp.where(valid, problem.w * g, 0.0)
+        G = n_groups.astype(dtype)
+        correction = G / (G - 1.0) * (nobs - 1.0) / (nobs - rank)
+        return correction * _linalg.cluster_gram(X, r, ids)
+
+    meat = lax.cond(code == _ROBUST_CODE["cluster"], cluster_meat, hc_meat, None)
+    meat = meat * intercept_mask[:, None] * intercept_mask[None, :]
+    cov = inv @ meat @ inv
+    return 0.5 * (cov + cov.T), ok, n_groups
+
+
+# ---- tests ------------------------------------------------------------------------------
+
+
+@pytree_dataclass
+class TestResult:
+    """A Wald or likelihood-ratio test of ``J`` restrictions.
+
+    Attributes:
+        statistic: the F statistic (``distribution="F"``) or the chi-squared one.
+        pvalue: its upper tail probability.
+        df_num: ``J``, the number of restrictions.
+        df_denom: the denominator degrees of freedom of F (NaN for chi2).
+        distribution: ``"F"`` or ``"chi2"``.
+    """
+
+    statistic: jax.Array
+    pvalue: jax.Array
+    df_num: jax.Array
+    df_denom: jax.Array
+    distribution: str = static_field(default="chi2")
+
+
+@pytree_dataclass
+class ContrastResult:
+    """Single linear contrasts ``r @ params - q``, one per row of ``r`` (a ``t_test``).
+
+    Attributes:
+        estimate: (m,) ``r @ params``.
+        se: (m,) its standard error ``sqrt(diag(r C r^T))``.
+        statistic: (m,) ``(estimate - q) / se``.
+        pvalue: (m,) two-sided, from t with ``df`` degrees or the normal.
+        conf_int: (m, 2) interval of level ``1 - alpha`` for ``estimate``.
+        df: degrees of freedom of t (NaN for the normal).
+        distribution: ``"t"`` or ``"normal"``.
+    """
+
+    estimate: jax.Array
+    se: jax.Array
+    statistic: jax.Array
+    pvalue: jax.Array
+    conf_int: jax.Array
+    df: jax.Array
+    distribution: str = static_field(default="normal")
+
+
+@functools.partial(jax.jit, static_argnames=("use_f",))
+def wald(
+    params: jax.Array, cov: jax.Array, R: jax.Array, q: jax.Array, df_denom: jax.Array, use_f: bool
+) -> TestResult:
+    """Wald test of ``R @ params = q``: ``W = d^T (R C R^T)^-1 d``, ``d = R @ params - q``.
+
+    With ``use_f`` the statistic is ``W / J`` on ``F(J, df_denom)``, else ``W`` on
+    ``chi2(J)`` (statsmodels' ``wald_test``; its ``use_f`` defaults to ``use_t``).
+    """
+    d = R @ params - q
+    J = jnp.asarray(R.shape[0], params.dtype)
+    W = d @ jnp.linalg.solve(R @ cov @ R.T, d)
+    if use_f:
+        df_denom = jnp.asarray(df_denom, params.dtype)
+        return TestResult(W / J, f_sf(W / J, J, df_denom), J, df_denom, "F")
+    return TestResult(W, chi2_sf(W, J), J, jnp.asarray(jnp.nan, params.dtype), "chi2")
+
+
+@functools.partial(jax.jit, static_argnames=("use_t",))
+def contrast(
+    params: jax.Array,
+    cov: jax.Array,
+    r: jax.Array,
+    q: jax.Array,
+    df: jax.Array,
+    alpha: jax.Array,
+    use_t: bool,
+) -> ContrastResult:
+    """t (or z) tests and intervals of the contrasts ``r @ params`` (rows of ``r``)."""
+    estimate = r @ params
+    se = jnp.sqrt(jnp.einsum("mi,ij,mj->m", r, cov, r))
+    statistic = (estimate - q) / se
+    df = jnp.asarray(df, params.dtype)
+    if use_t:
+        pvalue, crit = t_sf2(statistic, df), t_isf2(alpha, df)
+    else:
+        pvalue, crit = normal_sf2(statistic), normal_isf2(alpha)
+        df = jnp.asarray(jnp.nan, params.dtype)
+    crit = jnp.asarray(crit, params.dtype)
+    ci = jnp.stack([estimate - crit * se, estimate + crit * se], axis=-1)
+    return ContrastResult(estimate, se, statistic, pvalue, ci, df, "t" if use_t else "normal")
+
+
+def lr_test(restricted: GLMResult, full: GLMResult, test: str | None = None) -> TestResult:
+    """Likelihood-ratio (analysis of deviance) test of a restricted model in a full one.
+
+    As R's ``anova(restricted, full, test=)`` on two glms: with ``J = df_resid`` of the
+    restricted fit minus that of the full fit and ``phi`` the full fit's ``scale``,
+
+    * ``test="chi2"``: ``(D_restricted - D_full) / phi`` on ``chi2(J)`` (R's
+      ``test="Chisq"``; for Poisson, Binomial, Bernoulli ``phi = 1`` and this is
+      ``2 (llf_full - llf_restricted)``);
+    * ``test="F"``: ``(D_restricted - D_full) / J / phi`` on ``F(J, df_resid_full)``
+      (R's ``test="F"``).
+
+    The default is ``"F"`` when the full fit's scale is estimated (``scale_estimated``:
+    a free-dispersion family, ``scale="X2"`` or ``"dev"``) and ``"chi2"`` otherwise. The
+    test is likelihood based: it ignores ``cov_type``. The two fits must use the same data,
+    family and link, with the restricted design nested in the full one (the columns are
+    not checked; the degrees of freedom and ``nobs`` are).
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = rng.poisson(np.exp(0.3 + 0.4 * X[:, 0]))
+        >>> full = jg.fit(X, y, family=jg.Poisson())
+        >>> small = jg.fit(X[:, :1], y, family=jg.Poisson())
+        >>> t = jg.lr_test(small, full)
+        >>> t.distribution, float(t.df_num)
+        ('chi2', 1.0)
+    """
+    for res in (restricted, full):
+        if np.ndim(res.status) != 0:
+            raise ValueError("lr_test compares two single fits: index batches first, res[i]")
+    if (type(restricted.family), type(restricted.link)) != (type(full.family), type(full.link)):
+        raise ValueError("lr_test needs the same family and link in both fits")
+    J = float(restricted.df_resid) - float(full.df_resid)
+    if not J > 0 or float(restricted.nobs) != float(full.nobs):
+        raise ValueError(
+            "restricted must be nested in full on the same data: need the same nobs and "
+            f"fewer parameters (df_resid {float(restricted.df_resid):g} vs "
+            f"{float(full.df_resid):g}, nobs {float(restricted.nobs):g} vs {float(full.nobs):g})"
+        )
+    test = ("F" if full.scale_estimated else "chi2") if test is None else test
+    if test not in ("F", "chi2"):
+        raise ValueError(f"test must be 'F', 'chi2' or None, got {test!r}")
+    return _lr(restricted.deviance, full.deviance, full.scale, J, full.df_resid, test == "F")
+
+
+@functools.partial(jax.jit, static_argnames=("use_f",))
+def _lr(dev_r, dev_f, phi, J, df_denom, use_f):
+    diff = (dev_r - dev_f) / phi
+    J = jnp.asarray(J, diff.dtype)
+    if use_f:
+        return TestResult(diff / J, f_sf(diff / J, J, df_denom), J, df_denom, "F")
+    return TestResult(diff, chi2_sf(diff, J), J, jnp.asarray(jnp.nan, diff.dtype), "chi2")
+
+
+# ---- prediction -------------------------------------------------------------------------
+
+
+@pytree_dataclass
+class Prediction:
+    """Predicted mean and linear predictor with standard errors and intervals.
+
+    The linear predictor's interval is ``eta +- q se(eta)``, ``se(eta)^2 = x^T C x`` with
+    ``C = cov_params()`` (so it follows ``cov_type``), ``q`` the t (``use_t``) or normal
+    quantile; the mean's interval is that interval mapped through the inverse link (its
+    endpoints sorted, so that ``lower <= upper`` for decreasing links too), and
+    ``mean_se = |dmu/deta| se(eta)`` (delta method): statsmodels'
+    ``get_prediction(...).summary_frame()``.
+    """
+
+    mean: jax.Array
+    mean_se: jax.Array
+    mean_ci_lower: jax.Array
+    mean_ci_upper: jax.Array
+    linear: jax.Array
+    linear_se: jax.Array
+    linear_ci_lower: jax.Array
+    linear_ci_upper: jax.Array
+
+    def summary_frame(self) -> Any:
+        """A pandas DataFrame with statsmodels' columns ``mean``, ``mean_se``,
+        ``mean_ci_lower``, ``mean_ci_upper`` (one prediction, not a batch)."""
+        import pandas as pd
+
+        names = ("mean", "mean_se", "mean_ci_lower", "mean_ci_upper")
+        return pd.DataFrame({k: np.asarray(getattr(self, k)) for k in names})
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "use_t"))
+def predict_with_se(
+    params: jax.Array,
+    cov: jax.Array,
+    X: jax.Array,
+    offset: jax.Array,
+    alpha: jax.Array,
+    df: jax.Array,
+    family: Family,
+    link: Link,
+    fit_intercept: bool,
+    use_t: bool,
+) -> Prediction:
+    """:class:`Prediction` at the rows of ``X`` (``params``/``cov`` intercept first, (p+1))."""
+    keep = jnp.ones(params.shape[0], cov.dtype).at[0].set(float(fit_intercept))
+    cov = cov * keep[:, None] * keep[None, :]
+    eta = _linalg.linear_predictor(X, params, offset)
+    se = jnp.sqrt(jnp.maximum(_linalg.row_quadratic(X, cov), 0.0))  # rounding only
+    crit = t_isf2(alpha, df) if use_t else normal_isf2(alpha)
+    crit = jnp.asarray(crit, eta.dtype)
+    lo, hi = eta - crit * se, eta + crit * se
+    mu = M.mean_from_eta(family, link, eta)
+    mu_lo, mu_hi = M.mean_from_eta(family, link, lo), M.mean_from_eta(family, link, hi)
+    mean_se = jnp.abs(M.mean_derivative(family, link, eta)) * se
+    return Prediction(
+        mu, mean_se, jnp.minimum(mu_lo, mu_hi), jnp.maximum(mu_lo, mu_hi), eta, se, lo, hi
+    )
+
+
+# ---- residuals and influence ------------------------------------------------------------
+
+
+@pytree_dataclass
+class Influence:
+    """Residuals, leverages and Cook's distances of a fit, per row (statsmodels' names).
+
+    Attributes:
+        mu: fitted means.
+        resid_response: ``y - mu``.
+        resid_pearson: ``sqrt(pw) (y - mu) / sqrt(V(mu))`` (prior weights only).
+        resid_deviance: ``sign(y - mu) sqrt(pw d(y, mu))``, ``d`` the unit deviance.
+        resid_working: ``(y - mu) / (dmu/deta)``.
+        hat_matrix_diag: leverages ``h_i = w_i h''_i x_i^T B^-1 x_i`` with
+            ``B = [1 X]^T diag(w h'') [1 X]``, ``h''`` the observed (default) or expected
+            second derivative of the row's negative log-likelihood and ``w`` prior x
+            frequency weight (statsmodels' ``get_hat_matrix_diag``: a row standing for
+            ``fw`` copies carries their total leverage).
+        resid_studentized: ``resid_pearson / sqrt(scale (1 - h))``.
+        cooks_distance: ``resid_studentized^2 h / ((1 - h) k)``, ``k`` the number of
+            parameters (statsmodels' ``GLMInfluence.cooks_distance[0]``).
+        deviance: the deviance of the data passed (a check that they are the fit's).
+    """
+
+    mu: jax.Array
+    resid_response: jax.Array
+    resid_pearson: jax.Array
+    resid_deviance: jax.Array
+    resid_working: jax.Array
+    hat_matrix_diag: jax.Array
+    resid_studentized: jax.Array
+    cooks_distance: jax.Array
+    deviance: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "observed"))
+def influence(
+    params: jax.Array,
+    scale: jax.Array,
+    X: jax.Array,
+    y: jax.Array,
+    prior: jax.Array,
+    freq: jax.Array,
+    offset: jax.Array,
+    family: Family,
+    link: Link,
+    fit_intercept: bool,
+    observed: bool,
+) -> Influence:
+    """:class:`Influence` of the fit with ``params`` on the data ``(X, y, weights, offset)``."""
+    w = prior * freq
+    valid = w > 0
+    k = params.shape[0]
+    problem = M.Problem(
+        X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
+        total_weight=jnp.sum(w), penalty=jnp.zeros(k, y.dtype), family=family, link=link,
+        fit_intercept=fit_intercept,
+    )  # fmt: skip
+    eta = _linalg.linear_predictor(X, params, offset)
+    mu = M.mean_from_eta(family, link, eta)
+    resid = y - mu
+    unit_dev = 2.0 * M.row_nll(problem, eta)
+    # The unit deviance is >= 0; the maximum only removes rounding below 0 near y = mu.
+    resid_dev = jnp.sign(resid) * jnp.sqrt(prior * jnp.maximum(unit_dev, 0.0))
+    _, h = M.row_derivatives(problem, eta, fisher=not observed)
+    hw = jnp.where(valid, w * h, 0.0)
+    bread, _ = _linalg.pin_intercept(_linalg.gram(X, hw), jnp.zeros(k, y.dtype), fit_intercept)
+    factors, _ = _linalg.factor(bread)
+    inv = _linalg.solve(factors, jnp.eye(k, dtype=y.dtype))
+    keep = jnp.ones(k, y.dtype).at[0].set(float(fit_intercept))
+    hat = hw * _linalg.row_quadratic(X, inv * keep[:, None] * keep[None, :])
+    pearson = jnp.sqrt(prior) * resid / jnp.sqrt(family.variance(mu))
+    studentized = pearson / jnp.sqrt(scale * (1.0 - hat))
+    rank = k - 1 + int(fit_intercept)
+    cooks = studentized**2 * hat / ((1.0 - hat) * rank)
+    deviance = jnp.sum(jnp.where(valid, w * unit_dev, 0.0))
+    return Influence(
+        mu, resid, pearson, resid_dev, resid / M.mean_derivative(family, link, eta), hat,
+        studentized, cooks, deviance,
+    )  # fmt: skip

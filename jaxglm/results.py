@@ -100,6 +100,8 @@ class GLMResult:
     cov_type: str = static_field(default="nonrobust")
     solver_name: str = static_field(default="Newton")
     feature_names: tuple[str, ...] | None = static_field(default=None)
+    scale_type: str = static_field(default="fixed")
+    n_groups: jax.Array | None = None  # number of clusters (cov_type="cluster"), else NaN
 
     # ---- parameters and their inference ------------------------------------------------
 
@@ -111,8 +113,24 @@ class GLMResult:
         return jnp.concatenate([self.intercept[..., None], self.coef], axis=-1)
 
     def cov_params(self) -> jax.Array:
-        """Covariance of :attr:`params` (``scale`` x inverse expected information)."""
+        """Covariance of :attr:`params` of type :attr:`cov_type`.
+
+        ``"nonrobust"``: ``scale`` x inverse expected information (R's ``summary.glm``);
+        the robust types: the sandwich of :func:`jaxglm.inference.sandwich_cov`.
+        """
         return self.cov if self.fit_intercept else self.cov[..., 1:, 1:]
+
+    @property
+    def df_resid_inference(self) -> jax.Array:
+        """Degrees of freedom of t and F inference: ``df_resid``, or ``G - 1`` clusters."""
+        if self.cov_type == "cluster":
+            return self.n_groups - 1.0
+        return self.df_resid
+
+    @property
+    def scale_estimated(self) -> bool:
+        """Whether :attr:`scale` was estimated (``"X2"`` or ``"dev"``), not fixed."""
+        return self.scale_type in ("X2", "dev")
 
     @property
     def bse(self) -> jax.Array:
@@ -126,20 +144,95 @@ class GLMResult:
 
     @property
     def pvalues(self) -> jax.Array:
-        """Two-sided p-values: t with ``df_resid`` where the scale is estimated, else normal."""
+        """Two-sided p-values: t with :attr:`df_resid_inference` if ``use_t``, else normal.
+
+        ``use_t`` defaults to R's rule (t exactly when the scale is estimated), see
+        :func:`jaxglm.fit`.
+        """
         if self.use_t:
-            return inference.t_sf2(self.tvalues, self.df_resid[..., None])
+            return inference.t_sf2(self.tvalues, self.df_resid_inference[..., None])
         return inference.normal_sf2(self.tvalues)
 
     def conf_int(self, alpha: float = 0.05) -> jax.Array:
-        """``(k, 2)`` Wald intervals of level ``1 - alpha`` (t or normal, as :attr:`pvalues`)."""
+        """``(k, 2)`` Wald intervals of level ``1 - alpha`` (t or normal, as :attr:`pvalues`).
+
+        As statsmodels' ``conf_int`` (and ``summary.glm``'s p-values): the t quantile
+        with the scale estimated, the normal otherwise. R's ``confint.default`` always
+        uses the normal, and R's ``confint`` on a glm profiles the likelihood instead.
+        """
         if self.use_t:
-            q = inference.t_isf2(alpha, self.df_resid)[..., None]
+            q = inference.t_isf2(alpha, self.df_resid_inference)[..., None]
         else:
             q = inference.normal_isf2(alpha)
         q = jnp.asarray(q, self.params.dtype)
         half = q * self.bse
         return jnp.stack([self.params - half, self.params + half], axis=-1)
+
+    def wald_test(
+        self, R: ArrayLike, q: ArrayLike | None = None, use_f: bool | None = None
+    ) -> inference.TestResult:
+        """Wald test of the ``J`` linear restrictions ``R @ params = q``.
+
+        ``W = d^T (R C R^T)^-1 d`` with ``d = R @ params - q`` and ``C = cov_params()``
+        (so robust when ``cov_type`` is). With ``use_f`` the result is ``F = W / J`` on
+        ``(J, df_resid_inference)`` degrees, else ``W`` on ``chi2(J)``. ``use_f`` defaults
+        to ``use_t`` (statsmodels' rule; by default F exactly when the scale is estimated).
+
+        Args:
+            R: (J, k) or (k,) restriction matrix over :attr:`params` (intercept first).
+            q: (J,) right-hand side, default 0.
+            use_f: F rather than chi2; default ``self.use_t``.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> rng = np.random.default_rng(0)
+            >>> X = rng.normal(size=(100, 2))
+            >>> res = jg.fit(X, X[:, 0] + rng.normal(size=100))
+            >>> t = res.wald_test(np.eye(3)[1:])      # both slopes are 0
+            >>> t.distribution, float(t.df_num), bool(t.pvalue < 1e-6)
+            ('F', 2.0, True)
+        """
+        R, q = self._restrictions(R, q)
+        use_f = self.use_t if use_f is None else bool(use_f)
+        return inference.wald(
+            self.params, self.cov_params(), R, q, self.df_resid_inference, use_f=use_f
+        )
+
+    def t_test(
+        self, r: ArrayLike, q: ArrayLike = 0.0, alpha: float = 0.05
+    ) -> inference.ContrastResult:
+        """Tests and intervals of single contrasts ``r @ params = q``, one per row of ``r``.
+
+        ``estimate = r @ params``, ``se = sqrt(r C r^T)``, ``statistic = (estimate - q) /
+        se``; two-sided p-value and a ``1 - alpha`` interval for ``estimate`` from t with
+        ``df_resid_inference`` degrees when ``use_t``, else the normal (statsmodels'
+        ``t_test``).
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> rng = np.random.default_rng(0)
+            >>> X = rng.normal(size=(100, 2))
+            >>> res = jg.fit(X, X[:, 0] + rng.normal(size=100))
+            >>> c = res.t_test([0.0, 1.0, -1.0])      # slope 1 == slope 2
+            >>> c.estimate.shape, c.conf_int.shape
+            ((1,), (1, 2))
+        """
+        r, q = self._restrictions(r, q)
+        alpha = jnp.asarray(alpha, self.params.dtype)
+        return inference.contrast(
+            self.params, self.cov_params(), r, q, self.df_resid_inference, alpha,
+            use_t=self.use_t,
+        )  # fmt: skip
+
+    def _restrictions(self, R: ArrayLike, q: ArrayLike | None) -> tuple[jax.Array, jax.Array]:
+        dtype = self.params.dtype
+        R = jnp.atleast_2d(jnp.asarray(R, dtype))
+        k = self.params.shape[-1]
+        if R.ndim != 2 or R.shape[1] != k:
+            raise ValueError(f"R must have {k} columns (one per param), got shape {R.shape}")
+        q = jnp.zeros(R.shape[0], dtype) if q is None else jnp.asarray(q, dtype)
+        q = jnp.broadcast_to(q, (R.shape[0],))
+        return R, q
 
     # ---- status -------------------------------------------------------------------------
 
@@ -180,6 +273,109 @@ class GLMResult:
             return M.mean_from_eta(self.family, self.link, eta)
         raise ValueError(f"which must be 'mean' or 'linear', got {which!r}")
 
+    def get_prediction(
+        self,
+        X: ArrayLike,
+        offset: ArrayLike | None = None,
+        exposure: ArrayLike | None = None,
+        alpha: float = 0.05,
+    ) -> inference.Prediction:
+        """Predicted mean and linear predictor at ``X`` with standard errors and intervals.
+
+        Delta method on the link scale: ``se(eta)^2 = x^T C x`` (``C = cov_params()``, so
+        it follows ``cov_type``), the interval ``eta +- q se(eta)`` (t with
+        ``df_resid_inference`` when ``use_t``, else normal) mapped through the inverse
+        link, and ``mean_se = |dmu/deta| se(eta)``: statsmodels'
+        ``get_prediction(...).summary_frame()``. See :class:`jaxglm.inference.Prediction`.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = np.arange(8.0).reshape(-1, 1) / 8
+            >>> res = jg.fit(X, np.array([1., 0, 2, 1, 3, 2, 4, 5]), family=jg.Poisson())
+            >>> pred = res.get_prediction(X[:3], alpha=0.1)
+            >>> list(pred.summary_frame().columns)
+            ['mean', 'mean_se', 'mean_ci_lower', 'mean_ci_upper']
+        """
+        if np.ndim(self.status) != 0:
+            raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
+        X = jnp.asarray(X, self.coef.dtype)
+        if X.ndim != 2 or X.shape[1] != self.coef.shape[-1]:
+            raise ValueError(f"X must be (m, {self.coef.shape[-1]}), got shape {X.shape}")
+        off = _offset(X.shape[0], offset, exposure, X.dtype)
+        params = (
+            self.params
+            if self.fit_intercept
+            else jnp.concatenate([jnp.zeros(1, X.dtype), self.coef])
+        )
+        return inference.predict_with_se(
+            params, self.cov, X, off, jnp.asarray(alpha, X.dtype), self.df_resid_inference,
+            self.family, self.link, fit_intercept=self.fit_intercept, use_t=self.use_t,
+        )  # fmt: skip
+
+    # ---- residuals and influence --------------------------------------------------------
+
+    def influence(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        weights: ArrayLike | None = None,
+        freq_weights: ArrayLike | None = None,
+        offset: ArrayLike | None = None,
+        exposure: ArrayLike | None = None,
+        observed: bool = True,
+    ) -> inference.Influence:
+        """Residuals, leverages and Cook's distances, from the data of the fit passed again.
+
+        The result does not keep the data (it is a small pytree), so they are passed here:
+        the same ``X, y`` and ``weights``/``freq_weights``/``offset``/``exposure`` as to
+        :func:`jaxglm.fit`. When they are concrete, their ``nobs`` and deviance must equal
+        the fit's (``ValueError`` otherwise). ``observed=True`` (statsmodels' default)
+        builds the leverages from the observed Hessian, ``False`` from the expected one
+        (R's ``hatvalues``); they coincide for a canonical link. See
+        :class:`jaxglm.inference.Influence` for the definitions.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = np.arange(8.0).reshape(-1, 1) / 8
+            >>> y = np.array([1., 0, 2, 1, 3, 2, 4, 5])
+            >>> res = jg.fit(X, y, family=jg.Poisson())
+            >>> infl = res.influence(X, y)
+            >>> round(float(infl.hat_matrix_diag.sum()), 6)    # trace = number of params
+            2.0
+        """
+        if np.ndim(self.status) != 0:
+            raise ValueError("influence describes one fit: index the batch first, res[i]")
+        dtype = self.coef.dtype
+        X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
+        n = X.shape[0]
+        if X.ndim != 2 or X.shape[1] != self.coef.shape[-1] or y.shape != (n,):
+            raise ValueError(
+                f"X must be (n, {self.coef.shape[-1]}) and y (n,), got {X.shape}, {y.shape}"
+            )
+        ones = jnp.ones(n, dtype)
+        prior = ones if weights is None else jnp.asarray(weights, dtype)
+        freq = ones if freq_weights is None else jnp.asarray(freq_weights, dtype)
+        off = _offset(n, offset, exposure, dtype)
+        params = (
+            self.params if self.fit_intercept else jnp.concatenate([jnp.zeros(1, dtype), self.coef])
+        )
+        out = inference.influence(
+            params, self.scale, X, y, prior, freq, off, self.family, self.link,
+            fit_intercept=self.fit_intercept, observed=observed,
+        )  # fmt: skip
+        leaves = (X, y, prior, freq, off)
+        if not any(isinstance(v, jax.core.Tracer) for v in (*leaves, self.coef)):
+            nobs = float(jnp.sum(jnp.where(prior * freq > 0, freq, 0.0)))
+            rtol = 1e-3 if dtype == jnp.float32 else 1e-6
+            dev, ref = float(out.deviance), float(self.deviance)
+            if nobs != float(self.nobs) or abs(dev - ref) > rtol * max(abs(ref), 1e-300):
+                raise ValueError(
+                    "these data are not the fit's: nobs "
+                    f"{nobs:g} vs {float(self.nobs):g}, deviance {dev:.10g} vs {ref:.10g}"
+                )
+        return out
+
     # ---- batches ------------------------------------------------------------------------
 
     def __getitem__(self, index: Any) -> GLMResult:
@@ -200,6 +396,13 @@ class GLMResult:
         shape = np.shape(self.status)
         kind = f"batch of {shape}" if shape else Status(int(self.status)).name.lower()
         return f"GLMResult({self.family.name}, {self.link.name}, {kind})"
+
+
+def _offset(n: int, offset: Any, exposure: Any, dtype: Any) -> jax.Array:
+    off = jnp.zeros(n, dtype) if offset is None else jnp.asarray(offset, dtype)
+    if exposure is not None:
+        off = off + jnp.log(jnp.asarray(exposure, dtype))
+    return jnp.broadcast_to(off, (n,))
 
 
 def _summary(res: GLMResult, alpha: float) -> str:
