@@ -25,6 +25,7 @@ from jaxglm.families import (
     Tweedie,
 )
 from jaxglm.fit import fit
+from jaxglm.inference import ContrastResult, Influence, Prediction, TestResult, lr_test
 from jaxglm.links import (
     Canonical,
     Cauchit,
@@ -51,12 +52,14 @@ __all__ = [
     "CLogLog",
     "Canonical",
     "Cauchit",
+    "ContrastResult",
     "ConvergenceWarning",
     "Family",
     "GLMResult",
     "Gamma",
     "Gaussian",
     "Identity",
+    "Influence",
     "Inverse",
     "InverseGaussian",
     "InverseSquared",
@@ -69,9 +72,12 @@ __all__ = [
     "Optax",
     "Poisson",
     "Power",
+    "Prediction",
     "Probit",
     "Sqrt",
     "Status",
+    "TestResult",
     "Tweedie",
     "fit",
+    "lr_test",
 ]

@@ -421,9 +421,14 @@ def _summary(res: GLMResult, alpha: float) -> str:
         ("Link:", res.link.name),
         ("Solver:", res.solver_name),
         ("Status:", Status(int(res.status)).name.lower()),
+        ("Converged:", "yes" if bool(res.converged) else "no"),
         ("Iterations:", f"{int(res.n_iter)}"),
         ("Covariance type:", res.cov_type),
+        ("Scale type:", res.scale_type),
+        ("Inference:", "t" if res.use_t else "normal"),
     ]
+    if res.cov_type == "cluster":
+        left.append(("No. clusters:", _num(res.n_groups)))
     right = [
         ("No. observations:", _num(res.nobs)),
         ("Df residuals:", _num(res.df_resid)),

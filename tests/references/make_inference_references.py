@@ -221,14 +221,23 @@ def scale_reference() -> dict[str, Any]:
 
 PREDICTION_CASES = {
     # non-canonical, weights, t intervals (estimated scale)
-    "gamma_log_cancer_weights": dict(cov_type="nonrobust", use_t=True),
-    # offset, HC1 covariance, normal intervals
-    "poisson_log_heart_offset": dict(cov_type="HC0", use_t=False),
+    "gamma_log_cancer_weights": dict(
+        case="gamma_log_cancer_weights", cov_type="nonrobust", use_t=True
+    ),
+    # the same with a robust covariance and normal intervals
+    "gamma_log_cancer_weights_HC0": dict(
+        case="gamma_log_cancer_weights", cov_type="HC0", use_t=False
+    ),
+    # offset, normal intervals
+    "poisson_log_heart_offset": dict(
+        case="poisson_log_heart_offset", cov_type="nonrobust", use_t=False
+    ),
 }
 
 
-def prediction_reference(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+def prediction_reference(spec: dict[str, Any]) -> dict[str, Any]:
     """``get_prediction`` at new rows (every 4th row, offset shifted by 0.25)."""
+    name = spec["case"]
     data = CASES[name].load()
     res = _fit(_sm_glm(name, data), cov_type=spec["cov_type"], use_t=spec["use_t"])
     rows = np.arange(0, len(data["y"]), 4)
@@ -253,11 +262,8 @@ def prediction_reference(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-INFLUENCE_CASES = (
-    "gamma_log_cancer_weights",
-    "poisson_log_heart_offset",
-    "bernoulli_probit_spector",
-)
+# non-canonical with prior weights and an estimated scale; an offset
+INFLUENCE_CASES = ("gamma_log_cancer_weights", "poisson_log_heart_offset")
 
 
 def influence_reference(name: str) -> dict[str, Any]:
@@ -347,7 +353,7 @@ def build() -> dict[str, Any]:
         },
         "cov": {name: cov_reference(name, spec) for name, spec in COV_CASES.items()},
         "scale": scale_reference(),
-        "prediction": {n: prediction_reference(n, s) for n, s in PREDICTION_CASES.items()},
+        "prediction": {n: prediction_reference(s) for n, s in PREDICTION_CASES.items()},
         "influence": {n: influence_reference(n) for n in INFLUENCE_CASES},
         "tests": tests_reference(),
     }
