@@ -25,7 +25,7 @@ from jaxglm.families import (
     Tweedie,
 )
 from jaxglm.fit import fit
-from jaxglm.inference import ContrastResult, Influence, Prediction, TestResult, lr_test
+from jaxglm.inference import ContrastResult, HypothesisTest, Influence, Prediction, lr_test
 from jaxglm.links import (
     Canonical,
     Cauchit,
@@ -58,6 +58,7 @@ __all__ = [
     "GLMResult",
     "Gamma",
     "Gaussian",
+    "HypothesisTest",
     "Identity",
     "Influence",
     "Inverse",
@@ -76,7 +77,6 @@ __all__ = [
     "Probit",
     "Sqrt",
     "Status",
-    "TestResult",
     "Tweedie",
     "fit",
     "lr_test",

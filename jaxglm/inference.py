@@ -9,7 +9,7 @@
 * :func:`sandwich_cov`: the HC0-HC3 and cluster covariances that ``fit(cov_type=)``
   computes inside the compiled fit.
 * :func:`wald`, :func:`contrast`, :func:`lr_test`: Wald (F or chi2), single-contrast t/z
-  and likelihood-ratio tests (:class:`TestResult`, :class:`ContrastResult`).
+  and likelihood-ratio tests (:class:`HypothesisTest`, :class:`ContrastResult`).
 * :func:`predict_with_se` (:class:`Prediction`) and :func:`influence`
   (:class:`Influence`): what ``GLMResult.get_prediction`` and ``GLMResult.influence``
   return.
@@ -187,7 +187,7 @@ def sandwich_cov(
 
 
 @pytree_dataclass
-class TestResult:
+class HypothesisTest:
     """A Wald or likelihood-ratio test of ``J`` restrictions.
 
     Attributes:
@@ -231,7 +231,7 @@ class ContrastResult:
 @functools.partial(jax.jit, static_argnames=("use_f",))
 def wald(
     params: jax.Array, cov: jax.Array, R: jax.Array, q: jax.Array, df_denom: jax.Array, use_f: bool
-) -> TestResult:
+) -> HypothesisTest:
     """Wald test of ``R @ params = q``: ``W = d^T (R C R^T)^-1 d``, ``d = R @ params - q``.
 
     With ``use_f`` the statistic is ``W / J`` on ``F(J, df_denom)``, else ``W`` on
@@ -242,8 +242,8 @@ def wald(
     W = d @ jnp.linalg.solve(R @ cov @ R.T, d)
     if use_f:
         df_denom = jnp.asarray(df_denom, params.dtype)
-        return TestResult(W / J, f_sf(W / J, J, df_denom), J, df_denom, "F")
-    return TestResult(W, chi2_sf(W, J), J, jnp.asarray(jnp.nan, params.dtype), "chi2")
+        return HypothesisTest(W / J, f_sf(W / J, J, df_denom), J, df_denom, "F")
+    return HypothesisTest(W, chi2_sf(W, J), J, jnp.asarray(jnp.nan, params.dtype), "chi2")
 
 
 @functools.partial(jax.jit, static_argnames=("use_t",))
@@ -271,7 +271,7 @@ def contrast(
     return ContrastResult(estimate, se, statistic, pvalue, ci, df, "t" if use_t else "normal")
 
 
-def lr_test(restricted: GLMResult, full: GLMResult, test: str | None = None) -> TestResult:
+def lr_test(restricted: GLMResult, full: GLMResult, test: str | None = None) -> HypothesisTest:
     """Likelihood-ratio (analysis of deviance) test of a restricted model in a full one.
 
     As R's ``anova(restricted, full, test=)`` on two glms: with ``J = df_resid`` of the
@@ -323,8 +323,8 @@ def _lr(dev_r, dev_f, phi, J, df_denom, use_f):
     diff = (dev_r - dev_f) / phi
     J = jnp.asarray(J, diff.dtype)
     if use_f:
-        return TestResult(diff / J, f_sf(diff / J, J, df_denom), J, df_denom, "F")
-    return TestResult(diff, chi2_sf(diff, J), J, jnp.asarray(jnp.nan, diff.dtype), "chi2")
+        return HypothesisTest(diff / J, f_sf(diff / J, J, df_denom), J, df_denom, "F")
+    return HypothesisTest(diff, chi2_sf(diff, J), J, jnp.asarray(jnp.nan, diff.dtype), "chi2")
 
 
 # ---- prediction -------------------------------------------------------------------------

@@ -65,8 +65,10 @@ class GLMResult:
 
     Definitions follow R's ``glm()`` / ``summary.glm``: ``scale`` is Pearson chi2 /
     ``df_resid`` for families with a free dispersion (Gaussian, Gamma, InverseGaussian,
-    Tweedie) and 1 otherwise; ``cov_params()`` is ``scale`` times the inverse expected
-    information; ``llf``/``aic``/``bic`` are R's ``logLik``/``AIC``/``BIC`` (for
+    Tweedie) and 1 otherwise (``fit(scale=)`` changes it: ``"X2"``, ``"dev"`` or a
+    number); ``cov_params()`` is ``scale`` times the inverse expected information, or the
+    sandwich of ``cov_type`` (HC0-HC3, cluster; :func:`jaxglm.inference.sandwich_cov`);
+    ``llf``/``aic``/``bic`` are R's ``logLik``/``AIC``/``BIC`` (for
     Gaussian the likelihood's dispersion is ``deviance / nobs``, for Gamma and
     InverseGaussian ``deviance / sum(w)``, and AIC counts it as a parameter). statsmodels
     differs there: its ``llf`` uses the Pearson scale and its ``bic`` is deviance based.
@@ -74,13 +76,18 @@ class GLMResult:
     and ``bic`` are NaN: the plain inverse information is not a covariance of a
     penalized estimator. Tweedie with power outside {0, 1, 2, 3} has NaN ``llf``.
 
+    Inference (``pvalues``, ``conf_int``, ``wald_test``, ``t_test``, ``get_prediction``)
+    uses ``cov_params()`` and Student's t (F for Wald tests) with ``df_resid_inference``
+    degrees when ``use_t``, else the normal (chi2). Residuals, leverages and Cook's
+    distances come from :meth:`influence` with the fit's data passed again.
+
     Under ``jax.vmap`` every field gains the batch axis in front; index with ``res[i]``
     to get one member.
     """
 
     coef: jax.Array
     intercept: jax.Array
-    cov: jax.Array  # (p+1, p+1), intercept first, scaled
+    cov: jax.Array  # (p+1, p+1), intercept first, of type cov_type
     scale: jax.Array
     deviance: jax.Array
     null_deviance: jax.Array
@@ -170,7 +177,7 @@ class GLMResult:
 
     def wald_test(
         self, R: ArrayLike, q: ArrayLike | None = None, use_f: bool | None = None
-    ) -> inference.TestResult:
+    ) -> inference.HypothesisTest:
         """Wald test of the ``J`` linear restrictions ``R @ params = q``.
 
         ``W = d^T (R C R^T)^-1 d`` with ``d = R @ params - q`` and ``C = cov_params()``
@@ -341,7 +348,7 @@ class GLMResult:
             >>> y = np.array([1., 0, 2, 1, 3, 2, 4, 5])
             >>> res = jg.fit(X, y, family=jg.Poisson())
             >>> infl = res.influence(X, y)
-            >>> round(float(infl.hat_matrix_diag.sum()), 6)    # trace = number of params
+            >>> round(float(infl.hat_matrix_diag.sum()), 4)    # trace = number of params
             2.0
         """
         if np.ndim(self.status) != 0:
