@@ -126,6 +126,8 @@ def fit(
     scale_type, scale_value = _scale_option(scale, family)
     if use_t is None:
         use_t = scale_type in ("X2", "dev")
+    elif not isinstance(use_t, bool):
+        raise TypeError(f"use_t must be True, False or None, got {use_t!r}")
     if cov_type not in inference.COV_TYPES:
         raise ValueError(f"cov_type must be one of {inference.COV_TYPES}, got {cov_type!r}")
     if (cov_type == "cluster") != (groups is not None):

@@ -294,6 +294,8 @@ class GLMResult:
         ``df_resid_inference`` when ``use_t``, else normal) mapped through the inverse
         link, and ``mean_se = |dmu/deta| se(eta)``: statsmodels'
         ``get_prediction(...).summary_frame()``. See :class:`jaxglm.inference.Prediction`.
+        (With ``cov_type="cluster"`` and ``use_t``, statsmodels' prediction intervals use
+        ``df_resid`` while its p-values use ``G - 1``; here both use ``G - 1``.)
 
         Example:
             >>> import numpy as np, jaxglm as jg
