@@ -21,9 +21,14 @@ from tests.test_references import make_model, rel_err
 
 REF = json.loads((Path(__file__).parent / "references" / "inference_references.json").read_text())
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
-# One canonical case, one non-canonical with prior weights and an estimated scale, one with
-# frequency weights (poisson_sqrt_cpunish stays in the JSON; it adds a compile, not a path).
-COV_CASES = ("bernoulli_logit_lbw", "gamma_log_cancer_weights", "poisson_log_cpunish_freq")
+# A canonical link; non-canonical links with prior weights and an estimated scale (Gamma-log)
+# and with a fixed scale (Poisson-sqrt); frequency weights.
+COV_CASES = (
+    "bernoulli_logit_lbw",
+    "gamma_log_cancer_weights",
+    "poisson_sqrt_cpunish",
+    "poisson_log_cpunish_freq",
+)
 
 
 @functools.cache
