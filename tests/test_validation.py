@@ -104,8 +104,8 @@ def test_wrong_types_and_unsupported_options():
         jg.fit(X, Y, family=jg.Poisson(), link="log")
     with pytest.raises(NotImplementedError, match="l1_ratio"):
         jg.fit(X, Y, family=jg.Poisson(), l1_ratio=0.5)
-    with pytest.raises(NotImplementedError, match="cov_type"):
-        jg.fit(X, Y, family=jg.Poisson(), cov_type="HC0")
+    with pytest.raises(ValueError, match="cov_type must be one of"):
+        jg.fit(X, Y, family=jg.Poisson(), cov_type="HC4")
 
 
 def test_integer_and_bool_inputs_are_converted():
