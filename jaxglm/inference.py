@@ -74,13 +74,25 @@ def normal_isf2(q: jax.Array) -> jax.Array:
 
 @jax.jit
 def chi2_sf(x: jax.Array, df: jax.Array) -> jax.Array:
-    """Upper tail ``P(X > x)`` of the chi-squared distribution with ``df`` degrees."""
+    """Upper tail ``P(X > x)`` of the chi-squared distribution with ``df`` degrees.
+
+    Example:
+        >>> from jaxglm.inference import chi2_sf
+        >>> round(float(chi2_sf(3.841459, 1.0)), 4)
+        0.05
+    """
     return special.gammaincc(0.5 * df, 0.5 * jnp.maximum(x, 0.0))
 
 
 @jax.jit
 def f_sf(x: jax.Array, df_num: jax.Array, df_denom: jax.Array) -> jax.Array:
-    """Upper tail ``P(F > x)`` of the F distribution with ``(df_num, df_denom)`` degrees."""
+    """Upper tail ``P(F > x)`` of the F distribution with ``(df_num, df_denom)`` degrees.
+
+    Example:
+        >>> from jaxglm.inference import f_sf
+        >>> round(float(f_sf(3.2849, 2.0, 30.0)), 4)
+        0.0513
+    """
     x = jnp.maximum(x, 0.0)
     return special.betainc(0.5 * df_denom, 0.5 * df_num, df_denom / (df_denom + df_num * x))
 
@@ -107,6 +119,13 @@ def dense_labels(groups: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Ar
     Traceable for any integer labels (a sort, no ``unique``): a cluster counts only if one
     of its rows has positive weight (``valid``), so zero-weight and padded rows change
     nothing.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxglm.inference import dense_labels
+        >>> ids, n_groups = dense_labels(jnp.array([7, 3, 7, 9]), jnp.array([1, 1, 1, 0]) > 0)
+        >>> ids.tolist(), int(n_groups)       # label 9 has only a zero-weight row
+        ([1, 0, 1, 2], 2)
     """
     n = groups.shape[0]
     order = jnp.argsort(groups)
@@ -148,6 +167,15 @@ def sandwich_cov(
         ``(cov, ok, n_groups)``: the (p+1, p+1) covariance (intercept row and column 0
         without an intercept), whether the bread factored, and the number of clusters with
         data (all rows with data for the HC types).
+
+    Example (through :func:`jaxglm.fit`, which calls it inside the compiled fit):
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 1))
+        >>> y = rng.poisson(np.exp(0.5 * X[:, 0]) * rng.gamma(2.0, 0.5, size=200))
+        >>> hc = jg.fit(X, y, family=jg.Poisson(), cov_type="HC0")
+        >>> bool(hc.bse[1] > jg.fit(X, y, family=jg.Poisson()).bse[1])   # overdispersed
+        True
     """
     X, dtype = problem.X, problem.y.dtype
     k = X.shape[1] + 1
@@ -236,6 +264,14 @@ def wald(
 
     With ``use_f`` the statistic is ``W / J`` on ``F(J, df_denom)``, else ``W`` on
     ``chi2(J)`` (statsmodels' ``wald_test``; its ``use_f`` defaults to ``use_t``).
+    :meth:`jaxglm.GLMResult.wald_test` is the usual entry point.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxglm.inference import wald
+        >>> t = wald(jnp.array([1.0, 2.0]), jnp.eye(2), jnp.eye(2), jnp.zeros(2), 10.0, use_f=False)
+        >>> float(t.statistic), t.distribution
+        (5.0, 'chi2')
     """
     d = R @ params - q
     J = jnp.asarray(R.shape[0], params.dtype)
@@ -256,7 +292,18 @@ def contrast(
     alpha: jax.Array,
     use_t: bool,
 ) -> ContrastResult:
-    """t (or z) tests and intervals of the contrasts ``r @ params`` (rows of ``r``)."""
+    """t (or z) tests and intervals of the contrasts ``r @ params`` (rows of ``r``).
+
+    :meth:`jaxglm.GLMResult.t_test` is the usual entry point.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxglm.inference import contrast
+        >>> c = contrast(jnp.array([1.0, 2.0]), jnp.eye(2), jnp.array([[1.0, -1.0]]),
+        ...              jnp.zeros(1), 10.0, 0.05, use_t=False)
+        >>> round(float(c.se[0]) ** 2, 6), c.distribution
+        (2.0, 'normal')
+    """
     estimate = r @ params
     se = jnp.sqrt(jnp.einsum("mi,ij,mj->m", r, cov, r))
     statistic = (estimate - q) / se
@@ -373,7 +420,19 @@ def predict_with_se(
     fit_intercept: bool,
     use_t: bool,
 ) -> Prediction:
-    """:class:`Prediction` at the rows of ``X`` (``params``/``cov`` intercept first, (p+1))."""
+    """:class:`Prediction` at the rows of ``X`` (``params``/``cov`` intercept first, (p+1)).
+
+    :meth:`jaxglm.GLMResult.get_prediction` is the usual entry point.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxglm as jg
+        >>> from jaxglm.inference import predict_with_se
+        >>> pred = predict_with_se(jnp.array([0.0, 1.0]), jnp.eye(2) * 0.01, jnp.ones((1, 1)),
+        ...                        jnp.zeros(1), 0.05, 10.0, jg.Poisson(), jg.Log(),
+        ...                        fit_intercept=True, use_t=False)
+        >>> round(float(pred.linear_se[0]), 4)        # sqrt(0.01 + 0.01)
+        0.1414
+    """
     keep = jnp.ones(params.shape[0], cov.dtype).at[0].set(float(fit_intercept))
     cov = cov * keep[:, None] * keep[None, :]
     eta = _linalg.linear_predictor(X, params, offset)
@@ -438,7 +497,20 @@ def influence(
     fit_intercept: bool,
     observed: bool,
 ) -> Influence:
-    """:class:`Influence` of the fit with ``params`` on the data ``(X, y, weights, offset)``."""
+    """:class:`Influence` of the fit with ``params`` on the data ``(X, y, weights, offset)``.
+
+    :meth:`jaxglm.GLMResult.influence` is the usual entry point (it also checks that the
+    data are the fit's).
+
+    Example:
+        >>> import jax.numpy as jnp, jaxglm as jg
+        >>> from jaxglm.inference import influence
+        >>> X, y, ones = jnp.array([[0.0], [1.0], [2.0]]), jnp.array([1.0, 2.0, 3.0]), jnp.ones(3)
+        >>> out = influence(jnp.array([1.0, 1.0]), 1.0, X, y, ones, ones, jnp.zeros(3),
+        ...                 jg.Gaussian(), jg.Identity(), fit_intercept=True, observed=True)
+        >>> [round(float(h), 4) for h in out.hat_matrix_diag]   # leverages of a line fit
+        [0.8333, 0.3333, 0.8333]
+    """
     w = prior * freq
     valid = w > 0
     k = params.shape[0]

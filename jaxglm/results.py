@@ -232,6 +232,8 @@ class GLMResult:
         )  # fmt: skip
 
     def _restrictions(self, R: ArrayLike, q: ArrayLike | None) -> tuple[jax.Array, jax.Array]:
+        if np.ndim(self.status) != 0:
+            raise ValueError("tests describe one fit: index the batch first, res[i]")
         dtype = self.params.dtype
         R = jnp.atleast_2d(jnp.asarray(R, dtype))
         k = self.params.shape[-1]

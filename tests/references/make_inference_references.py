@@ -369,14 +369,13 @@ def _compare(stored: Any, fresh: Any, path: str, problems: list[str]) -> None:
             else:
                 _compare(stored[key], fresh[key], f"{path}/{key}", problems)
     elif isinstance(stored, list) and isinstance(fresh, list):
-        a, b = np.asarray(stored, dtype=object), np.asarray(fresh, dtype=object)
+        a, b = np.asarray(stored, dtype=float), np.asarray(fresh, dtype=float)
         if a.shape != b.shape:
             problems.append(f"{path}: shape {a.shape} != {b.shape}")
-        elif (
-            a.size
-            and max_rel_diff(np.asarray(fresh, float).ravel(), np.asarray(stored, float).ravel())
-            > 1e-9
-        ):
+        elif not np.any(a):
+            if np.any(b):
+                problems.append(f"{path}: differs")
+        elif max_rel_diff(b.ravel(), a.ravel()) > 1e-9:
             problems.append(f"{path}: differs")
     elif isinstance(stored, float) and isinstance(fresh, float):
         if abs(stored - fresh) > 1e-9 * max(abs(stored), 1e-300):
