@@ -163,6 +163,10 @@ def sandwich_cov(
     * cluster: ``M = sum_g s_g s_g^T`` with ``s_g`` the sum of the scores of cluster ``g``,
       times statsmodels' default correction ``G / (G - 1) * (n - 1) / (n - k)``.
 
+    With a non-canonical link the observed Hessian need not be positive definite (far
+    from a good fit); then ``ok`` is False and :func:`jaxglm.fit` reports a NaN
+    covariance rather than statsmodels' possibly negative variances.
+
     Returns:
         ``(cov, ok, n_groups)``: the (p+1, p+1) covariance (intercept row and column 0
         without an intercept), whether the bread factored, and the number of clusters with
