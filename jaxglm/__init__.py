@@ -42,7 +42,7 @@ from jaxglm.links import (
     Sqrt,
 )
 from jaxglm.results import ConvergenceWarning, GLMResult, Status
-from jaxglm.solvers import Newton, Optax
+from jaxglm.solvers import Newton, Optax, SubsampledNewton
 
 __version__ = "0.1.0"
 
@@ -77,6 +77,7 @@ __all__ = [
     "Probit",
     "Sqrt",
     "Status",
+    "SubsampledNewton",
     "Tweedie",
     "fit",
     "lr_test",

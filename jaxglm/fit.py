@@ -79,7 +79,10 @@ def fit(
             (heteroscedasticity robust sandwich); ``"cluster"`` (cluster robust, with
             ``groups``; correction ``G/(G-1) (n-1)/(n-k)``, statsmodels' default). The
             sandwich's bread is the observed Hessian, as statsmodels' GLM; it does not
-            depend on ``scale``.
+            depend on ``scale``. ``"none"``: no covariance (``bse``, tests and intervals
+            NaN), which skips the ``(p+1) x (p+1)`` information at the solution — for a
+            :class:`jaxglm.SubsampledNewton` fit a Gram product over all rows, the largest
+            single cost of a large fit.
         groups: (n,) integer cluster labels for ``cov_type="cluster"`` (any integers;
             traceable: the clusters are counted inside the compiled fit, only clusters
             with a positive-weight row count).
@@ -160,7 +163,8 @@ def fit(
     off = jnp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
     if cast["exposure"] is not None:
         off = off + jnp.log(cast["exposure"])
-    robust = cov_type != "nonrobust"
+    robust = cov_type not in ("nonrobust", "none")
+    covariance = "robust" if robust else "none" if cov_type == "none" else "model"
     groups = jnp.arange(n) if groups is None else jnp.asarray(groups)
     code = inference.robust_code(cov_type) if robust else 0
     res = _fit_jit(
@@ -172,7 +176,7 @@ def fit(
         cast["start_params"], groups, jnp.asarray(code, jnp.int32),
         jnp.asarray(_SCALE_TYPES.index(scale_type), jnp.int32), jnp.asarray(scale_value, dtype),
         family=family, link=link, solver=solver, fit_intercept=fit_intercept,
-        has_offset=offset is not None or exposure is not None, robust=robust,
+        has_offset=offset is not None or exposure is not None, covariance=covariance,
     )  # fmt: skip
     res = dataclasses.replace(
         res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type,
@@ -266,16 +270,7 @@ def _validate(
     start_params: Any,
 ) -> None:
     """Raise a ValueError naming the argument and the first bad index."""
-    Xa = _as_float("X", X)
-    if Xa.ndim != 2:
-        raise ValueError(f"X must be 2-D (n, p), got shape {Xa.shape}")
-    n, p = Xa.shape
-    if n == 0:
-        raise ValueError("X has no rows: cannot fit empty data")
-    finite = np.isfinite(Xa)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        raise ValueError(f"X has a non-finite value at row {row}, column {col}")
+    n, p = _check_X(X)
     ya = _as_float("y", y)
     if ya.ndim != 1:
         raise ValueError(f"y must be 1-D (n,), got shape {ya.shape}")
@@ -316,6 +311,30 @@ def _validate(
             raise ValueError(f"start_params must be ({k},) and finite, got shape {sp.shape}")
 
 
+def _check_X(X: Any) -> tuple[int, int]:
+    """Shape, dtype and finiteness of ``X`` without copying it (it may be large, or on a GPU)."""
+    Xa = X if isinstance(X, jax.Array) else np.asarray(X)
+    if Xa.dtype == object or not (
+        jnp.issubdtype(Xa.dtype, jnp.number) or jnp.issubdtype(Xa.dtype, jnp.bool_)
+    ):
+        raise ValueError(f"X must be numeric, got dtype {Xa.dtype}")
+    if Xa.ndim != 2:
+        raise ValueError(f"X must be 2-D (n, p), got shape {Xa.shape}")
+    if Xa.shape[0] == 0:
+        raise ValueError("X has no rows: cannot fit empty data")
+    if jnp.issubdtype(Xa.dtype, jnp.inexact):
+        finite = bool(_all_finite(Xa)) if isinstance(Xa, jax.Array) else np.isfinite(Xa).all()
+        if not finite:
+            row, col = np.argwhere(~np.isfinite(np.asarray(Xa)))[0]
+            raise ValueError(f"X has a non-finite value at row {row}, column {col}")
+    return Xa.shape
+
+
+@jax.jit
+def _all_finite(X: jax.Array) -> jax.Array:
+    return jnp.all(jnp.isfinite(X))
+
+
 def _check_family(family: F.Family, link: L.Link) -> None:
     if isinstance(family, F.NegativeBinomial) and not float(family.alpha) > 0:
         raise ValueError(f"NegativeBinomial alpha must be > 0, got {family.alpha}")
@@ -330,10 +349,10 @@ def _check_family(family: F.Family, link: L.Link) -> None:
 # ---- the compiled fit ----------------------------------------------------------------------
 
 
-@jax.jit(static_argnames=("fit_intercept", "has_offset", "robust"))
+@jax.jit(static_argnames=("fit_intercept", "has_offset", "covariance"))
 def _fit_jit(
     X, y, prior, freq, offset, alpha, penalty_factor, start_params, groups, code,
-    scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, robust,
+    scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
 ) -> GLMResult:  # fmt: skip
     dtype = X.dtype
     ridge = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
@@ -352,14 +371,14 @@ def _fit_jit(
     else:
         params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
-    cov = _Covariance(robust, groups, code, scale_code, scale_value)
+    cov = _Covariance(covariance, groups, code, scale_code, scale_value)
     return _result(problem, solver, state, prior, freq, has_offset, cov)
 
 
 class _Covariance(NamedTuple):
     """How ``_result`` computes the covariance and the scale (static and traced parts)."""
 
-    robust: bool
+    kind: str  # "model", "robust" or "none"
     groups: jax.Array
     code: jax.Array
     scale_code: jax.Array  # index into _SCALE_TYPES
@@ -406,11 +425,11 @@ def _result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
 
     # Covariance: scale x inverse expected information (R's summary.glm), or a sandwich.
-    info = solver.information(problem, state)
+    info = None if spec.kind == "none" else solver.information(problem, state)
     n_groups = jnp.asarray(jnp.nan, dtype)
     if info is None:
         cov = jnp.full((p + 1, p + 1), jnp.nan, dtype)
-    elif spec.robust:
+    elif spec.kind == "robust":
         cov, ok, groups = inference.sandwich_cov(
             problem, eta, prior, freq, spec.groups, spec.code, nobs
         )

@@ -99,7 +99,7 @@ def f_sf(x: jax.Array, df_num: jax.Array, df_denom: jax.Array) -> jax.Array:
 
 # ---- covariance types -------------------------------------------------------------------
 
-COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
+COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster", "none")
 """The ``cov_type`` values :func:`jaxglm.fit` accepts."""
 
 # The robust types share one compiled program: the type is a traced code into these tables

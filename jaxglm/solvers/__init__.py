@@ -3,15 +3,38 @@
 from jaxglm.solvers._driver import AbstractSolver, iterate
 from jaxglm.solvers.newton import Newton
 from jaxglm.solvers.optax import Optax
+from jaxglm.solvers.subsampled import SubsampledNewton
 
-__all__ = ["NEWTON_MAX_COST", "AbstractSolver", "Newton", "Optax", "default_solver", "iterate"]
+__all__ = [
+    "NEWTON_MAX_COST",
+    "SUBSAMPLE_MIN_N",
+    "SUBSAMPLE_MIN_ROWS",
+    "AbstractSolver",
+    "Newton",
+    "Optax",
+    "SubsampledNewton",
+    "default_solver",
+    "iterate",
+]
 
 NEWTON_MAX_COST = 1500
 """Largest ``p (1 + p / (3 n))`` for which :func:`default_solver` picks Newton."""
 
+SUBSAMPLE_MIN_ROWS = 500
+"""Rows per parameter (``n / (p + 1)``) from which :func:`default_solver` subsamples."""
+
+SUBSAMPLE_MIN_N = 100_000
+"""Fewer rows than this are never subsampled by :func:`default_solver`."""
+
 
 def default_solver(n: int, p: int) -> AbstractSolver:
-    """The solver ``fit(solver=None)`` uses for an ``(n, p)`` design: Newton or L-BFGS.
+    """The solver ``fit(solver=None)`` uses for an ``(n, p)`` design.
+
+    Newton-type for moderate ``p``: ``SubsampledNewton()`` when ``n >= SUBSAMPLE_MIN_ROWS
+    (p + 1)`` and ``n >= SUBSAMPLE_MIN_N`` (500 rows per parameter and 100,000 rows: there
+    its start on a fifth or fewer of the rows and its one preconditioner replace 4-6 full
+    Gram products; measured in ``benchmarks/RESULTS.md``; below, a fit takes milliseconds
+    either way), else ``Newton()``; L-BFGS for large ``p``, as follows.
 
     A Newton step costs one Gram product and one Cholesky factorization, ``n p^2 + p^3/3``
     flops, compute-bound; an L-BFGS iteration costs about two memory-bound passes over
@@ -51,13 +74,15 @@ def default_solver(n: int, p: int) -> AbstractSolver:
         p: number of columns of ``X`` (without the intercept).
 
     Returns:
-        ``Newton()`` or ``Optax()``, with their default settings.
+        ``SubsampledNewton()``, ``Newton()`` or ``Optax()``, with their default settings.
 
     Example:
         >>> from jaxglm.solvers import default_solver
-        >>> default_solver(20_000, 100).name, default_solver(20_000, 4_000).name
-        ('Newton', 'Optax(L-BFGS)')
+        >>> [default_solver(n, p).name for n, p in [(10**6, 100), (20_000, 100), (20_000, 4_000)]]
+        ['SubsampledNewton', 'Newton', 'Optax(L-BFGS)']
     """
-    if p * (1.0 + p / (3.0 * max(n, 1))) <= NEWTON_MAX_COST:
-        return Newton()
-    return Optax()
+    if p * (1.0 + p / (3.0 * max(n, 1))) > NEWTON_MAX_COST:
+        return Optax()
+    if n >= max(SUBSAMPLE_MIN_N, SUBSAMPLE_MIN_ROWS * (p + 1)):
+        return SubsampledNewton()
+    return Newton()
