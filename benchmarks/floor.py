@@ -37,6 +37,29 @@ class Floor(NamedTuple):
         return self.gram + self.matvec + self.vecmat
 
 
+def algorithm_seconds(
+    floor: Floor, solver: str, n_iter: int, n: int, p: int, covariance: bool
+) -> float:
+    """The floor of one jaxglm fit: the products over all rows its solver needs, priced.
+
+    - ``Newton`` (and any other solver): ``n_iter`` x (Gram + ``X @ beta`` + ``v @ X``).
+    - ``SubsampledNewton`` (default row counts): the start's ``X @ beta`` and ``v @ X``, its
+      preconditioner (a Gram product on ``max(200 (p+1), n / 10)`` rows), ``n_iter`` x
+      (``X @ s`` + ``v @ X``), and with the covariance one more full Gram product. The exact
+      Newton start on ``50 (p+1)`` rows is left out (a lower bound).
+
+    Example:
+        >>> f = Floor(gram=1.0, matvec=0.1, vecmat=0.1)
+        >>> round(algorithm_seconds(f, "SubsampledNewton", 4, 10**6, 99, True), 3)
+        2.1
+    """
+    if solver != "SubsampledNewton":
+        return n_iter * floor.total
+    passes = floor.matvec + floor.vecmat
+    preconditioner = floor.gram * min(1.0, max(200 * (p + 1) / n, 0.1))
+    return (n_iter + 1) * passes + preconditioner + floor.gram * covariance
+
+
 def measure_floors(X: np.ndarray, repeats: int) -> dict[str, Floor]:
     """Time the three products on ``X`` with NumPy (float64) and XLA (float64, float32).
 

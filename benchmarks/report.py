@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.floor import Floor
+from benchmarks.floor import Floor, algorithm_seconds
 
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 RESULTS_PNG = Path(__file__).resolve().parent / "results.png"
@@ -35,6 +35,8 @@ class Row:
         n_iter: iterations the tool reports.
         error: the exception message when a fit failed, else None.
         warnings: the distinct warnings of the timed fit (category: first line).
+        solver: jaxglm's solver for jaxglm rows (sets the row's floor), else None.
+        covariance: whether the fit computed the covariance.
     """
 
     tool: str
@@ -50,6 +52,8 @@ class Row:
     n_iter: int
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    solver: str | None = None
+    covariance: bool = False
 
     @property
     def ok(self) -> bool:
@@ -83,20 +87,27 @@ class ProblemResult:
 
 
 def floor_seconds(result: ProblemResult, row: Row) -> float:
-    """The floor a row is compared with: per-iteration floor x ``floor_iter``.
+    """The floor a row is compared with.
 
-    A float64 row on the CPU is held to the faster of NumPy and XLA (when XLA runs on the
-    CPU), a row on an accelerator to XLA there, a float32 row to XLA float32.
+    A jaxglm row: the products its own algorithm needs, with its own iteration count
+    (:func:`benchmarks.floor.algorithm_seconds`). A peer row: one Newton iteration's products
+    x ``floor_iter``. A float64 row on the CPU is held to the faster of NumPy and XLA (when
+    XLA runs on the CPU), a row on an accelerator to XLA there, a float32 row to XLA float32.
     """
-    xla = result.floors[f"xla_{row.dtype}"].total
-    numpy_float64 = result.floors["numpy_float64"].total
+    xla = result.floors[f"xla_{row.dtype}"]
+    numpy_float64 = result.floors["numpy_float64"]
     if row.on_accelerator or row.dtype == "float32":
-        per_iter = xla
+        candidates = [xla]
     elif result.xla_on_cpu:
-        per_iter = min(numpy_float64, xla)
+        candidates = [numpy_float64, xla]
     else:
-        per_iter = numpy_float64
-    return per_iter * result.floor_iter[0]
+        candidates = [numpy_float64]
+    if row.solver is None:
+        return min(f.total for f in candidates) * result.floor_iter[0]
+    return min(
+        algorithm_seconds(f, row.solver, row.n_iter, result.n, result.p, row.covariance)
+        for f in candidates
+    )
 
 
 def markdown_section(

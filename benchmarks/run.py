@@ -131,6 +131,8 @@ def _bench(adapter: Adapter, problem: Problem, ref: Reference, repeats: int, bud
         compile_s=compile_s,
         accuracy=accuracy(ref, out.coef, out.intercept),
         n_iter=out.n_iter,
+        solver=out.solver,
+        covariance=out.covariance,
         warnings=caught,
         **common,
     )
@@ -188,13 +190,8 @@ def _settings(adapter: Adapter, tol: float | None) -> str:
 def _problem_result(
     problem: Problem, ref: Reference, floors: dict[str, Floor], rows: list[Row]
 ) -> ProblemResult:
-    """Gather one problem's rows; the floor counts jaxglm float64's iterations if it ran."""
-    jaxglm = [r for r in rows if not r.peer and r.dtype == "float64" and r.error is None]
-    floor_iter = (
-        (jaxglm[0].n_iter, "jaxglm float64's iterations")
-        if jaxglm
-        else (ref.n_iter, "the reference Newton's iterations; jaxglm did not run")
-    )
+    """Gather one problem's rows; a peer's floor counts the reference Newton's iterations."""
+    floor_iter = (ref.n_iter, "the reference Newton's iterations")
     n, p = problem.X.shape
     return ProblemResult(
         name=problem.name,
@@ -223,9 +220,13 @@ def _notes(repeats: int, missing: list[str]) -> list[str]:
         "tightest, marked 'not met').",
         "- compile (s): JAX tools' first call minus a second identical call (a later problem "
         "of the same family and shape reuses the compiled program).",
-        "- x floor: fit time / (per-iteration floor x iterations), the floor being the faster "
-        "of NumPy and XLA for float64 on the CPU, XLA float32 for float32 rows, XLA on the "
-        "device for rows on an accelerator.",
+        "- x floor: fit time / floor. A jaxglm row's floor is the products over all rows its "
+        "own solver needs with its own iterations (Newton: iterations x (Gram + X@b + v@X); "
+        "SubsampledNewton: (iterations + 1) x (X@b + v@X) + a Gram on max(200 (p+1), n/10) rows "
+        "+ one full Gram when it computes the covariance; benchmarks.floor.algorithm_seconds); "
+        "a peer's is the Newton floor x the reference Newton's iterations. Products priced "
+        "by the faster of NumPy and XLA for float64 on the CPU, XLA float32 for float32 rows, "
+        "XLA on the device for rows on an accelerator.",
     ]
     if missing:
         notes.append(f"- not available (skipped): {', '.join(missing)}")

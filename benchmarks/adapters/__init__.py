@@ -32,6 +32,8 @@ class FitOutput(NamedTuple):
     coef: np.ndarray
     intercept: float
     n_iter: int
+    solver: str | None = None  # jaxglm's solver (its floor depends on it); None for peers
+    covariance: bool = False  # whether the fit computed the covariance of the estimate
 
 
 class Adapter(Protocol):
@@ -65,6 +67,8 @@ def all_adapters() -> list[Adapter]:
         glum_adapter,
         jaxglm_adapter,
         jaxglm_float32_adapter,
+        jaxglm_newton_adapter,
+        jaxglm_nocov_adapter,
         sklearn_lbfgs,
         sklearn_newton,
         statsmodels_glm,
@@ -77,5 +81,7 @@ def all_adapters() -> list[Adapter]:
         glum_adapter,
         glmax_adapter,
         jaxglm_adapter,
+        jaxglm_nocov_adapter,
+        jaxglm_newton_adapter,
         jaxglm_float32_adapter,
     ]

@@ -17,7 +17,7 @@ from benchmarks.adapters import FitOutput
 from benchmarks.problems import Problem
 
 NAME = "jaxglm"
-SETTINGS = "jaxglm.fit(solver=Newton default), float64; tol on the Newton decrement"
+SETTINGS = "jaxglm.fit(solver=None: the default by size), float64, with bse"
 TOLS: tuple[float | None, ...] = (None, 1e-10, 1e-14)
 DTYPE = "float64"
 USES_JAX = True
@@ -64,8 +64,23 @@ def prepare(problem: Problem) -> JaxglmData:
 
 def fit(data: JaxglmData, tol: float | None) -> FitOutput:
     """``jaxglm.fit`` with its default solver, blocking until the result is ready."""
+    return fit_with(data, tol)
+
+
+def fit_with(
+    data: JaxglmData, tol: float | None, solver: Any = None, cov_type: str = "nonrobust"
+) -> FitOutput:
+    """``jaxglm.fit`` with ``solver`` and ``cov_type``, blocking until every output is ready."""
     import jaxglm
 
-    res = jaxglm.fit(data.X, data.y, family=data.family, link=data.link, tol=tol)
-    coef, intercept, n_iter = jax.block_until_ready((res.coef, res.intercept, res.n_iter))
-    return FitOutput(np.asarray(coef, dtype=np.float64), float(intercept), int(n_iter))
+    res = jaxglm.fit(
+        data.X, data.y, family=data.family, link=data.link, tol=tol, solver=solver,
+        cov_type=cov_type,
+    )  # fmt: skip
+    coef, intercept, n_iter, _ = jax.block_until_ready(
+        (res.coef, res.intercept, res.n_iter, res.cov)
+    )
+    return FitOutput(
+        np.asarray(coef, dtype=np.float64), float(intercept), int(n_iter), res.solver_name,
+        cov_type != "none",
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from benchmarks.problems import Problem
 __all__ = ["available", "fit", "prepare"]
 
 NAME = "jaxglm float32"
-SETTINGS = "jaxglm.fit(solver=Newton default), float32; tol on the Newton decrement"
+SETTINGS = "jaxglm.fit(solver=None: the default by size), float32, with bse"
 TOLS: tuple[float | None, ...] = (None, 1e-7)
 DTYPE = "float32"
 USES_JAX = True
