@@ -39,6 +39,10 @@ point; if the subsample's information is rank deficient, the preconditioner is t
 information (one full Gram product). ``n_iter`` counts the iterations on all rows (two
 passes over ``X`` each); the start's iterations on the subsample are not counted.
 
+Under ``jax.vmap`` the choices between keeping and rebuilding the preconditioner become
+selects, so every branch runs every iteration, the full information included: batch many
+small fits with :class:`jaxglm.Newton`, not with this solver.
+
 Status codes: CONVERGED; MAX_ITER; NONFINITE (objective or gradient not finite);
 RANK_DEFICIENT (the full information is rank deficient too); LINE_SEARCH_FAILED.
 """
