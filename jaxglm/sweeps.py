@@ -1,0 +1,450 @@
+"""Many fits as one compiled program: :func:`fit_many` and :func:`bootstrap`.
+
+Both are thin layers over ``jax.vmap(jaxglm.fit)`` (shared/DESIGN.md: batch by closing over
+what is shared). Arguments that are the same for every member (``X`` of shape (n, p), a
+weight vector of shape (n,)) enter the program once, unmapped; per-member arguments carry
+the batch axis first (``Y`` is (m, n)). Every member has its own ``n_iter``, ``converged``
+and ``status``; a member that fails (NaN, divergence) does not change the others: under
+``vmap`` the solver loop runs until every member is done, and a finished member's state is
+left as it is (``lax.while_loop``'s batching rule selects it).
+
+Host work (validation, row padding to size buckets, one ``ConvergenceWarning`` for the
+batch) is done once for the batch when the inputs are concrete, as :func:`jaxglm.fit` does
+for one fit.
+
+How the batch is run (``batch_size``):
+
+* ``batch_size=None`` (default): one ``vmap`` over all members.
+* ``batch_size=b``: ``lax.map(..., batch_size=b)``: ``vmap`` over chunks of ``b`` members,
+  the chunks one after another in the same program. Memory is bounded by ``b`` members'
+  working arrays (each holds a few (n,) vectors and the (p+1, p+1) Newton system); a chunk
+  iterates until its slowest member is done, so smaller chunks also waste fewer iterations
+  on members that are already finished.
+* ``batch_size=1``: a sequential ``lax.map``, one member at a time (no batching at all).
+
+On the CPU (2 cores here, float64, ``python -m benchmarks.batched``) one ``vmap`` over
+the batch was as fast as or faster than chunks and much faster than the sequential map
+(RESULTS.md has the numbers, section "Batched fits"), so ``None`` is the default everywhere
+and ``batch_size`` is for bounding memory. On an accelerator, use ``vmap`` (the default)
+with the largest batch that fits in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.typing import ArrayLike
+
+from jaxglm import _padding
+from jaxglm import families as F
+from jaxglm import links as L
+from jaxglm.fit import _check_family, _column_names, _is_concrete, _pads, _validate, fit
+from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.solvers import AbstractSolver, Newton, default_solver
+
+__all__ = ["BootstrapResult", "bootstrap", "fit_many"]
+
+# The number of dimensions of one member's argument; one more means given per member.
+_MEMBER_NDIM = {
+    "X": 2, "y": 1, "weights": 1, "freq_weights": 1, "offset": 1, "exposure": 1, "alpha": 0,
+}  # fmt: skip
+
+
+def fit_many(
+    X: ArrayLike,
+    Y: ArrayLike,
+    family: F.Family | None = None,
+    link: L.Link | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
+    fit_intercept: bool = True,
+    alpha: ArrayLike = 0.0,
+    penalty_factor: ArrayLike | None = None,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    batch_size: int | None = None,
+) -> GLMResult:
+    """Fit one GLM per row of ``Y`` (many responses), as one compiled program.
+
+    Equivalent to ``jax.vmap(lambda y: jaxglm.fit(X, y, ...))(Y)`` (module docs), with the
+    host work done once for the batch. The batch axis is first: ``Y`` is (m, n), member
+    ``i`` is the fit of ``Y[i]``. Any of ``X`` ((m, n, p)), ``weights``, ``freq_weights``,
+    ``offset``, ``exposure`` ((m, n)) and ``alpha`` ((m,)) may also be given per member; with
+    their single-fit shape they are shared by all members (and not copied per member).
+
+    Args:
+        X: (n, p) shared design, or (m, n, p) one per member.
+        Y: (m, n) responses, one row per member.
+        family, link, fit_intercept, penalty_factor, solver, tol, max_iter: as
+            :func:`jaxglm.fit`, shared by all members.
+        weights, freq_weights, offset, exposure: (n,) shared or (m, n) per member.
+        alpha: ridge strength, scalar shared or (m,) per member.
+        batch_size: ``None`` (default): one ``vmap`` over the ``m`` members; ``b``: at most
+            ``b`` members at a time (``lax.map(batch_size=b)``), to bound memory.
+
+    Returns:
+        A batched :class:`jaxglm.GLMResult`: every field has the batch axis first; ``res[i]``
+        is member ``i``. One :class:`jaxglm.ConvergenceWarning` says how many members did
+        not converge (concrete inputs only).
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 2))
+        >>> Y = rng.poisson(np.exp(0.2 + X @ [0.3, -0.1]), size=(5, 300)).astype(float)
+        >>> res = jg.fit_many(X, Y, family=jg.Poisson())
+        >>> res.params.shape, bool(res.converged.all())
+        ((5, 3), True)
+    """
+    arrays = dict(
+        X=X, y=Y, weights=weights, freq_weights=freq_weights, offset=offset,
+        exposure=exposure, alpha=alpha,
+    )  # fmt: skip
+    if np.ndim(Y) != 2:
+        raise ValueError(f"Y must be 2-D (m, n): one response per row, got shape {np.shape(Y)}")
+    settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
+    res = _run_batch(arrays, penalty_factor, settings, batch_size, sample=None)
+    return dataclasses.replace(res, feature_names=_column_names(X))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    family: F.Family
+    link: L.Link
+    solver: AbstractSolver
+    fit_intercept: bool
+
+    @staticmethod
+    def make(family, link, solver, tol, max_iter, fit_intercept, x_shape) -> _Settings:
+        family = F.Gaussian() if family is None else family
+        if not isinstance(family, F.Family):
+            raise TypeError(f"family must be a jaxglm Family, got {family!r}")
+        link = family.default_link() if link is None else link
+        if not isinstance(link, L.Link):
+            raise TypeError(f"link must be a jaxglm Link, got {link!r}")
+        if solver is None:
+            solver = default_solver(*x_shape[-2:]) if len(x_shape) >= 2 else Newton()
+        if not isinstance(solver, AbstractSolver):
+            raise TypeError(f"solver must be a jaxglm solver, got {solver!r}")
+        if tol is not None:
+            solver = dataclasses.replace(solver, tol=tol)
+        if max_iter is not None:
+            solver = dataclasses.replace(solver, max_iter=max_iter)
+        return _Settings(family, link, solver, fit_intercept)
+
+
+def _batched_names(arrays: dict[str, Any]) -> tuple[str, ...]:
+    """The arguments given per member (one more dimension than one fit's)."""
+    return tuple(
+        k for k, v in arrays.items() if v is not None and np.ndim(v) == _MEMBER_NDIM[k] + 1
+    )
+
+
+def _batch_size_of(arrays: dict[str, Any], batched: tuple[str, ...]) -> int:
+    sizes = {k: np.shape(arrays[k])[0] for k in batched}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"per-member arguments disagree on the batch size: {sizes}")
+    return next(iter(sizes.values()))
+
+
+def _run_batch(
+    arrays: dict[str, Any],
+    penalty_factor: Any,
+    settings: _Settings,
+    batch_size: int | None,
+    sample: _Sample | None,
+) -> GLMResult:
+    """Validate and pad on the host (concrete inputs), then run the compiled batch.
+
+    With ``sample`` (:func:`bootstrap`) the members are replicate indices, each drawing
+    its own frequency weights inside the program.
+    """
+    batched = _batched_names(arrays)
+    if sample is None and "y" not in batched:
+        raise ValueError("Y must hold one response per member: shape (m, n)")
+    m = sample.n_boot if sample is not None else _batch_size_of(arrays, batched)
+    if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    concrete = _is_concrete(arrays, penalty_factor, settings.family, settings.solver)
+    n = np.shape(arrays["X"])[-2]
+    if concrete:
+        _validate_batch(arrays, batched, penalty_factor, settings, m)
+        if _pads(settings.solver) and _padding.can_pad(*arrays.values()):
+            arrays = _pad_batch(arrays, batched, _padding.bucket_size(n))
+    draw = None
+    if sample is not None:
+        probs = sample.probs
+        if probs is not None:
+            probs = _padding.pad_rows(probs, np.shape(arrays["X"])[-2], 0.0)
+        draw = (sample.key, probs)
+    res = _batch_jit(
+        tuple(arrays[k] for k in batched),
+        tuple(None if k in batched else v for k, v in arrays.items()),
+        draw, penalty_factor, settings.family, settings.link, settings.solver,
+        keys=tuple(arrays), batched=batched, fit_intercept=settings.fit_intercept,
+        batch_size=batch_size, n_boot=m if sample is not None else None,
+        n_draws=sample.n_draws if sample is not None else None,
+    )  # fmt: skip
+    res = dataclasses.replace(res, solver_name=settings.solver.name)
+    if _is_concrete(res.status):
+        failed = int(np.sum(np.asarray(res.status) != Status.CONVERGED))
+        if failed:
+            warnings.warn(
+                f"{failed} of {m} {settings.family.name} fits did not converge: see "
+                "res.status / res.status_message per member",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+    return res
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sample:
+    """What :func:`bootstrap` adds to a batch: the key, replicates and draws per replicate."""
+
+    key: jax.Array
+    n_boot: int
+    n_draws: int
+    probs: np.ndarray | None  # (n,) row probabilities; None: uniform over the n_draws rows
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("keys", "batched", "fit_intercept", "batch_size", "n_boot", "n_draws"),
+)
+def _batch_jit(
+    members, shared, draw, penalty_factor, family, link, solver,
+    *, keys, batched, fit_intercept, batch_size, n_boot, n_draws,
+) -> GLMResult:  # fmt: skip
+    """``fit`` mapped over ``members`` (the per-member arrays, batch axis first)."""
+
+    def one(member):
+        kw = dict(zip(keys, shared, strict=True))
+        if n_boot is None:
+            kw.update(zip(batched, member, strict=True))
+        else:  # bootstrap: this replicate's multinomial frequency weights
+            key, probs = draw
+            kw["freq_weights"] = _resample_counts(
+                jax.random.fold_in(key, member), n_draws, kw["X"].shape[0], probs
+            )
+        return fit(
+            kw.pop("X"), kw.pop("y"), family, link, **kw, fit_intercept=fit_intercept,
+            penalty_factor=penalty_factor, solver=solver,
+        )  # fmt: skip
+
+    if n_boot is not None:
+        members = jnp.arange(n_boot)
+    if batch_size is None:
+        return jax.vmap(one)(members)
+    return lax.map(one, members, batch_size=batch_size)
+
+
+def _validate_batch(arrays, batched, penalty_factor, settings: _Settings, m: int) -> None:
+    """Host-side validation: member 0 by :func:`jaxglm.fit`'s rules, then every member."""
+    first = {k: (np.asarray(v)[0] if k in batched else v) for k, v in arrays.items()}
+    _validate(
+        settings.family, settings.link, settings.fit_intercept, **first,
+        penalty_factor=penalty_factor, start_params=None,
+    )  # fmt: skip
+    _check_family(settings.family, settings.link)
+    n = np.shape(first["X"])[0]
+    for k in batched:
+        arr = np.asarray(arrays[k], dtype=float)
+        shape = (m, *np.shape(first[k]))
+        if arr.shape != shape:
+            raise ValueError(f"{k} must have shape {shape}, got {arr.shape}")
+        _first_bad(np.isfinite(arr), f"{k} has a non-finite value")
+        if k in ("weights", "freq_weights", "alpha"):
+            _first_bad(arr >= 0, f"{k} has a negative value")
+        if k == "exposure":
+            _first_bad(arr > 0, "exposure must be > 0; bad value")
+    if "y" in batched:
+        Y = np.asarray(arrays["y"], dtype=float)
+        if Y.shape[1] != n:
+            raise ValueError(f"Y must have shape (m, {n}) to match X, got {Y.shape}")
+        fam = settings.family
+        _first_bad(fam.in_support(Y), f"Y is outside the support of {fam.name} ({fam.support})")
+    w = np.ones((m, n))
+    for k in ("weights", "freq_weights"):
+        if arrays[k] is not None:
+            w = w * np.asarray(arrays[k], dtype=float)
+    _first_bad((w > 0).any(axis=1), "all weights are zero: no observation to fit")
+
+
+def _first_bad(ok: np.ndarray, message: str) -> None:
+    if not ok.all():
+        where = tuple(int(i) for i in np.argwhere(~ok)[0])
+        raise ValueError(f"{message} at member, index {where}")
+
+
+def _pad_batch(arrays: dict[str, Any], batched: tuple[str, ...], n_to: int) -> dict[str, Any]:
+    """:func:`jaxglm._padding.pad_fit_arrays` for a batch (rows are axis 1 when batched)."""
+    n = np.shape(arrays["X"])[-2]
+    if n_to == n:
+        return dict(arrays)
+    out = dict(arrays)
+
+    def pad(name, value):
+        return _padding.pad_rows(arrays[name], n_to, value, axis=int(name in batched))
+
+    # Each member's first y: validated to be in the family's support (all of y is).
+    y = np.asarray(arrays["y"])
+    out["y"] = _padding.pad_rows(y, n_to, 0.0, axis=y.ndim - 1)
+    out["y"][..., n:] = y[..., :1]
+    out["X"] = pad("X", 0.0)
+    if arrays["weights"] is None:
+        out["weights"] = _padding.pad_rows(np.ones(n), n_to, 0.0)
+    else:
+        out["weights"] = pad("weights", 0.0)
+    for name, value in (("freq_weights", 0.0), ("offset", 0.0), ("exposure", 1.0)):
+        if arrays[name] is not None:
+            out[name] = pad(name, value)
+    return out
+
+
+# ---- bootstrap ------------------------------------------------------------------------------
+
+
+def _resample_counts(key, n_draws, n_rows, probs):
+    """One replicate's frequency weights: how often each row is among ``n_draws`` draws.
+
+    Rows are drawn with replacement, uniformly over the first ``n_draws`` (the real) rows
+    when ``probs`` is None, else row ``i`` with probability ``probs[i]``; padded rows are
+    never drawn. The counts are a multinomial sample, drawn as ``n_draws`` categorical
+    indices and counted (O(n), where ``jax.random.multinomial`` loops over the categories).
+    """
+    if probs is None:
+        idx = jax.random.randint(key, (n_draws,), 0, n_draws)
+    else:
+        idx = jax.random.choice(key, n_rows, (n_draws,), p=probs)
+    return jnp.zeros(n_rows, jnp.result_type(float)).at[idx].add(1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapResult:
+    """The result of :func:`bootstrap`.
+
+    Attributes:
+        fit: the fit to the data (a :class:`jaxglm.GLMResult`).
+        params: (n_boot, k) the replicates' ``params`` (NaN for replicates that failed).
+        bse: (k,) bootstrap standard errors: the standard deviation (``ddof=1``) of the
+            successful replicates.
+        conf_int: (k, 2) percentile intervals of level ``1 - ci_alpha``.
+        status: (n_boot,) every replicate's :class:`jaxglm.Status` code.
+        n_failed: replicates that did not converge (left out of ``bse`` and ``conf_int``).
+        replicates: the batched :class:`jaxglm.GLMResult` of all replicates.
+    """
+
+    fit: GLMResult
+    params: np.ndarray
+    bse: np.ndarray
+    conf_int: np.ndarray
+    status: np.ndarray
+    n_failed: int
+    replicates: GLMResult
+
+
+def bootstrap(
+    X: ArrayLike,
+    y: ArrayLike,
+    family: F.Family | None = None,
+    link: L.Link | None = None,
+    *,
+    n_boot: int = 1000,
+    key: jax.Array | int = 0,
+    ci_alpha: float = 0.05,
+    weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
+    fit_intercept: bool = True,
+    alpha: ArrayLike = 0.0,
+    penalty_factor: ArrayLike | None = None,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    batch_size: int | None = None,
+) -> BootstrapResult:
+    """Nonparametric (case-resampling) bootstrap of the parameters, as one compiled program.
+
+    Replicate ``b`` resamples the ``n`` rows with replacement: row ``i`` drawn ``c_i``
+    times, ``c ~ Multinomial(n, 1/n, ..., 1/n)``. Fitting the resampled rows is exactly
+    fitting the original rows with frequency weights ``c`` (a row repeated ``c`` times
+    and a row of frequency weight ``c`` give the same estimating equations, ``nobs`` and
+    degrees of freedom; rows with ``c = 0`` are dropped). So every replicate has the data's
+    shapes and all run in one ``vmap``ped program. With ``freq_weights`` the data stand for
+    ``N = sum(freq_weights)`` observations (integers): ``N`` draws, row ``i`` with
+    probability ``freq_weights[i] / N``. Prior ``weights``, the offset and the exposure
+    go with their rows.
+
+    Replicate ``b``'s draw uses ``jax.random.fold_in(key, b)``: the same replicates
+    whatever ``n_boot`` or ``batch_size``.
+
+    Args:
+        X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept, alpha,
+            penalty_factor, solver, tol, max_iter: as :func:`jaxglm.fit` (one dataset).
+        n_boot: number of replicates.
+        key: a ``jax.random`` key or an int seed.
+        ci_alpha: the percentile intervals have level ``1 - ci_alpha``.
+        batch_size: as :func:`jaxglm.fit_many` (bounds memory).
+
+    Returns:
+        A :class:`BootstrapResult`. Replicates that do not converge (e.g. separation in a
+        logistic resample) are counted in ``n_failed`` and left out of ``bse`` and
+        ``conf_int``; no warning is issued for them.
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = rng.poisson(np.exp(0.3 + X @ [0.4, -0.2])).astype(float)
+        >>> boot = jg.bootstrap(X, y, family=jg.Poisson(), n_boot=200, key=1)
+        >>> boot.params.shape, boot.conf_int.shape, boot.n_failed
+        ((200, 3), (3, 2), 0)
+    """
+    if not (isinstance(n_boot, int) and n_boot >= 1):
+        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    common = dict(
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+        fit_intercept=fit_intercept, alpha=alpha, penalty_factor=penalty_factor,
+        solver=solver, tol=tol, max_iter=max_iter,
+    )  # fmt: skip
+    full = fit(X, y, family, link, **common)
+    key = jax.random.key(key) if isinstance(key, int) else key
+    arrays = dict(
+        X=X, y=y, weights=weights, freq_weights=None, offset=offset, exposure=exposure,
+        alpha=alpha,
+    )  # fmt: skip
+    n = np.shape(X)[0]
+    sample = _Sample(key, n_boot, n, None)
+    if freq_weights is not None:
+        fw = np.asarray(freq_weights, dtype=float)
+        if fw.shape != (n,) or not (np.isfinite(fw).all() and (fw >= 0).all()):
+            raise ValueError(f"freq_weights must be ({n},), finite and >= 0")
+        if not np.array_equal(fw, np.round(fw)):
+            raise ValueError("bootstrap needs integer freq_weights (counts of observations)")
+        sample = _Sample(key, n_boot, int(fw.sum()), fw / fw.sum())
+    settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reps = _run_batch(arrays, penalty_factor, settings, batch_size, sample)
+    status = np.asarray(reps.status)
+    ok = status == Status.CONVERGED
+    params = np.where(ok[:, None], np.asarray(reps.params), np.nan)
+    bse = np.nanstd(params, axis=0, ddof=1)
+    lo, hi = np.nanquantile(params, [ci_alpha / 2, 1 - ci_alpha / 2], axis=0)
+    return BootstrapResult(
+        fit=full, params=params, bse=bse, conf_int=np.stack([lo, hi], axis=-1), status=status,
+        n_failed=int((~ok).sum()), replicates=reps,
+    )  # fmt: skip
