@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 import jax
+from jax.experimental.compilation_cache import compilation_cache
 
 __all__ = ["enable_compilation_cache"]
 
@@ -25,7 +26,10 @@ def enable_compilation_cache(path: str | os.PathLike[str]) -> None:
     ``jax_persistent_cache_min_compile_time_secs`` to 0: with JAX's default (1 s) the
     programs of small fits, which compile in under a second, would never be stored. This
     changes JAX's global configuration for the whole process, which is why it is opt-in
-    and never done at import. Call it before the first fit.
+    and never done at import. JAX decides whether to use its cache at the first compile
+    of the process; the cache's state is reset here, so that the call takes effect after
+    earlier compiles too (those programs are not written to the cache until compiled
+    again, e.g. in a new process).
 
     Args:
         path: a directory (created if missing); it may be shared between processes.
@@ -38,3 +42,4 @@ def enable_compilation_cache(path: str | os.PathLike[str]) -> None:
     os.makedirs(path, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    compilation_cache.reset_cache()

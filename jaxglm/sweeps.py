@@ -39,7 +39,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 from jax.typing import ArrayLike
 
 from jaxglm import _padding
@@ -165,10 +164,14 @@ def _run_batch(
     batch_size: int | None,
     sample: _Sample | None,
 ) -> GLMResult:
-    """Validate and pad on the host (concrete inputs), then run the compiled batch.
+    """Validate and pad on the host (concrete inputs), then ``vmap`` ``fit`` over chunks.
 
-    With ``sample`` (:func:`bootstrap`) the members are replicate indices, each drawing
-    its own frequency weights inside the program.
+    Every chunk has ``batch_size`` members (the last one repeats its last member to fill
+    up, and the repeats are dropped), so all chunks run one compiled program: the one
+    ``jax.vmap(fit)`` compiles for the same arguments, since ``fit`` is a jitted function
+    and ``vmap`` of it is not wrapped in another ``jit`` here. With ``sample``
+    (:func:`bootstrap`) each member is a replicate whose frequency weights are drawn per
+    chunk by a small compiled function.
     """
     batched = _batched_names(arrays)
     if sample is None and "y" not in batched:
@@ -182,20 +185,34 @@ def _run_batch(
         _validate_batch(arrays, batched, penalty_factor, settings, m)
         if _pads(settings.solver) and _padding.can_pad(*arrays.values()):
             arrays = _pad_batch(arrays, batched, _padding.bucket_size(n))
-    draw = None
-    if sample is not None:
-        probs = sample.probs
-        if probs is not None:
-            probs = _padding.pad_rows(probs, np.shape(arrays["X"])[-2], 0.0)
-        draw = (sample.key, probs)
-    res = _batch_jit(
-        tuple(arrays[k] for k in batched),
-        tuple(None if k in batched else v for k, v in arrays.items()),
-        draw, penalty_factor, settings.family, settings.link, settings.solver,
-        keys=tuple(arrays), batched=batched, fit_intercept=settings.fit_intercept,
-        batch_size=batch_size, n_boot=m if sample is not None else None,
-        n_draws=sample.n_draws if sample is not None else None,
-    )  # fmt: skip
+    names = (*batched, "freq_weights") if sample is not None else batched
+
+    def one(*member):
+        kw = dict(arrays)
+        kw.update(zip(names, member, strict=True))
+        return fit(
+            kw.pop("X"), kw.pop("y"), settings.family, settings.link, **kw,
+            fit_intercept=settings.fit_intercept, penalty_factor=penalty_factor,
+            solver=settings.solver,
+        )  # fmt: skip
+
+    mapped = jax.vmap(one)
+    size = m if batch_size is None else min(batch_size, m)
+    parts = []
+    for start in range(0, m, size):
+        idx = np.minimum(np.arange(start, start + size), m - 1)
+        member = tuple(_take(arrays[k], idx, size == m) for k in batched)
+        if sample is not None:
+            n_rows = np.shape(arrays["X"])[-2]
+            probs = sample.probs
+            if probs is not None:
+                probs = _padding.pad_rows(probs, n_rows, 0.0)
+            counts = _draw_counts(
+                sample.key, jnp.asarray(idx), probs, n_draws=sample.n_draws, n_rows=n_rows
+            )
+            member = (*member, counts)
+        parts.append(mapped(*member))
+    res = parts[0] if len(parts) == 1 else _concatenate(parts, m)
     res = dataclasses.replace(res, solver_name=settings.solver.name)
     if _is_concrete(res.status):
         failed = int(np.sum(np.asarray(res.status) != Status.CONVERGED))
@@ -209,6 +226,24 @@ def _run_batch(
     return res
 
 
+def _take(a: Any, idx: np.ndarray, whole: bool) -> Any:
+    """Members ``idx`` of a per-member argument (NumPy when concrete: no compile)."""
+    if whole:
+        return a
+    if isinstance(a, jax.core.Tracer):
+        return jnp.take(a, jnp.asarray(idx), axis=0)
+    return np.asarray(a)[idx]
+
+
+def _concatenate(parts: list[GLMResult], m: int) -> GLMResult:
+    """The chunks' results as one batch of ``m`` members (the fill-up repeats dropped)."""
+    if _is_concrete(parts):
+        return jax.tree.map(
+            lambda *xs: jnp.asarray(np.concatenate([np.asarray(x) for x in xs])[:m]), *parts
+        )
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:m], *parts)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Sample:
     """What :func:`bootstrap` adds to a batch: the key, replicates and draws per replicate."""
@@ -217,37 +252,6 @@ class _Sample:
     n_boot: int
     n_draws: int
     probs: np.ndarray | None  # (n,) row probabilities; None: uniform over the n_draws rows
-
-
-@functools.partial(
-    jax.jit,
-    static_argnames=("keys", "batched", "fit_intercept", "batch_size", "n_boot", "n_draws"),
-)
-def _batch_jit(
-    members, shared, draw, penalty_factor, family, link, solver,
-    *, keys, batched, fit_intercept, batch_size, n_boot, n_draws,
-) -> GLMResult:  # fmt: skip
-    """``fit`` mapped over ``members`` (the per-member arrays, batch axis first)."""
-
-    def one(member):
-        kw = dict(zip(keys, shared, strict=True))
-        if n_boot is None:
-            kw.update(zip(batched, member, strict=True))
-        else:  # bootstrap: this replicate's multinomial frequency weights
-            key, probs = draw
-            kw["freq_weights"] = _resample_counts(
-                jax.random.fold_in(key, member), n_draws, kw["X"].shape[0], probs
-            )
-        return fit(
-            kw.pop("X"), kw.pop("y"), family, link, **kw, fit_intercept=fit_intercept,
-            penalty_factor=penalty_factor, solver=solver,
-        )  # fmt: skip
-
-    if n_boot is not None:
-        members = jnp.arange(n_boot)
-    if batch_size is None:
-        return jax.vmap(one)(members)
-    return lax.map(one, members, batch_size=batch_size)
 
 
 def _validate_batch(arrays, batched, penalty_factor, settings: _Settings, m: int) -> None:
@@ -316,19 +320,26 @@ def _pad_batch(arrays: dict[str, Any], batched: tuple[str, ...], n_to: int) -> d
 # ---- bootstrap ------------------------------------------------------------------------------
 
 
-def _resample_counts(key, n_draws, n_rows, probs):
-    """One replicate's frequency weights: how often each row is among ``n_draws`` draws.
+@functools.partial(jax.jit, static_argnames=("n_draws", "n_rows"))
+def _draw_counts(key, replicates, probs, *, n_draws, n_rows):
+    """The replicates' frequency weights, (len(replicates), n_rows): resampling counts.
 
-    Rows are drawn with replacement, uniformly over the first ``n_draws`` (the real) rows
-    when ``probs`` is None, else row ``i`` with probability ``probs[i]``; padded rows are
-    never drawn. The counts are a multinomial sample, drawn as ``n_draws`` categorical
-    indices and counted (O(n), where ``jax.random.multinomial`` loops over the categories).
+    Replicate ``b`` draws ``n_draws`` rows with replacement with the key
+    ``fold_in(key, b)``: uniformly over the first ``n_draws`` (the real) rows when ``probs``
+    is None, else row ``i`` with probability ``probs[i]``; padded rows are never drawn.
+    The counts are a multinomial sample, drawn as ``n_draws`` categorical indices and
+    counted (O(n), where ``jax.random.multinomial`` loops over the categories).
     """
-    if probs is None:
-        idx = jax.random.randint(key, (n_draws,), 0, n_draws)
-    else:
-        idx = jax.random.choice(key, n_rows, (n_draws,), p=probs)
-    return jnp.zeros(n_rows, jnp.result_type(float)).at[idx].add(1.0)
+
+    def counts(b):
+        k = jax.random.fold_in(key, b)
+        if probs is None:
+            idx = jax.random.randint(k, (n_draws,), 0, n_draws)
+        else:
+            idx = jax.random.choice(k, n_rows, (n_draws,), p=probs)
+        return jnp.zeros(n_rows, jnp.result_type(float)).at[idx].add(1.0)
+
+    return jax.vmap(counts)(replicates)
 
 
 @dataclasses.dataclass(frozen=True)
