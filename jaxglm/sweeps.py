@@ -197,7 +197,7 @@ def _run_batch(
         )  # fmt: skip
 
     mapped = jax.vmap(one)
-    size = m if batch_size is None else min(batch_size, m)
+    size = default_batch_size(m) if batch_size is None else min(batch_size, m)
     parts = []
     for start in range(0, m, size):
         idx = np.minimum(np.arange(start, start + size), m - 1)
@@ -224,6 +224,25 @@ def _run_batch(
                 stacklevel=3,
             )
     return res
+
+
+CPU_CHUNK = 128
+"""Largest chunk of members the default runs as one ``vmap`` on the CPU (module docs)."""
+
+
+def default_batch_size(m: int) -> int:
+    """Members per ``vmap`` when ``batch_size=None``: all ``m`` on an accelerator; on the CPU
+    ``m`` split evenly into chunks of at most :data:`CPU_CHUNK` (module docs: measured).
+
+    Example:
+        >>> import jax
+        >>> default_batch_size(1000) == (125 if jax.default_backend() == "cpu" else 1000)
+        True
+    """
+    if jax.default_backend() != "cpu" or m <= CPU_CHUNK:
+        return m
+    chunks = -(-m // CPU_CHUNK)
+    return -(-m // chunks)
 
 
 def _take(a: Any, idx: np.ndarray, whole: bool) -> Any:
