@@ -12,21 +12,37 @@ Host work (validation, row padding to size buckets, one ``ConvergenceWarning`` f
 batch) is done once for the batch when the inputs are concrete, as :func:`jaxglm.fit` does
 for one fit.
 
-How the batch is run (``batch_size``):
+How the batch is run (``method``, ``batch_size``):
 
-* ``batch_size=None`` (default): one ``vmap`` over all members.
-* ``batch_size=b``: ``lax.map(..., batch_size=b)``: ``vmap`` over chunks of ``b`` members,
-  the chunks one after another in the same program. Memory is bounded by ``b`` members'
-  working arrays (each holds a few (n,) vectors and the (p+1, p+1) Newton system); a chunk
-  iterates until its slowest member is done, so smaller chunks also waste fewer iterations
-  on members that are already finished.
-* ``batch_size=1``: a sequential ``lax.map``, one member at a time (no batching at all).
+* ``method="vmap"``: ``jax.vmap(fit)``, in chunks of ``batch_size`` members (default: all),
+  the chunks one after another from Python. Every chunk has the same size (the last one is
+  filled up by repeating a member, whose copies are dropped), so all chunks run one
+  compiled program: the one ``jax.vmap(fit)`` itself compiles for the same arguments.
+  Memory grows with the chunk: each member holds a few (n,) vectors, and with a shared
+  ``X`` the Gram product materializes an (members, n, p) array. A chunk iterates until its
+  slowest member is done (finished members are frozen but still computed).
+* ``method="map"``: ``jax.lax.map(fit)`` inside one ``jit``: one member after another in a
+  compiled loop, each with its own iterations; memory of one member. With ``batch_size=b``
+  it is ``lax.map(batch_size=b)``: ``vmap`` over ``b`` members per step.
+* ``method=None`` (default): ``"vmap"`` on an accelerator. On the CPU ``"map"`` when one
+  fit has ``n (p + 1) >= MAP_MIN_SIZE`` (4,096) entries in its design, else ``"vmap"``.
 
-On the CPU (2 cores here, float64, ``python -m benchmarks.batched``) one ``vmap`` over
-the batch was as fast as or faster than chunks and much faster than the sequential map
-(RESULTS.md has the numbers, section "Batched fits"), so ``None`` is the default everywhere
-and ``batch_size`` is for bounding memory. On an accelerator, use ``vmap`` (the default)
-with the largest batch that fits in memory.
+The CPU rule is measured (``python -m benchmarks.batched``, float64, 2 cores shared, load
+average ~5; seconds for the whole batch, compile excluded):
+
+==========================================  =========  ==============  ============  =======
+problem                                     one vmap   vmap chunks 32  lax.map       loop
+==========================================  =========  ==============  ============  =======
+1,000 Poisson, shared X, n=2,000, p=20      4.56       2.90            **2.63**      6.72
+1,000 logistic, own X, n=1,000, p=10        1.90       1.60            **1.04**      4.17
+10,000 Poisson, own X, n=200, p=5           **1.72**   2.95            1.99          26.5
+==========================================  =========  ==============  ============  =======
+
+On the CPU a batched step is not cheaper per member than a single one for mid-size fits (the
+batched Gram reads an (m, n, p) temporary; XLA's CPU kernels gain little from the batch
+axis), while every member pays for the slowest one's iterations; only for tiny fits does
+the per-step overhead that ``vmap`` shares dominate. On an accelerator the batch axis is
+what fills the device: use ``vmap`` with the largest chunk that fits in memory.
 """
 
 from __future__ import annotations
@@ -39,6 +55,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 
 from jaxglm import _padding
@@ -73,6 +90,7 @@ def fit_many(
     tol: float | None = None,
     max_iter: int | None = None,
     batch_size: int | None = None,
+    method: str | None = None,
 ) -> GLMResult:
     """Fit one GLM per row of ``Y`` (many responses), as one compiled program.
 
@@ -89,8 +107,9 @@ def fit_many(
             :func:`jaxglm.fit`, shared by all members.
         weights, freq_weights, offset, exposure: (n,) shared or (m, n) per member.
         alpha: ridge strength, scalar shared or (m,) per member.
-        batch_size: ``None`` (default): one ``vmap`` over the ``m`` members; ``b``: at most
-            ``b`` members at a time (``lax.map(batch_size=b)``), to bound memory.
+        batch_size: members per ``vmap`` (module docs); ``None``: all of them with
+            ``method="vmap"``, one at a time with ``"map"``. Bounds memory.
+        method: ``"vmap"``, ``"map"`` or ``None`` (the measured rule of the module docs).
 
     Returns:
         A batched :class:`jaxglm.GLMResult`: every field has the batch axis first; ``res[i]``
@@ -113,7 +132,7 @@ def fit_many(
     if np.ndim(Y) != 2:
         raise ValueError(f"Y must be 2-D (m, n): one response per row, got shape {np.shape(Y)}")
     settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
-    res = _run_batch(arrays, penalty_factor, settings, batch_size, sample=None)
+    res = _run_batch(arrays, penalty_factor, settings, batch_size, method, sample=None)
     return dataclasses.replace(res, feature_names=_column_names(X))
 
 
@@ -162,16 +181,13 @@ def _run_batch(
     penalty_factor: Any,
     settings: _Settings,
     batch_size: int | None,
+    method: str | None,
     sample: _Sample | None,
 ) -> GLMResult:
-    """Validate and pad on the host (concrete inputs), then ``vmap`` ``fit`` over chunks.
+    """Validate and pad on the host (concrete inputs), then map ``fit`` over the members.
 
-    Every chunk has ``batch_size`` members (the last one repeats its last member to fill
-    up, and the repeats are dropped), so all chunks run one compiled program: the one
-    ``jax.vmap(fit)`` compiles for the same arguments, since ``fit`` is a jitted function
-    and ``vmap`` of it is not wrapped in another ``jit`` here. With ``sample``
-    (:func:`bootstrap`) each member is a replicate whose frequency weights are drawn per
-    chunk by a small compiled function.
+    With ``sample`` (:func:`bootstrap`) each member is a replicate whose frequency weights
+    are drawn, per chunk, by a small compiled function.
     """
     batched = _batched_names(arrays)
     if sample is None and "y" not in batched:
@@ -179,25 +195,25 @@ def _run_batch(
     m = sample.n_boot if sample is not None else _batch_size_of(arrays, batched)
     if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    n, p = np.shape(arrays["X"])[-2:]
+    method = default_method(n, p) if method is None else method
+    if method not in ("vmap", "map"):
+        raise ValueError(f"method must be 'vmap', 'map' or None, got {method!r}")
     concrete = _is_concrete(arrays, penalty_factor, settings.family, settings.solver)
-    n = np.shape(arrays["X"])[-2]
     if concrete:
         _validate_batch(arrays, batched, penalty_factor, settings, m)
         if _pads(settings.solver) and _padding.can_pad(*arrays.values()):
             arrays = _pad_batch(arrays, batched, _padding.bucket_size(n))
     names = (*batched, "freq_weights") if sample is not None else batched
+    shared = tuple(None if k in names else v for k, v in arrays.items())
+    static = dict(keys=tuple(arrays), names=names, fit_intercept=settings.fit_intercept)
+    model = (penalty_factor, settings.family, settings.link, settings.solver)
 
-    def one(*member):
-        kw = dict(arrays)
-        kw.update(zip(names, member, strict=True))
-        return fit(
-            kw.pop("X"), kw.pop("y"), settings.family, settings.link, **kw,
-            fit_intercept=settings.fit_intercept, penalty_factor=penalty_factor,
-            solver=settings.solver,
-        )  # fmt: skip
-
-    mapped = jax.vmap(one)
-    size = default_batch_size(m) if batch_size is None else min(batch_size, m)
+    if method == "map":  # one compiled loop over all members: no chunks from Python
+        size, run = m, functools.partial(_map_jit, batch_size=batch_size, **static)
+    else:
+        size = m if batch_size is None else min(batch_size, m)
+        run = functools.partial(_vmap, **static)
     parts = []
     for start in range(0, m, size):
         idx = np.minimum(np.arange(start, start + size), m - 1)
@@ -211,7 +227,7 @@ def _run_batch(
                 sample.key, jnp.asarray(idx), probs, n_draws=sample.n_draws, n_rows=n_rows
             )
             member = (*member, counts)
-        parts.append(mapped(*member))
+        parts.append(run(member, shared, *model))
     res = parts[0] if len(parts) == 1 else _concatenate(parts, m)
     res = dataclasses.replace(res, solver_name=settings.solver.name)
     if _is_concrete(res.status):
@@ -226,23 +242,58 @@ def _run_batch(
     return res
 
 
-CPU_CHUNK = 128
-"""Largest chunk of members the default runs as one ``vmap`` on the CPU (module docs)."""
+MAP_MIN_SIZE = 4096
+"""On the CPU, ``method=None`` maps one fit at a time from ``n (p + 1)`` of this size."""
 
 
-def default_batch_size(m: int) -> int:
-    """Members per ``vmap`` when ``batch_size=None``: all ``m`` on an accelerator; on the CPU
-    ``m`` split evenly into chunks of at most :data:`CPU_CHUNK` (module docs: measured).
+def default_method(n: int, p: int) -> str:
+    """``method=None``'s choice: ``"vmap"`` on accelerators and for tiny fits on the CPU,
+    ``"map"`` on the CPU when ``n (p + 1) >= MAP_MIN_SIZE`` (module docs: measured).
 
     Example:
         >>> import jax
-        >>> default_batch_size(1000) == (125 if jax.default_backend() == "cpu" else 1000)
+        >>> default_method(2000, 20) == ("map" if jax.default_backend() == "cpu" else "vmap")
         True
     """
-    if jax.default_backend() != "cpu" or m <= CPU_CHUNK:
-        return m
-    chunks = -(-m // CPU_CHUNK)
-    return -(-m // chunks)
+    if jax.default_backend() == "cpu" and n * (p + 1) >= MAP_MIN_SIZE:
+        return "map"
+    return "vmap"
+
+
+def _member_fit(member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept):
+    kw = dict(zip(keys, shared, strict=True))
+    kw.update(zip(names, member, strict=True))
+    return fit(
+        kw.pop("X"), kw.pop("y"), family, link, **kw, fit_intercept=fit_intercept,
+        penalty_factor=penalty_factor, solver=solver,
+    )  # fmt: skip
+
+
+def _vmap(members, shared, penalty_factor, family, link, solver, *, keys, names, fit_intercept):
+    """``jax.vmap(fit)`` over the members, not wrapped in a ``jit`` of its own: ``fit`` is
+    jitted, so this runs the program a user's ``jax.vmap(fit)`` compiles."""
+
+    def one(*member):
+        return _member_fit(
+            member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept
+        )
+
+    return jax.vmap(one)(*members)
+
+
+@functools.partial(jax.jit, static_argnames=("keys", "names", "fit_intercept", "batch_size"))
+def _map_jit(
+    members, shared, penalty_factor, family, link, solver,
+    *, keys, names, fit_intercept, batch_size,
+) -> GLMResult:  # fmt: skip
+    """``lax.map(fit)`` over the members, in one compiled program."""
+
+    def one(member):
+        return _member_fit(
+            member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept
+        )
+
+    return lax.map(one, members, batch_size=batch_size)
 
 
 def _take(a: Any, idx: np.ndarray, whole: bool) -> Any:
@@ -405,6 +456,7 @@ def bootstrap(
     tol: float | None = None,
     max_iter: int | None = None,
     batch_size: int | None = None,
+    method: str | None = None,
 ) -> BootstrapResult:
     """Nonparametric (case-resampling) bootstrap of the parameters, as one compiled program.
 
@@ -427,7 +479,7 @@ def bootstrap(
         n_boot: number of replicates.
         key: a ``jax.random`` key or an int seed.
         ci_alpha: the percentile intervals have level ``1 - ci_alpha``.
-        batch_size: as :func:`jaxglm.fit_many` (bounds memory).
+        batch_size, method: as :func:`jaxglm.fit_many` (module docs).
 
     Returns:
         A :class:`BootstrapResult`. Replicates that do not converge (e.g. separation in a
@@ -468,7 +520,7 @@ def bootstrap(
     settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reps = _run_batch(arrays, penalty_factor, settings, batch_size, sample)
+        reps = _run_batch(arrays, penalty_factor, settings, batch_size, method, sample)
     status = np.asarray(reps.status)
     ok = status == Status.CONVERGED
     params = np.where(ok[:, None], np.asarray(reps.params), np.nan)

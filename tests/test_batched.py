@@ -159,6 +159,17 @@ def test_fit_many_chunks_equal_single_fits(datasets):
         assert_same(res[i], jg.fit(X[0], Y5[i], jg.Poisson()), rtol=1e-10)
 
 
+def test_fit_many_map_equals_vmap(datasets):
+    """method="map" (one fit at a time in a compiled loop, the CPU default for mid-size
+    fits) gives each member's own fit too."""
+    X, Y, _, _, _ = datasets
+    res = jg.fit_many(X[0], Y, jg.Poisson(), method="map")
+    for i in range(3):
+        assert_same(res[i], jg.fit(X[0], Y[i], jg.Poisson()), rtol=1e-10)
+    with pytest.raises(ValueError, match="method must be"):
+        jg.fit_many(X[0], Y, jg.Poisson(), method="pmap")
+
+
 def test_fit_many_validates_every_member(datasets):
     X, Y, _, _, _ = datasets
     bad = Y.copy()
