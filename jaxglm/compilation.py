@@ -4,9 +4,10 @@ A first fit traces and compiles its program (about 0.5-8 s on a CPU; shared/DESI
 a new process pays it again. :func:`enable_compilation_cache` points JAX's persistent
 cache at a directory, so that a later process with the same program (family, link,
 solver, ``p``, dtype, size bucket of ``n``, jax version and device) loads the compiled
-executable from disk instead of compiling it. Tracing (turning the Python functions into
-a program, ~0.25 s for a Newton fit here) is not cached and still happens once per
-process and program.
+executable from disk instead of compiling it. Tracing and lowering (turning the Python
+functions into a program) are not cached and still happen once per process and program:
+measured here, the first Poisson fit (n = 1,000, p = 10) of a fresh process took 3.3-4.6 s
+without the cache and 1.0 s with it warm.
 """
 
 from __future__ import annotations

@@ -27,16 +27,23 @@ How the batch is run (``method``, ``batch_size``):
 * ``method=None`` (default): ``"vmap"`` on an accelerator. On the CPU ``"map"`` when one
   fit has ``n (p + 1) >= MAP_MIN_SIZE`` (4,096) entries in its design, else ``"vmap"``.
 
-The CPU rule is measured (``python -m benchmarks.batched``, float64, 2 cores shared, load
-average ~5; seconds for the whole batch, compile excluded):
+The CPU rule is measured (``python -m benchmarks.batched``, float64, 2 cores shared with
+other jobs, load average ~4.5; seconds for the whole batch, fastest of three runs, compile
+excluded; benchmarks/RESULTS.md, 2026-11-22 09:54):
 
-==========================================  =========  ==============  ============  =======
-problem                                     one vmap   vmap chunks 32  lax.map       loop
-==========================================  =========  ==============  ============  =======
-1,000 Poisson, shared X, n=2,000, p=20      4.56       2.90            **2.63**      6.72
-1,000 logistic, own X, n=1,000, p=10        1.90       1.60            **1.04**      4.17
-10,000 Poisson, own X, n=200, p=5           **1.72**   2.95            1.99          26.5
-==========================================  =========  ==============  ============  =======
+==========================================  ========  ==============  ========  =======
+problem                                     one vmap  vmap chunks 32  lax.map   loop
+==========================================  ========  ==============  ========  =======
+1,000 Poisson, shared X, n=2,000, p=20      2.78      2.50            2.49      7.74
+1,000 logistic, own X, n=1,000, p=10        1.24      0.92            1.03      4.78
+10,000 Poisson, own X, n=200, p=5           1.39      1.56            1.37      25.2
+==========================================  ========  ==============  ========  =======
+
+An earlier run (single runs, same load) ranked them the same way with larger gaps: 4.56 /
+2.90 / 2.63 s, 1.90 / 1.60 / 1.04 s and 1.72 / 2.95 / 1.99 s. So ``lax.map`` is never
+slower than one ``vmap`` by more than the noise for mid-size fits, and is up to 1.8x
+faster, with the memory of one member; for tiny fits ``vmap`` was as fast or up to 15%
+faster, and it is the accelerator path.
 
 On the CPU a batched step is not cheaper per member than a single one for mid-size fits (the
 batched Gram reads an (m, n, p) temporary; XLA's CPU kernels gain little from the batch
