@@ -217,3 +217,15 @@ def test_bootstrap_does_not_recompile_for_a_new_key():
     again = jg.bootstrap(X, y, jg.Poisson(), n_boot=64, key=2)
     assert (fit_module._fit_jit._cache_size(), sweeps._draw_counts._cache_size()) == sizes
     chex.assert_shape(again.params, (64, 4))
+
+
+def test_bootstrap_with_frequency_weights_draws_the_observations():
+    """With integer frequency weights the data stand for sum(fw) observations: each
+    replicate draws that many, row i with probability fw_i / sum(fw)."""
+    X, y = simulate(jg.Poisson(), n=75, seed=5)
+    fw = np.random.default_rng(1).integers(0, 3, size=75).astype(float)
+    boot = jg.bootstrap(X, y, jg.Poisson(), freq_weights=fw, n_boot=64, key=3)  # one program
+    np.testing.assert_array_equal(boot.replicates.nobs, fw.sum())
+    assert boot.n_failed == 0 and np.isfinite(boot.bse).all()
+    with pytest.raises(ValueError, match="integer freq_weights"):
+        jg.bootstrap(X, y, jg.Poisson(), freq_weights=fw + 0.5, n_boot=4)
