@@ -132,25 +132,28 @@ def fit(
         _validate(family, link, fit_intercept, **arrays)
         if _pads(solver) and _padding.can_pad(*arrays.values()):
             arrays = _padding.pad_fit_arrays(arrays, _padding.bucket_size(np.shape(X)[0]))
-    X = arrays["X"]
-    X = jnp.asarray(X)
+    # Concrete host inputs are prepared with NumPy and handed to the jitted function as
+    # they are (one transfer each); eager jnp calls would each dispatch a small program.
+    xp = np if concrete and not _any_jax_array(arrays) else jnp
+    X = xp.asarray(arrays["X"])
     if not jnp.issubdtype(X.dtype, jnp.floating):
         X = X.astype(jnp.result_type(float))
-    dtype = X.dtype
+    dtype = jax.dtypes.canonicalize_dtype(X.dtype)
+    X = X.astype(dtype, copy=False) if xp is np else X
     n, p = X.shape
-    cast = {k: None if v is None else jnp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
+    cast = {k: None if v is None else xp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
     # Absent arrays become their neutral values here, so that fits with and without them
     # share one compiled program.
-    ones = jnp.ones(n, dtype)
-    off = jnp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
+    ones = xp.ones(n, dtype)
+    off = xp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
     if cast["exposure"] is not None:
-        off = off + jnp.log(cast["exposure"])
+        off = off + xp.log(cast["exposure"])
     res = _fit_jit(
         X, cast["y"],
         ones if cast["weights"] is None else cast["weights"],
         ones if cast["freq_weights"] is None else cast["freq_weights"],
         off, cast["alpha"],
-        jnp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
+        xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
         cast["start_params"],
         family=family, link=link, solver=solver, fit_intercept=fit_intercept,
         has_offset=offset is not None or exposure is not None,
@@ -177,6 +180,10 @@ def _pads(solver: AbstractSolver) -> bool:
 def _column_names(X: Any) -> tuple[str, ...] | None:
     columns = getattr(X, "columns", None)
     return None if columns is None else tuple(str(c) for c in columns)
+
+
+def _any_jax_array(arrays: dict[str, Any]) -> bool:
+    return any(isinstance(v, jax.Array) for v in arrays.values())
 
 
 def _is_concrete(*trees: Any) -> bool:
