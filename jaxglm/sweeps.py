@@ -34,10 +34,13 @@ excluded; benchmarks/RESULTS.md, 2026-11-22 09:54):
 ==========================================  ========  ==============  ========  =======
 problem                                     one vmap  vmap chunks 32  lax.map   loop
 ==========================================  ========  ==============  ========  =======
-1,000 Poisson, shared X, n=2,000, p=20      2.78      2.50            2.49      7.74
-1,000 logistic, own X, n=1,000, p=10        1.24      0.92            1.03      4.78
-10,000 Poisson, own X, n=200, p=5           1.39      1.56            1.37      25.2
+1,000 Poisson, shared X, n=2,000, p=20      2.78      2.50            2.49      4.25
+1,000 logistic, own X, n=1,000, p=10        1.24      0.92            1.03      2.35
+10,000 Poisson, own X, n=200, p=5           1.39      1.56            1.37      14.4
 ==========================================  ========  ==============  ========  =======
+
+("loop": a Python loop of :func:`jaxglm.fit`, re-measured at 10:09 after its host path
+moved to NumPy.)
 
 An earlier run (single runs, same load) ranked them the same way with larger gaps: 4.56 /
 2.90 / 2.63 s, 1.90 / 1.60 / 1.04 s and 1.72 / 2.95 / 1.99 s. So ``lax.map`` is never
