@@ -481,7 +481,9 @@ def bootstrap(
     go with their rows.
 
     Replicate ``b``'s draw uses ``jax.random.fold_in(key, b)``: the same replicates
-    whatever ``n_boot`` or ``batch_size``.
+    whatever ``n_boot``, ``batch_size`` or ``method``. A host-side function (its summaries
+    are NumPy arrays): its inputs must be concrete. Inside ``jit``, map :func:`jaxglm.fit`
+    over frequency weights yourself.
 
     Args:
         X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept, alpha,
