@@ -40,7 +40,9 @@ problem                                     one vmap  vmap chunks 32  lax.map   
 ==========================================  ========  ==============  ========  =======
 
 ("loop": a Python loop of :func:`jaxglm.fit`, re-measured at 10:09 after its host path
-moved to NumPy.)
+moved to NumPy.) Memory, first problem, peak resident size of a fresh process including
+the compile (228 MB before the fit): one ``vmap`` 1,204 MB, ``vmap`` chunks of 32 559 MB,
+``lax.map`` 472 MB.
 
 An earlier run (single runs, same load) ranked them the same way with larger gaps: 4.56 /
 2.90 / 2.63 s, 1.90 / 1.60 / 1.04 s and 1.72 / 2.95 / 1.99 s. So ``lax.map`` is never
