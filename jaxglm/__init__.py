@@ -13,6 +13,7 @@ Example:
     (3,)
 """
 
+from jaxglm.compilation import enable_compilation_cache
 from jaxglm.families import (
     Bernoulli,
     Binomial,
@@ -43,12 +44,14 @@ from jaxglm.links import (
 )
 from jaxglm.results import ConvergenceWarning, GLMResult, Status
 from jaxglm.solvers import Newton, Optax, SubsampledNewton
+from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Bernoulli",
     "Binomial",
+    "BootstrapResult",
     "CLogLog",
     "Canonical",
     "Cauchit",
@@ -79,6 +82,9 @@ __all__ = [
     "Status",
     "SubsampledNewton",
     "Tweedie",
+    "bootstrap",
+    "enable_compilation_cache",
     "fit",
+    "fit_many",
     "lr_test",
 ]

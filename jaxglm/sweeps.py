@@ -1,0 +1,546 @@
+"""Many fits as one compiled program: :func:`fit_many` and :func:`bootstrap`.
+
+Both are thin layers over ``jax.vmap(jaxglm.fit)`` (shared/DESIGN.md: batch by closing over
+what is shared). Arguments that are the same for every member (``X`` of shape (n, p), a
+weight vector of shape (n,)) enter the program once, unmapped; per-member arguments carry
+the batch axis first (``Y`` is (m, n)). Every member has its own ``n_iter``, ``converged``
+and ``status``; a member that fails (NaN, divergence) does not change the others: under
+``vmap`` the solver loop runs until every member is done, and a finished member's state is
+left as it is (``lax.while_loop``'s batching rule selects it).
+
+Host work (validation, row padding to size buckets, one ``ConvergenceWarning`` for the
+batch) is done once for the batch when the inputs are concrete, as :func:`jaxglm.fit` does
+for one fit.
+
+How the batch is run (``method``, ``batch_size``):
+
+* ``method="vmap"``: ``jax.vmap(fit)``, in chunks of ``batch_size`` members (default: all),
+  the chunks one after another from Python. Every chunk has the same size (the last one is
+  filled up by repeating a member, whose copies are dropped), so all chunks run one
+  compiled program: the one ``jax.vmap(fit)`` itself compiles for the same arguments.
+  Memory grows with the chunk: each member holds a few (n,) vectors, and with a shared
+  ``X`` the Gram product materializes an (members, n, p) array. A chunk iterates until its
+  slowest member is done (finished members are frozen but still computed).
+* ``method="map"``: ``jax.lax.map(fit)`` inside one ``jit``: one member after another in a
+  compiled loop, each with its own iterations; memory of one member. With ``batch_size=b``
+  it is ``lax.map(batch_size=b)``: ``vmap`` over ``b`` members per step.
+* ``method=None`` (default): ``"vmap"`` on an accelerator. On the CPU ``"map"`` when one
+  fit has ``n (p + 1) >= MAP_MIN_SIZE`` (4,096) entries in its design, else ``"vmap"``.
+
+The CPU rule is measured (``python -m benchmarks.batched``, float64, 2 cores shared with
+other jobs, load average ~4.5; seconds for the whole batch, fastest of three runs, compile
+excluded; benchmarks/RESULTS.md, 2026-11-22 09:54):
+
+==========================================  ========  ==============  ========  =======
+problem                                     one vmap  vmap chunks 32  lax.map   loop
+==========================================  ========  ==============  ========  =======
+1,000 Poisson, shared X, n=2,000, p=20      2.78      2.50            2.49      4.25
+1,000 logistic, own X, n=1,000, p=10        1.24      0.92            1.03      2.35
+10,000 Poisson, own X, n=200, p=5           1.39      1.56            1.37      14.4
+==========================================  ========  ==============  ========  =======
+
+("loop": a Python loop of :func:`jaxglm.fit`, re-measured at 10:09 after its host path
+moved to NumPy.) Memory, first problem, peak resident size of a fresh process including
+the compile (228 MB before the fit): one ``vmap`` 1,204 MB, ``vmap`` chunks of 32 559 MB,
+``lax.map`` 472 MB.
+
+An earlier run (single runs, same load) ranked them the same way with larger gaps: 4.56 /
+2.90 / 2.63 s, 1.90 / 1.60 / 1.04 s and 1.72 / 2.95 / 1.99 s. So ``lax.map`` is never
+slower than one ``vmap`` by more than the noise for mid-size fits, and is up to 1.8x
+faster, with the memory of one member; for tiny fits ``vmap`` was as fast or up to 15%
+faster, and it is the accelerator path.
+
+On the CPU a batched step is not cheaper per member than a single one for mid-size fits (the
+batched Gram reads an (m, n, p) temporary; XLA's CPU kernels gain little from the batch
+axis), while every member pays for the slowest one's iterations; only for tiny fits does
+the per-step overhead that ``vmap`` shares dominate. On an accelerator the batch axis is
+what fills the device: use ``vmap`` with the largest chunk that fits in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.typing import ArrayLike
+
+from jaxglm import _padding
+from jaxglm import families as F
+from jaxglm import links as L
+from jaxglm.fit import _check_family, _column_names, _is_concrete, _pads, _validate, fit
+from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.solvers import AbstractSolver, Newton, default_solver
+
+__all__ = ["BootstrapResult", "bootstrap", "fit_many"]
+
+# The number of dimensions of one member's argument; one more means given per member.
+_MEMBER_NDIM = {
+    "X": 2, "y": 1, "weights": 1, "freq_weights": 1, "offset": 1, "exposure": 1, "alpha": 0,
+}  # fmt: skip
+
+
+def fit_many(
+    X: ArrayLike,
+    Y: ArrayLike,
+    family: F.Family | None = None,
+    link: L.Link | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
+    fit_intercept: bool = True,
+    alpha: ArrayLike = 0.0,
+    penalty_factor: ArrayLike | None = None,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    batch_size: int | None = None,
+    method: str | None = None,
+) -> GLMResult:
+    """Fit one GLM per row of ``Y`` (many responses), as one compiled program.
+
+    Equivalent to ``jax.vmap(lambda y: jaxglm.fit(X, y, ...))(Y)`` (module docs), with the
+    host work done once for the batch. The batch axis is first: ``Y`` is (m, n), member
+    ``i`` is the fit of ``Y[i]``. Any of ``X`` ((m, n, p)), ``weights``, ``freq_weights``,
+    ``offset``, ``exposure`` ((m, n)) and ``alpha`` ((m,)) may also be given per member; with
+    their single-fit shape they are shared by all members (and not copied per member).
+
+    Args:
+        X: (n, p) shared design, or (m, n, p) one per member.
+        Y: (m, n) responses, one row per member.
+        family, link, fit_intercept, penalty_factor, solver, tol, max_iter: as
+            :func:`jaxglm.fit`, shared by all members.
+        weights, freq_weights, offset, exposure: (n,) shared or (m, n) per member.
+        alpha: ridge strength, scalar shared or (m,) per member.
+        batch_size: members per ``vmap`` (module docs); ``None``: all of them with
+            ``method="vmap"``, one at a time with ``"map"``. Bounds memory.
+        method: ``"vmap"``, ``"map"`` or ``None`` (the measured rule of the module docs).
+
+    Returns:
+        A batched :class:`jaxglm.GLMResult`: every field has the batch axis first; ``res[i]``
+        is member ``i``. One :class:`jaxglm.ConvergenceWarning` says how many members did
+        not converge (concrete inputs only).
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 2))
+        >>> Y = rng.poisson(np.exp(0.2 + X @ [0.3, -0.1]), size=(5, 300)).astype(float)
+        >>> res = jg.fit_many(X, Y, family=jg.Poisson())
+        >>> res.params.shape, bool(res.converged.all())
+        ((5, 3), True)
+    """
+    arrays = dict(
+        X=X, y=Y, weights=weights, freq_weights=freq_weights, offset=offset,
+        exposure=exposure, alpha=alpha,
+    )  # fmt: skip
+    if np.ndim(Y) != 2:
+        raise ValueError(f"Y must be 2-D (m, n): one response per row, got shape {np.shape(Y)}")
+    settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
+    res = _run_batch(arrays, penalty_factor, settings, batch_size, method, sample=None)
+    return dataclasses.replace(res, feature_names=_column_names(X))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    family: F.Family
+    link: L.Link
+    solver: AbstractSolver
+    fit_intercept: bool
+
+    @staticmethod
+    def make(family, link, solver, tol, max_iter, fit_intercept, x_shape) -> _Settings:
+        family = F.Gaussian() if family is None else family
+        if not isinstance(family, F.Family):
+            raise TypeError(f"family must be a jaxglm Family, got {family!r}")
+        link = family.default_link() if link is None else link
+        if not isinstance(link, L.Link):
+            raise TypeError(f"link must be a jaxglm Link, got {link!r}")
+        if solver is None:
+            solver = default_solver(*x_shape[-2:]) if len(x_shape) >= 2 else Newton()
+        if not isinstance(solver, AbstractSolver):
+            raise TypeError(f"solver must be a jaxglm solver, got {solver!r}")
+        if tol is not None:
+            solver = dataclasses.replace(solver, tol=tol)
+        if max_iter is not None:
+            solver = dataclasses.replace(solver, max_iter=max_iter)
+        return _Settings(family, link, solver, fit_intercept)
+
+
+def _batched_names(arrays: dict[str, Any]) -> tuple[str, ...]:
+    """The arguments given per member (one more dimension than one fit's)."""
+    return tuple(
+        k for k, v in arrays.items() if v is not None and np.ndim(v) == _MEMBER_NDIM[k] + 1
+    )
+
+
+def _batch_size_of(arrays: dict[str, Any], batched: tuple[str, ...]) -> int:
+    sizes = {k: np.shape(arrays[k])[0] for k in batched}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"per-member arguments disagree on the batch size: {sizes}")
+    return next(iter(sizes.values()))
+
+
+def _run_batch(
+    arrays: dict[str, Any],
+    penalty_factor: Any,
+    settings: _Settings,
+    batch_size: int | None,
+    method: str | None,
+    sample: _Sample | None,
+) -> GLMResult:
+    """Validate and pad on the host (concrete inputs), then map ``fit`` over the members.
+
+    With ``sample`` (:func:`bootstrap`) each member is a replicate whose frequency weights
+    are drawn, per chunk, by a small compiled function.
+    """
+    batched = _batched_names(arrays)
+    if sample is None and "y" not in batched:
+        raise ValueError("Y must hold one response per member: shape (m, n)")
+    m = sample.n_boot if sample is not None else _batch_size_of(arrays, batched)
+    if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    n, p = np.shape(arrays["X"])[-2:]
+    method = default_method(n, p) if method is None else method
+    if method not in ("vmap", "map"):
+        raise ValueError(f"method must be 'vmap', 'map' or None, got {method!r}")
+    concrete = _is_concrete(arrays, penalty_factor, settings.family, settings.solver)
+    if concrete:
+        _validate_batch(arrays, batched, penalty_factor, settings, m)
+        if _pads(settings.solver) and _padding.can_pad(*(arrays.get(k) for k in _padding.ROW_ARGS)):
+            arrays = _pad_batch(arrays, batched, _padding.bucket_size(n))
+    names = (*batched, "freq_weights") if sample is not None else batched
+    shared = tuple(None if k in names else v for k, v in arrays.items())
+    static = dict(keys=tuple(arrays), names=names, fit_intercept=settings.fit_intercept)
+    model = (penalty_factor, settings.family, settings.link, settings.solver)
+
+    if method == "map":  # one compiled loop over all members: no chunks from Python
+        size, run = m, functools.partial(_map_jit, batch_size=batch_size, **static)
+    else:
+        size = m if batch_size is None else min(batch_size, m)
+        run = functools.partial(_vmap, **static)
+    parts = []
+    for start in range(0, m, size):
+        idx = np.minimum(np.arange(start, start + size), m - 1)
+        member = tuple(_take(arrays[k], idx, size == m) for k in batched)
+        if sample is not None:
+            n_rows = np.shape(arrays["X"])[-2]
+            probs = sample.probs
+            if probs is not None:
+                probs = _padding.pad_rows(probs, n_rows, 0.0)
+            counts = _draw_counts(
+                sample.key, jnp.asarray(idx), probs, n_draws=sample.n_draws, n_rows=n_rows
+            )
+            member = (*member, counts)
+        parts.append(run(member, shared, *model))
+    res = parts[0] if len(parts) == 1 else _concatenate(parts, m)
+    res = dataclasses.replace(res, solver_name=settings.solver.name)
+    if _is_concrete(res.status):
+        failed = int(np.sum(np.asarray(res.status) != Status.CONVERGED))
+        if failed:
+            warnings.warn(
+                f"{failed} of {m} {settings.family.name} fits did not converge: see "
+                "res.status / res.status_message per member",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+    return res
+
+
+MAP_MIN_SIZE = 4096
+"""On the CPU, ``method=None`` maps one fit at a time from ``n (p + 1)`` of this size."""
+
+
+def default_method(n: int, p: int) -> str:
+    """``method=None``'s choice: ``"vmap"`` on accelerators and for tiny fits on the CPU,
+    ``"map"`` on the CPU when ``n (p + 1) >= MAP_MIN_SIZE`` (module docs: measured).
+
+    Example:
+        >>> import jax
+        >>> default_method(2000, 20) == ("map" if jax.default_backend() == "cpu" else "vmap")
+        True
+    """
+    if jax.default_backend() == "cpu" and n * (p + 1) >= MAP_MIN_SIZE:
+        return "map"
+    return "vmap"
+
+
+def _member_fit(member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept):
+    kw = dict(zip(keys, shared, strict=True))
+    kw.update(zip(names, member, strict=True))
+    return fit(
+        kw.pop("X"), kw.pop("y"), family, link, **kw, fit_intercept=fit_intercept,
+        penalty_factor=penalty_factor, solver=solver,
+    )  # fmt: skip
+
+
+def _vmap(members, shared, penalty_factor, family, link, solver, *, keys, names, fit_intercept):
+    """``jax.vmap(fit)`` over the members, not wrapped in a ``jit`` of its own: ``fit`` is
+    jitted, so this runs the program a user's ``jax.vmap(fit)`` compiles."""
+
+    def one(*member):
+        return _member_fit(
+            member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept
+        )
+
+    return jax.vmap(one)(*members)
+
+
+@functools.partial(jax.jit, static_argnames=("keys", "names", "fit_intercept", "batch_size"))
+def _map_jit(
+    members, shared, penalty_factor, family, link, solver,
+    *, keys, names, fit_intercept, batch_size,
+) -> GLMResult:  # fmt: skip
+    """``lax.map(fit)`` over the members, in one compiled program."""
+
+    def one(member):
+        return _member_fit(
+            member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept
+        )
+
+    return lax.map(one, members, batch_size=batch_size)
+
+
+def _take(a: Any, idx: np.ndarray, whole: bool) -> Any:
+    """Members ``idx`` of a per-member argument (NumPy when concrete: no compile)."""
+    if whole:
+        return a
+    if isinstance(a, jax.core.Tracer):
+        return jnp.take(a, jnp.asarray(idx), axis=0)
+    return np.asarray(a)[idx]
+
+
+def _concatenate(parts: list[GLMResult], m: int) -> GLMResult:
+    """The chunks' results as one batch of ``m`` members (the fill-up repeats dropped)."""
+    if _is_concrete(parts):
+        return jax.tree.map(
+            lambda *xs: jnp.asarray(np.concatenate([np.asarray(x) for x in xs])[:m]), *parts
+        )
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:m], *parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sample:
+    """What :func:`bootstrap` adds to a batch: the key, replicates and draws per replicate."""
+
+    key: jax.Array
+    n_boot: int
+    n_draws: int
+    probs: np.ndarray | None  # (n,) row probabilities; None: uniform over the n_draws rows
+
+
+def _validate_batch(arrays, batched, penalty_factor, settings: _Settings, m: int) -> None:
+    """Host-side validation: member 0 by :func:`jaxglm.fit`'s rules, then every member."""
+    first = {k: (np.asarray(v)[0] if k in batched else v) for k, v in arrays.items()}
+    _validate(
+        settings.family, settings.link, settings.fit_intercept, **first,
+        penalty_factor=penalty_factor, start_params=None,
+    )  # fmt: skip
+    _check_family(settings.family, settings.link)
+    n = np.shape(first["X"])[0]
+    for k in batched:
+        arr = np.asarray(arrays[k], dtype=float)
+        shape = (m, *np.shape(first[k]))
+        if arr.shape != shape:
+            raise ValueError(f"{k} must have shape {shape}, got {arr.shape}")
+        _first_bad(np.isfinite(arr), f"{k} has a non-finite value")
+        if k in ("weights", "freq_weights", "alpha"):
+            _first_bad(arr >= 0, f"{k} has a negative value")
+        if k == "exposure":
+            _first_bad(arr > 0, "exposure must be > 0; bad value")
+    if "y" in batched:
+        Y = np.asarray(arrays["y"], dtype=float)
+        if Y.shape[1] != n:
+            raise ValueError(f"Y must have shape (m, {n}) to match X, got {Y.shape}")
+        fam = settings.family
+        _first_bad(fam.in_support(Y), f"Y is outside the support of {fam.name} ({fam.support})")
+    w = np.ones((m, n))
+    for k in ("weights", "freq_weights"):
+        if arrays[k] is not None:
+            w = w * np.asarray(arrays[k], dtype=float)
+    _first_bad((w > 0).any(axis=1), "all weights are zero: no observation to fit")
+
+
+def _first_bad(ok: np.ndarray, message: str) -> None:
+    if not ok.all():
+        where = tuple(int(i) for i in np.argwhere(~ok)[0])
+        raise ValueError(f"{message} at member, index {where}")
+
+
+def _pad_batch(arrays: dict[str, Any], batched: tuple[str, ...], n_to: int) -> dict[str, Any]:
+    """:func:`jaxglm._padding.pad_fit_arrays` for a batch (rows are axis 1 when batched)."""
+    n = np.shape(arrays["X"])[-2]
+    if n_to == n:
+        return dict(arrays)
+    out = dict(arrays)
+
+    def pad(name, value):
+        return _padding.pad_rows(arrays[name], n_to, value, axis=int(name in batched))
+
+    # Each member's first y: validated to be in the family's support (all of y is).
+    y = np.asarray(arrays["y"])
+    out["y"] = _padding.pad_rows(y, n_to, 0.0, axis=y.ndim - 1)
+    out["y"][..., n:] = y[..., :1]
+    out["X"] = pad("X", 0.0)
+    if arrays["weights"] is None:
+        out["weights"] = _padding.pad_rows(np.ones(n), n_to, 0.0)
+    else:
+        out["weights"] = pad("weights", 0.0)
+    for name, value in (("freq_weights", 0.0), ("offset", 0.0), ("exposure", 1.0)):
+        if arrays[name] is not None:
+            out[name] = pad(name, value)
+    return out
+
+
+# ---- bootstrap ------------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("n_draws", "n_rows"))
+def _draw_counts(key, replicates, probs, *, n_draws, n_rows):
+    """The replicates' frequency weights, (len(replicates), n_rows): resampling counts.
+
+    Replicate ``b`` draws ``n_draws`` rows with replacement with the key
+    ``fold_in(key, b)``: uniformly over the first ``n_draws`` (the real) rows when ``probs``
+    is None, else row ``i`` with probability ``probs[i]``; padded rows are never drawn.
+    The counts are a multinomial sample, drawn as ``n_draws`` categorical indices and
+    counted (O(n), where ``jax.random.multinomial`` loops over the categories).
+    """
+
+    def counts(b):
+        k = jax.random.fold_in(key, b)
+        if probs is None:
+            idx = jax.random.randint(k, (n_draws,), 0, n_draws)
+        else:
+            idx = jax.random.choice(k, n_rows, (n_draws,), p=probs)
+        return jnp.zeros(n_rows, jnp.result_type(float)).at[idx].add(1.0)
+
+    return jax.vmap(counts)(replicates)
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapResult:
+    """The result of :func:`bootstrap`.
+
+    Attributes:
+        fit: the fit to the data (a :class:`jaxglm.GLMResult`).
+        params: (n_boot, k) the replicates' ``params`` (NaN for replicates that failed).
+        bse: (k,) bootstrap standard errors: the standard deviation (``ddof=1``) of the
+            successful replicates.
+        conf_int: (k, 2) percentile intervals of level ``1 - ci_alpha``.
+        status: (n_boot,) every replicate's :class:`jaxglm.Status` code.
+        n_failed: replicates that did not converge (left out of ``bse`` and ``conf_int``).
+        replicates: the batched :class:`jaxglm.GLMResult` of all replicates.
+    """
+
+    fit: GLMResult
+    params: np.ndarray
+    bse: np.ndarray
+    conf_int: np.ndarray
+    status: np.ndarray
+    n_failed: int
+    replicates: GLMResult
+
+
+def bootstrap(
+    X: ArrayLike,
+    y: ArrayLike,
+    family: F.Family | None = None,
+    link: L.Link | None = None,
+    *,
+    n_boot: int = 1000,
+    key: jax.Array | int = 0,
+    ci_alpha: float = 0.05,
+    weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
+    fit_intercept: bool = True,
+    alpha: ArrayLike = 0.0,
+    penalty_factor: ArrayLike | None = None,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    batch_size: int | None = None,
+    method: str | None = None,
+) -> BootstrapResult:
+    """Nonparametric (case-resampling) bootstrap of the parameters, as one compiled program.
+
+    Replicate ``b`` resamples the ``n`` rows with replacement: row ``i`` drawn ``c_i``
+    times, ``c ~ Multinomial(n, 1/n, ..., 1/n)``. Fitting the resampled rows is exactly
+    fitting the original rows with frequency weights ``c`` (a row repeated ``c`` times
+    and a row of frequency weight ``c`` give the same estimating equations, ``nobs`` and
+    degrees of freedom; rows with ``c = 0`` are dropped). So every replicate has the data's
+    shapes and all run in one ``vmap``ped program. With ``freq_weights`` the data stand for
+    ``N = sum(freq_weights)`` observations (integers): ``N`` draws, row ``i`` with
+    probability ``freq_weights[i] / N``. Prior ``weights``, the offset and the exposure
+    go with their rows.
+
+    Replicate ``b``'s draw uses ``jax.random.fold_in(key, b)``: the same replicates
+    whatever ``n_boot``, ``batch_size`` or ``method``. A host-side function (its summaries
+    are NumPy arrays): its inputs must be concrete. Inside ``jit``, map :func:`jaxglm.fit`
+    over frequency weights yourself.
+
+    Args:
+        X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept, alpha,
+            penalty_factor, solver, tol, max_iter: as :func:`jaxglm.fit` (one dataset).
+        n_boot: number of replicates.
+        key: a ``jax.random`` key or an int seed.
+        ci_alpha: the percentile intervals have level ``1 - ci_alpha``.
+        batch_size, method: as :func:`jaxglm.fit_many` (module docs).
+
+    Returns:
+        A :class:`BootstrapResult`. Replicates that do not converge (e.g. separation in a
+        logistic resample) are counted in ``n_failed`` and left out of ``bse`` and
+        ``conf_int``; no warning is issued for them.
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = rng.poisson(np.exp(0.3 + X @ [0.4, -0.2])).astype(float)
+        >>> boot = jg.bootstrap(X, y, family=jg.Poisson(), n_boot=200, key=1)
+        >>> boot.params.shape, boot.conf_int.shape, boot.n_failed
+        ((200, 3), (3, 2), 0)
+    """
+    if not (isinstance(n_boot, int) and n_boot >= 1):
+        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    common = dict(
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+        fit_intercept=fit_intercept, alpha=alpha, penalty_factor=penalty_factor,
+        solver=solver, tol=tol, max_iter=max_iter,
+    )  # fmt: skip
+    full = fit(X, y, family, link, **common)
+    key = jax.random.key(key) if isinstance(key, int) else key
+    arrays = dict(
+        X=X, y=y, weights=weights, freq_weights=None, offset=offset, exposure=exposure,
+        alpha=alpha,
+    )  # fmt: skip
+    n = np.shape(X)[0]
+    sample = _Sample(key, n_boot, n, None)
+    if freq_weights is not None:
+        fw = np.asarray(freq_weights, dtype=float)
+        if fw.shape != (n,) or not (np.isfinite(fw).all() and (fw >= 0).all()):
+            raise ValueError(f"freq_weights must be ({n},), finite and >= 0")
+        if not np.array_equal(fw, np.round(fw)):
+            raise ValueError("bootstrap needs integer freq_weights (counts of observations)")
+        sample = _Sample(key, n_boot, int(fw.sum()), fw / fw.sum())
+    settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reps = _run_batch(arrays, penalty_factor, settings, batch_size, method, sample)
+    status = np.asarray(reps.status)
+    ok = status == Status.CONVERGED
+    params = np.where(ok[:, None], np.asarray(reps.params), np.nan)
+    bse = np.nanstd(params, axis=0, ddof=1)
+    lo, hi = np.nanquantile(params, [ci_alpha / 2, 1 - ci_alpha / 2], axis=0)
+    return BootstrapResult(
+        fit=full, params=params, bse=bse, conf_int=np.stack([lo, hi], axis=-1), status=status,
+        n_failed=int((~ok).sum()), replicates=reps,
+    )  # fmt: skip
