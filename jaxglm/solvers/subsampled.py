@@ -31,7 +31,10 @@ Stopping rule (as :class:`jaxglm.Newton`'s second criterion): converged when the
 decrement ``g^T P^-1 g`` (exact gradient ``g``, preconditioner ``P``) satisfies
 ``decrement / 2 <= tol^2 (f + 0.05 / sum w)``; ``P`` is within a few percent of the
 Hessian, so the point is then accurate to about ``tol^2`` in the objective, as a
-converged Newton fit. ``tol`` is floored at 10 machine epsilons of the working dtype.
+converged Newton fit. ``tol`` is floored at 10 machine epsilons of the working dtype. At
+the rounding floor of ``f`` (float32 on an ill-conditioned design) that can be out of
+reach: a step from a decrement within ``tol`` that lowers ``f`` by no more than 16 ulp
+also ends the fit (converged: the objective is then within rounding of its minimum).
 
 Fallbacks, so that subsampling never costs correctness: if the start fails (a subsample
 can be separable or miss a rare category), the iteration starts from the given starting
@@ -260,7 +263,13 @@ class SubsampledNewton(AbstractSolver):
 
         tol = jnp.maximum(self.tol, _TOL_EPS * jnp.finfo(f.dtype).eps)
         floor = 0.05 / problem.total_weight
-        converged = decrement / 2 <= tol**2 * (f + floor)
+        # At the rounding floor of f (float32, ill-conditioned designs) the decrement of a
+        # noisy gradient cannot reach tol^2: a step that no longer lowers f by more than
+        # rounding, from a decrement within tol, ends the fit too.
+        stagnant = f >= state.f - 16 * jnp.finfo(f.dtype).eps * jnp.abs(state.f)
+        converged = (decrement / 2 <= tol**2 * (f + floor)) | (
+            stagnant & (state.decrement / 2 <= tol * (state.f + floor))
+        )
         finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
         status = jnp.select(
             [~finite, ~ok, converged, ~found],
