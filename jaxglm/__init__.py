@@ -41,7 +41,7 @@ from jaxglm.links import (
     Probit,
     Sqrt,
 )
-from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
 from jaxglm.solvers import Newton, Optax
 
 __version__ = "0.1.0"
@@ -71,6 +71,7 @@ __all__ = [
     "NegativeBinomial",
     "Newton",
     "Optax",
+    "PerfectSeparationWarning",
     "Poisson",
     "Power",
     "Prediction",

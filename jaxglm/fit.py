@@ -15,7 +15,7 @@ from jaxglm import _linalg, inference
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
-from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
 from jaxglm.solvers import AbstractSolver, Newton, default_solver, iterate
 
 __all__ = ["fit"]
@@ -43,6 +43,7 @@ def fit(
     groups: ArrayLike | None = None,
     scale: float | str | None = None,
     use_t: bool | None = None,
+    drop_collinear: bool = False,
 ) -> GLMResult:
     """Fit a generalized linear model by (penalized) maximum likelihood.
 
@@ -93,12 +94,22 @@ def fit(
             t exactly when the scale is estimated (``scale`` None with a free-dispersion
             family, ``"X2"`` or ``"dev"``). statsmodels' GLM defaults to the normal
             (``use_t=False``); pass ``use_t=False`` to get its p-values.
+        drop_collinear: R's behaviour for an aliased (collinear or constant) column: the
+            columns of ``[1, X]`` (rows with positive weight) are taken in order and a
+            column is aliased when its residual norm after projection on the kept earlier
+            columns is below ``1e-7`` times its own norm (R's ``qr(tol = 1e-7)``, limited
+            pivoting); the model is fitted on the kept columns and the aliased ones get
+            NaN ``coef``, ``bse`` and covariance (``res.aliased`` lists their indices).
+            Needs concrete inputs. With False (default) an aliased column is reported by
+            a :class:`ConvergenceWarning` naming it and, as a rule, status
+            ``RANK_DEFICIENT``.
 
     Returns:
         A :class:`jaxglm.GLMResult`. Failure is a value: check ``res.converged`` /
         ``res.status``. When the inputs are concrete (not traced by ``jit``/``vmap``) the
         inputs are validated (``ValueError`` naming the argument and the first bad index)
-        and a :class:`ConvergenceWarning` is issued if the fit did not converge.
+        and a :class:`ConvergenceWarning` is issued if the fit did not converge, a
+        :class:`PerfectSeparationWarning` naming the columns for status ``SEPARATION``.
 
     Example:
         >>> import numpy as np, jaxglm as jg
@@ -148,6 +159,22 @@ def fit(
         _validate(family, link, fit_intercept, **arrays)
         if groups is not None:
             _check_groups(groups, np.shape(X)[0])
+        w = np.ones(np.shape(X)[0])
+        for v in (weights, freq_weights):
+            w = w if v is None else w * np.asarray(v, float)
+        aliased = _aliased_columns(np.asarray(X, float), w > 0, fit_intercept)
+        if aliased and drop_collinear:
+            return _fit_dropping(aliased, feature_names, locals())
+        if aliased:
+            warnings.warn(
+                f"columns {_names(aliased, feature_names)} of X are collinear with the "
+                "earlier columns (or constant, with the intercept): the coefficients are "
+                "not identified; pass drop_collinear=True for R's NA coefficients",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+    elif drop_collinear:
+        raise ValueError("drop_collinear=True needs concrete inputs (not under jit/vmap)")
     X = jnp.asarray(X)
     if not jnp.issubdtype(X.dtype, jnp.floating):
         X = X.astype(jnp.result_type(float))
@@ -178,13 +205,101 @@ def fit(
         res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type,
         scale_type=scale_type, use_t=use_t,
     )  # fmt: skip
-    if concrete and int(res.status) != Status.CONVERGED:
+    if concrete and int(res.status) == Status.SEPARATION:
+        warnings.warn(
+            f"{family.name} fit: {res.status_message}; diverging columns: "
+            f"{_names(_separating_columns(np.asarray(X), res), feature_names)}",
+            PerfectSeparationWarning,
+            stacklevel=2,
+        )
+    elif concrete and int(res.status) != Status.CONVERGED:
         warnings.warn(
             f"{family.name} fit did not converge: {res.status_message}",
             ConvergenceWarning,
             stacklevel=2,
         )
     return res
+
+
+# ---- aliased columns and separation (host side, concrete inputs only) --------------------
+
+_ALIAS_TOL = 1e-7  # R's qr() / lm tolerance
+
+
+def _aliased_columns(X: np.ndarray, rows: np.ndarray, fit_intercept: bool) -> tuple[int, ...]:
+    """Indices of the columns of ``X`` aliased with earlier columns of ``[1, X]`` (R's rule).
+
+    Sequential Gram-Schmidt in column order (what R's ``dqrdc2`` limited pivoting decides):
+    column ``j`` is aliased when the norm of its residual on the kept earlier columns is
+    below ``1e-7`` times its own norm; an all-zero column is aliased.
+    """
+    Xr = X[rows]
+    basis = [np.ones(len(Xr)) / np.sqrt(len(Xr))] if fit_intercept else []
+    out = []
+    for j in range(Xr.shape[1]):
+        col = Xr[:, j]
+        norm = np.linalg.norm(col)
+        r = col.copy()
+        for _ in range(2):  # twice is enough (Kahan-Parlett re-orthogonalization)
+            for q in basis:
+                r = r - (q @ r) * q
+        rn = np.linalg.norm(r)
+        if norm == 0 or rn <= _ALIAS_TOL * norm:
+            out.append(j)
+        else:
+            basis.append(r / rn)
+    return tuple(out)
+
+
+def _names(cols: tuple[int, ...], feature_names: tuple[str, ...] | None) -> list:
+    return [feature_names[j] for j in cols] if feature_names else list(cols)
+
+
+def _separating_columns(X: np.ndarray, res: GLMResult) -> tuple[int, ...]:
+    """Columns whose standardized coefficient ``|beta_j| sd(x_j)`` diverges.
+
+    Those at least a tenth of the largest and above 5 (odds ratio e^5 per standard
+    deviation): at a separated fit the diverging direction dominates the coefficients.
+    """
+    z = np.abs(np.asarray(res.coef)) * np.std(X, axis=0)
+    z = np.where(np.isfinite(z), z, 0.0)
+    if z.size == 0:
+        return ()
+    return tuple(int(j) for j in np.flatnonzero((z >= 0.1 * z.max()) & (z > 5.0)))
+
+
+def _fit_dropping(aliased: tuple[int, ...], names: Any, args: dict) -> GLMResult:
+    """Fit on the kept columns and re-expand: aliased coefficients NaN (R's NA)."""
+    p = np.shape(args["X"])[1]
+    keep = np.array([j for j in range(p) if j not in aliased], dtype=int)
+    X = np.asarray(args["X"])[:, keep]
+    pf = args["penalty_factor"]
+    sp = args["start_params"]
+    if sp is not None:
+        sp = np.asarray(sp)
+        sp = np.concatenate([sp[:1], sp[1:][keep]]) if args["fit_intercept"] else sp[keep]
+    kw = {
+        k: args[k]
+        for k in (
+            "family link weights freq_weights offset exposure fit_intercept alpha l1_ratio "
+            "solver tol max_iter cov_type groups scale use_t"
+        ).split()
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # re-issued below for this call
+        sub = fit(
+            X, args["y"], **kw, start_params=sp,
+            penalty_factor=None if pf is None else np.asarray(pf)[keep],
+        )  # fmt: skip
+    dtype = sub.coef.dtype
+    coef = jnp.full(p, jnp.nan, dtype).at[keep].set(sub.coef)
+    idx = jnp.concatenate([jnp.zeros(1, int), jnp.asarray(keep) + 1])
+    cov = jnp.full((p + 1, p + 1), jnp.nan, dtype).at[idx[:, None], idx[None, :]].set(sub.cov)
+    if int(sub.status) != Status.CONVERGED:
+        warnings.warn(
+            f"fit did not converge: {sub.status_message}", ConvergenceWarning, stacklevel=3
+        )
+    return dataclasses.replace(sub, coef=coef, cov=cov, aliased=tuple(aliased), feature_names=names)
 
 
 _SCALE_TYPES = ("X2", "dev", "fixed")  # traced as an index: all share one compiled program
@@ -352,6 +467,8 @@ def _fit_jit(
     else:
         params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
+    if isinstance(family, F._Binomial):
+        state = state._replace(status=_separation_status(problem, state.eta, state.status))
     cov = _Covariance(robust, groups, code, scale_code, scale_value)
     return _result(problem, solver, state, prior, freq, has_offset, cov)
 
@@ -364,6 +481,23 @@ class _Covariance(NamedTuple):
     code: jax.Array
     scale_code: jax.Array  # index into _SCALE_TYPES
     scale_value: jax.Array
+
+
+def _separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) -> jax.Array:
+    """``SEPARATION`` when a positive-weight row has ``mu`` within ``10 eps`` of 0 or 1.
+
+    R's ``glm.fit`` test ("fitted probabilities numerically 0 or 1 occurred", with
+    ``eps = 10 * .Machine$double.eps``; here the working dtype's eps). At a separated
+    design the likelihood increases toward a limit as coefficients diverge, so the
+    iteration "converges" on the deviance while such rows appear. NONFINITE and
+    RANK_DEFICIENT keep their codes.
+    """
+    mu = M.mean_from_eta(problem.family, problem.link, eta)
+    eps = 10 * jnp.finfo(eta.dtype).eps
+    extreme = jnp.any((problem.w > 0) & ((mu <= eps) | (mu >= 1 - eps)))
+    replace = extreme & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
+                         | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
+    return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
 
 
 def null_params(problem: M.Problem) -> jax.Array:
