@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 
 from jaxglm import _linalg, inference
@@ -123,6 +124,9 @@ def fit(
     family = F.Gaussian() if family is None else family
     if not isinstance(family, F.Family):
         raise TypeError(f"family must be a jaxglm Family, got {family!r}")
+    estimate_alpha = isinstance(family, F.NegativeBinomial) and family.alpha is None
+    if estimate_alpha:  # the ML loop starts from alpha = 1 (MASS starts from Poisson)
+        family = dataclasses.replace(family, alpha=1.0)
     link = family.default_link() if link is None else link
     if not isinstance(link, L.Link):
         raise TypeError(f"link must be a jaxglm Link, got {link!r}")
@@ -164,6 +168,8 @@ def fit(
             w = w if v is None else w * np.asarray(v, float)
         aliased = _aliased_columns(np.asarray(X, float), w > 0, fit_intercept)
         if aliased and drop_collinear:
+            if estimate_alpha:
+                family = F.NegativeBinomial(alpha=None)
             return _fit_dropping(aliased, feature_names, locals())
         if aliased:
             warnings.warn(
@@ -200,6 +206,7 @@ def fit(
         jnp.asarray(_SCALE_TYPES.index(scale_type), jnp.int32), jnp.asarray(scale_value, dtype),
         family=family, link=link, solver=solver, fit_intercept=fit_intercept,
         has_offset=offset is not None or exposure is not None, robust=robust,
+        estimate_alpha=estimate_alpha,
     )  # fmt: skip
     res = dataclasses.replace(
         res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type,
@@ -445,19 +452,24 @@ def _check_family(family: F.Family, link: L.Link) -> None:
 # ---- the compiled fit ----------------------------------------------------------------------
 
 
-@jax.jit(static_argnames=("fit_intercept", "has_offset", "robust"))
+@jax.jit(static_argnames=("fit_intercept", "has_offset", "robust", "estimate_alpha"))
 def _fit_jit(
     X, y, prior, freq, offset, alpha, penalty_factor, start_params, groups, code,
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, robust,
+    estimate_alpha=False,
 ) -> GLMResult:  # fmt: skip
     dtype = X.dtype
     ridge = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
     w = prior * freq
-    problem = M.Problem(
-        X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
-        total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
-        fit_intercept=fit_intercept,
-    )  # fmt: skip
+
+    def make_problem(fam):
+        return M.Problem(
+            X=X, y=y, w=w, offset=offset, saturated=fam.saturated_loglik(y),
+            total_weight=jnp.sum(w), penalty=ridge, family=fam, link=link,
+            fit_intercept=fit_intercept,
+        )  # fmt: skip
+
+    problem = make_problem(family)
     mu_start = None
     if start_params is None:
         params0 = null_params(problem)
@@ -467,10 +479,97 @@ def _fit_jit(
     else:
         params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
+    alpha_bse = None
+    if estimate_alpha:
+        problem, state, alpha_bse = _nb_alpha_loop(make_problem, solver, problem, state, w)
     if isinstance(family, F._Binomial):
         state = state._replace(status=_separation_status(problem, state.eta, state.status))
     cov = _Covariance(robust, groups, code, scale_code, scale_value)
-    return _result(problem, solver, state, prior, freq, has_offset, cov)
+    res = _result(problem, solver, state, prior, freq, has_offset, cov)
+    if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
+        res = dataclasses.replace(
+            res, aic=res.aic + 2.0, bic=res.bic + jnp.log(res.nobs), alpha_bse=alpha_bse
+        )
+    return res
+
+
+_NB_MAX_OUTER = 50
+_NB_TOL = 1e-10  # on |change of log(alpha)| between outer iterations
+
+
+def _nb_loglik(log_alpha, y, mu, w):
+    """NB2 log-likelihood in ``log(alpha)`` at fixed ``mu`` (weighted, rows with w > 0)."""
+    a = jnp.exp(log_alpha)
+    k = 1.0 / a
+    rows = (
+        jax.scipy.special.gammaln(y + k) - jax.scipy.special.gammaln(k)
+        - jax.scipy.special.gammaln(y + 1.0)
+        + y * (jnp.log(a * mu) - jnp.log1p(a * mu)) - k * jnp.log1p(a * mu)
+    )  # fmt: skip
+    return jnp.sum(jnp.where(w > 0, w * rows, 0.0))
+
+
+def _alpha_newton(log_alpha, y, mu, w):
+    """Maximize the profile log-likelihood in ``log(alpha)`` by Newton (MASS's theta.ml)."""
+    grad = jax.grad(_nb_loglik)
+    hess = jax.grad(grad)
+
+    def body(c):
+        la, _, k = c
+        g, h = grad(la, y, mu, w), hess(la, y, mu, w)
+        step = jnp.where(h < 0, -g / h, jnp.sign(g))  # ascent; a unit step where not concave
+        step = jnp.clip(step, -2.0, 2.0)
+        return la + step, step, k + 1
+
+    def cond(c):
+        return (jnp.abs(c[1]) > _NB_TOL) & (c[2] < 100) & jnp.isfinite(c[0])
+
+    la, _, _ = lax.while_loop(cond, body, (log_alpha, jnp.asarray(jnp.inf, y.dtype), 0))
+    return la
+
+
+def _nb_alpha_loop(make_problem, solver, problem, state, w):
+    """Alternate a GLM fit at fixed alpha and an ML step for alpha (MASS ``glm.nb``).
+
+    Starts from the fit at the initial alpha; each outer iteration maximizes the profile
+    likelihood in ``log(alpha)`` at the current ``mu`` (Newton), then refits ``beta`` from
+    the current ``beta``; stops when ``log(alpha)`` moves less than 1e-10 and the GLM fit
+    converged, or after 50 outer iterations (status ``MAX_ITER``). Returns the final
+    problem (its family holds the estimate), the solver state and the standard error of
+    alpha, ``1 / sqrt(-d^2 l / d alpha^2)`` at fixed ``beta`` (MASS's ``SE.theta``,
+    transformed to alpha).
+    """
+    y = problem.y
+    fam0 = problem.family
+    link = problem.link
+
+    def outer(c):
+        la, st, _, k = c
+        mu = M.mean_from_eta(dataclasses.replace(fam0, alpha=jnp.exp(la)), link, st.eta)
+        la_new = _alpha_newton(la, y, mu, w)
+        prob = make_problem(dataclasses.replace(fam0, alpha=jnp.exp(la_new)))
+        st_new = iterate(solver, prob, solver.init(prob, st.params))
+        return la_new, st_new, jnp.abs(la_new - la), k + 1
+
+    def cond(c):
+        la, st, change, k = c
+        ok = (st.status == Status.CONVERGED) | (st.status == Status.MAX_ITER)
+        return (change > _NB_TOL) & (k < _NB_MAX_OUTER) & ok & jnp.isfinite(la)
+
+    la0 = jnp.log(jnp.asarray(fam0.alpha, y.dtype))
+    inf = jnp.asarray(jnp.inf, y.dtype)
+    la, state, change, _ = lax.while_loop(cond, outer, (la0, state, inf, 0))
+    status = jnp.where(
+        (state.status == Status.CONVERGED) & ~(change <= _NB_TOL),
+        Status.MAX_ITER,
+        state.status,
+    )
+    state = state._replace(status=status.astype(state.status.dtype))
+    problem = make_problem(dataclasses.replace(fam0, alpha=jnp.exp(la)))
+    mu = M.mean_from_eta(problem.family, link, state.eta)
+    a = jnp.exp(la)
+    d2 = jax.grad(jax.grad(lambda a_: _nb_loglik(jnp.log(a_), y, mu, w)))(a)
+    return problem, state, 1.0 / jnp.sqrt(-d2)
 
 
 class _Covariance(NamedTuple):
