@@ -34,16 +34,10 @@ def test_alpha_and_params_match_statsmodels_nb2():
 def test_estimated_alpha_under_vmap_equals_the_loop():
     X, y = simulate(jg.NegativeBinomial())
     ys = np.stack([y, y[::-1], np.roll(y, 7)])
-    fit = jax.jit(jax.vmap(lambda yy: jg.fit(X, yy, family=jg.NegativeBinomial(alpha=None))))
-    batch = fit(ys)
-    for i, yy in enumerate(ys):
-        one = jg.fit(X, yy, family=jg.NegativeBinomial(alpha=None))
+    batch = jax.vmap(lambda yy: jg.fit(X, yy, family=jg.NegativeBinomial(alpha=None)))(ys)
+    assert np.all(np.asarray(batch.converged))
+    for i in (0, 2):  # one program for every member: two checks suffice
+        one = jg.fit(X, ys[i], family=jg.NegativeBinomial(alpha=None))
         np.testing.assert_allclose(batch.family.alpha[i], one.family.alpha, rtol=1e-10)
         np.testing.assert_allclose(batch[i].params, one.params, rtol=1e-10)
-    # At the estimate, the fixed-alpha fit gives the same beta.
-    fixed = jg.fit(X, y, family=jg.NegativeBinomial(alpha=float(one_alpha(X, y))))
-    np.testing.assert_allclose(fixed.params, batch[0].params, rtol=1e-7, atol=1e-9)
-
-
-def one_alpha(X, y):
-    return jg.fit(X, y, family=jg.NegativeBinomial(alpha=None)).family.alpha
+        np.testing.assert_allclose(batch[i].alpha_bse, one.alpha_bse, rtol=1e-10)
