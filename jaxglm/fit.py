@@ -166,7 +166,9 @@ def fit(
         w = np.ones(np.shape(X)[0])
         for v in (weights, freq_weights):
             w = w if v is None else w * np.asarray(v, float)
-        aliased = _aliased_columns(np.asarray(X, float), w > 0, fit_intercept)
+        aliased = ()  # a ridge penalty identifies every coefficient
+        if not np.any(np.asarray(alpha, float) > 0):
+            aliased = _aliased_columns(np.asarray(X, float), w > 0, fit_intercept)
         if aliased and drop_collinear:
             if estimate_alpha:
                 family = F.NegativeBinomial(alpha=None)
@@ -241,6 +243,12 @@ def _aliased_columns(X: np.ndarray, rows: np.ndarray, fit_intercept: bool) -> tu
     below ``1e-7`` times its own norm; an all-zero column is aliased.
     """
     Xr = X[rows]
+    # Fast path (one LAPACK call): with no tiny diagonal in an unpivoted QR nothing is aliased.
+    A = np.column_stack([np.ones(len(Xr)), Xr]) if fit_intercept else Xr
+    if A.shape[0] >= A.shape[1]:
+        diag = np.abs(np.diagonal(np.linalg.qr(A, mode="r")))
+        if np.all(diag > _ALIAS_TOL * np.linalg.norm(A, axis=0)):
+            return ()
     basis = [np.ones(len(Xr)) / np.sqrt(len(Xr))] if fit_intercept else []
     out = []
     for j in range(Xr.shape[1]):
