@@ -392,6 +392,8 @@ class NegativeBinomial(Family):
 
     @property
     def name(self) -> str:
+        if self.alpha is None:
+            return "NegativeBinomial(alpha=ML)"
         return f"NegativeBinomial(alpha={_fmt(self.alpha)})"
 
 
