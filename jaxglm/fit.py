@@ -495,10 +495,10 @@ def _fit_jit(
     cov = _Covariance(robust, groups, code, scale_code, scale_value)
     res = _result(problem, solver, state, prior, freq, has_offset, cov)
     if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
-        res = dataclasses.replace(
+        return dataclasses.replace(
             res, aic=res.aic + 2.0, bic=res.bic + jnp.log(res.nobs), alpha_bse=alpha_bse
         )
-    return res
+    return dataclasses.replace(res, alpha_bse=jnp.asarray(jnp.nan, dtype))
 
 
 _NB_MAX_OUTER = 50

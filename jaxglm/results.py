@@ -125,7 +125,7 @@ class GLMResult:
     scale_type: str = static_field(default="fixed")
     n_groups: jax.Array | None = None  # number of clusters (cov_type="cluster"), else NaN
     aliased: tuple[int, ...] = static_field(default=())  # coef indices dropped as collinear
-    alpha_bse: jax.Array | None = None  # SE of NegativeBinomial(alpha=None)'s estimate
+    alpha_bse: jax.Array | None = None  # SE of NegativeBinomial(alpha=None)'s alpha, else NaN
 
     # ---- parameters and their inference ------------------------------------------------
 
