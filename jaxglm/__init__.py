@@ -42,7 +42,7 @@ from jaxglm.links import (
     Probit,
     Sqrt,
 )
-from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
 from jaxglm.solvers import Newton, Optax, SubsampledNewton
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
 
@@ -74,6 +74,7 @@ __all__ = [
     "NegativeBinomial",
     "Newton",
     "Optax",
+    "PerfectSeparationWarning",
     "Poisson",
     "Power",
     "Prediction",

@@ -9,13 +9,14 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 
 from jaxglm import _linalg, _padding, inference
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
-from jaxglm.results import ConvergenceWarning, GLMResult, Status
+from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
 from jaxglm.solvers import (
     AbstractSolver,
     Newton,
@@ -50,6 +51,7 @@ def fit(
     groups: ArrayLike | None = None,
     scale: float | str | None = None,
     use_t: bool | None = None,
+    drop_collinear: bool = False,
 ) -> GLMResult:
     """Fit a generalized linear model by (penalized) maximum likelihood.
 
@@ -103,6 +105,15 @@ def fit(
             t exactly when the scale is estimated (``scale`` None with a free-dispersion
             family, ``"X2"`` or ``"dev"``). statsmodels' GLM defaults to the normal
             (``use_t=False``); pass ``use_t=False`` to get its p-values.
+        drop_collinear: R's behaviour for an aliased (collinear or constant) column: the
+            columns of ``[1, X]`` (rows with positive weight) are taken in order and a
+            column is aliased when its residual norm after projection on the kept earlier
+            columns is below ``1e-7`` times its own norm (R's ``qr(tol = 1e-7)``, limited
+            pivoting); the model is fitted on the kept columns and the aliased ones get
+            NaN ``coef``, ``bse`` and covariance (``res.aliased`` lists their indices).
+            Needs concrete inputs. With False (default) an aliased column is reported by
+            a :class:`ConvergenceWarning` naming it and, as a rule, status
+            ``RANK_DEFICIENT``.
 
     Compilation: one program per (family, link, solver, ``p``, dtype, size bucket of ``n``).
     Concrete inputs are padded on the host with rows of weight 0 up to the next size bucket
@@ -119,7 +130,8 @@ def fit(
         A :class:`jaxglm.GLMResult`. Failure is a value: check ``res.converged`` /
         ``res.status``. When the inputs are concrete (not traced by ``jit``/``vmap``) the
         inputs are validated (``ValueError`` naming the argument and the first bad index)
-        and a :class:`ConvergenceWarning` is issued if the fit did not converge.
+        and a :class:`ConvergenceWarning` is issued if the fit did not converge, a
+        :class:`PerfectSeparationWarning` naming the columns for status ``SEPARATION``.
 
     Example:
         >>> import numpy as np, jaxglm as jg
@@ -133,6 +145,9 @@ def fit(
     family = F.Gaussian() if family is None else family
     if not isinstance(family, F.Family):
         raise TypeError(f"family must be a jaxglm Family, got {family!r}")
+    estimate_alpha = isinstance(family, F.NegativeBinomial) and family.alpha is None
+    if estimate_alpha:  # the ML loop starts from alpha = 1 (MASS starts from Poisson)
+        family = dataclasses.replace(family, alpha=1.0)
     link = family.default_link() if link is None else link
     if not isinstance(link, L.Link):
         raise TypeError(f"link must be a jaxglm Link, got {link!r}")
@@ -165,15 +180,25 @@ def fit(
         exposure=exposure, alpha=alpha, penalty_factor=penalty_factor, start_params=start_params,
     )  # fmt: skip
     concrete = _is_concrete(arrays, family, link, solver, groups, scale_value)
+    X_in = X
     if concrete:
         _validate(family, link, fit_intercept, **arrays)
         if groups is not None:
             _check_groups(groups, np.shape(X)[0])
+        # R's aliasing rule is a host QR of X (as dear as a Gram product): run it up front
+        # only when asked to drop columns, else only to name them after a singular fit.
+        aliased = _aliased(X, weights, freq_weights, alpha, fit_intercept) if drop_collinear else ()
+        if aliased:
+            if estimate_alpha:
+                family = F.NegativeBinomial(alpha=None)
+            return _fit_dropping(aliased, feature_names, locals())
         if _pads(solver) and _padding.can_pad(*(arrays[k] for k in _padding.ROW_ARGS), groups):
             n_to = _padding.bucket_size(np.shape(X)[0])
             arrays = _padding.pad_fit_arrays(arrays, n_to)
             if groups is not None:
                 groups = _padding.pad_labels(groups, n_to)
+    elif drop_collinear:
+        raise ValueError("drop_collinear=True needs concrete inputs (not under jit/vmap)")
     # Concrete host inputs are prepared with NumPy and handed to the jitted function as
     # they are (one transfer each); eager jnp calls would each dispatch a small program.
     xp = np if concrete and not _any_jax_array(arrays) else jnp
@@ -204,19 +229,136 @@ def fit(
         jnp.asarray(scale_value, dtype),
         family=family, link=link, solver=solver, fit_intercept=fit_intercept,
         has_offset=offset is not None or exposure is not None, covariance=covariance,
+        estimate_alpha=estimate_alpha,
     )  # fmt: skip
     res = dataclasses.replace(
         res, feature_names=feature_names, solver_name=solver.name, cov_type=cov_type,
         scale_type=scale_type, use_t=use_t,
     )  # fmt: skip
     # Inside an outer jit the inputs may be concrete (closed over) while the result is not.
-    if _is_concrete(res.status) and int(res.status) != Status.CONVERGED:
+    result_concrete = _is_concrete(res.status)
+    if concrete and result_concrete and int(res.status) == Status.RANK_DEFICIENT:
+        aliased = _aliased(X_in, weights, freq_weights, alpha, fit_intercept)
+        if aliased:
+            warnings.warn(
+                f"columns {_names(aliased, feature_names)} of X are collinear with the "
+                "earlier columns (or constant, with the intercept): the coefficients are "
+                "not identified; pass drop_collinear=True for R's NA coefficients",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+    if result_concrete and int(res.status) == Status.SEPARATION:
+        warnings.warn(
+            f"{family.name} fit: {res.status_message}; diverging columns: "
+            f"{_names(_separating_columns(np.asarray(X), res), feature_names)}",
+            PerfectSeparationWarning,
+            stacklevel=2,
+        )
+    elif result_concrete and int(res.status) != Status.CONVERGED:
         warnings.warn(
             f"{family.name} fit did not converge: {res.status_message}",
             ConvergenceWarning,
             stacklevel=2,
         )
     return res
+
+
+# ---- aliased columns and separation (host side, concrete inputs only) --------------------
+
+_ALIAS_TOL = 1e-7  # R's qr() / lm tolerance
+
+
+def _aliased(X, weights, freq_weights, alpha, fit_intercept) -> tuple[int, ...]:
+    """:func:`_aliased_columns` of the rows with positive weight; none under a ridge penalty
+    (which identifies every coefficient)."""
+    if np.any(np.asarray(alpha, float) > 0):
+        return ()
+    w = np.ones(np.shape(X)[0])
+    for v in (weights, freq_weights):
+        w = w if v is None else w * np.asarray(v, float)
+    return _aliased_columns(np.asarray(X, float), w > 0, fit_intercept)
+
+
+def _aliased_columns(X: np.ndarray, rows: np.ndarray, fit_intercept: bool) -> tuple[int, ...]:
+    """Indices of the columns of ``X`` aliased with earlier columns of ``[1, X]`` (R's rule).
+
+    Sequential Gram-Schmidt in column order (what R's ``dqrdc2`` limited pivoting decides):
+    column ``j`` is aliased when the norm of its residual on the kept earlier columns is
+    below ``1e-7`` times its own norm; an all-zero column is aliased.
+    """
+    Xr = X[rows]
+    # Fast path (one LAPACK call): with no tiny diagonal in an unpivoted QR nothing is aliased.
+    A = np.column_stack([np.ones(len(Xr)), Xr]) if fit_intercept else Xr
+    if A.shape[0] >= A.shape[1]:
+        diag = np.abs(np.diagonal(np.linalg.qr(A, mode="r")))
+        if np.all(diag > _ALIAS_TOL * np.linalg.norm(A, axis=0)):
+            return ()
+    basis = [np.ones(len(Xr)) / np.sqrt(len(Xr))] if fit_intercept else []
+    out = []
+    for j in range(Xr.shape[1]):
+        col = Xr[:, j]
+        norm = np.linalg.norm(col)
+        r = col.copy()
+        for _ in range(2):  # twice is enough (Kahan-Parlett re-orthogonalization)
+            for q in basis:
+                r = r - (q @ r) * q
+        rn = np.linalg.norm(r)
+        if norm == 0 or rn <= _ALIAS_TOL * norm:
+            out.append(j)
+        else:
+            basis.append(r / rn)
+    return tuple(out)
+
+
+def _names(cols: tuple[int, ...], feature_names: tuple[str, ...] | None) -> list:
+    return [feature_names[j] for j in cols] if feature_names else list(cols)
+
+
+def _separating_columns(X: np.ndarray, res: GLMResult) -> tuple[int, ...]:
+    """Columns whose standardized coefficient ``|beta_j| sd(x_j)`` diverges.
+
+    Those at least a tenth of the largest and above 5 (odds ratio e^5 per standard
+    deviation): at a separated fit the diverging direction dominates the coefficients.
+    """
+    z = np.abs(np.asarray(res.coef)) * np.std(X, axis=0)
+    z = np.where(np.isfinite(z), z, 0.0)
+    if z.size == 0:
+        return ()
+    return tuple(int(j) for j in np.flatnonzero((z >= 0.1 * z.max()) & (z > 5.0)))
+
+
+def _fit_dropping(aliased: tuple[int, ...], names: Any, args: dict) -> GLMResult:
+    """Fit on the kept columns and re-expand: aliased coefficients NaN (R's NA)."""
+    p = np.shape(args["X"])[1]
+    keep = np.array([j for j in range(p) if j not in aliased], dtype=int)
+    X = np.asarray(args["X"])[:, keep]
+    pf = args["penalty_factor"]
+    sp = args["start_params"]
+    if sp is not None:
+        sp = np.asarray(sp)
+        sp = np.concatenate([sp[:1], sp[1:][keep]]) if args["fit_intercept"] else sp[keep]
+    kw = {
+        k: args[k]
+        for k in (
+            "family link weights freq_weights offset exposure fit_intercept alpha l1_ratio "
+            "solver tol max_iter cov_type groups scale use_t"
+        ).split()
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # re-issued below for this call
+        sub = fit(
+            X, args["y"], **kw, start_params=sp,
+            penalty_factor=None if pf is None else np.asarray(pf)[keep],
+        )  # fmt: skip
+    dtype = sub.coef.dtype
+    coef = jnp.full(p, jnp.nan, dtype).at[keep].set(sub.coef)
+    idx = jnp.concatenate([jnp.zeros(1, int), jnp.asarray(keep) + 1])
+    cov = jnp.full((p + 1, p + 1), jnp.nan, dtype).at[idx[:, None], idx[None, :]].set(sub.cov)
+    if int(sub.status) != Status.CONVERGED:
+        warnings.warn(
+            f"fit did not converge: {sub.status_message}", ConvergenceWarning, stacklevel=3
+        )
+    return dataclasses.replace(sub, coef=coef, cov=cov, aliased=tuple(aliased), feature_names=names)
 
 
 _SCALE_TYPES = ("X2", "dev", "fixed")  # traced as an index: all share one compiled program
@@ -390,19 +532,24 @@ def _check_family(family: F.Family, link: L.Link) -> None:
 # ---- the compiled fit ----------------------------------------------------------------------
 
 
-@jax.jit(static_argnames=("fit_intercept", "has_offset", "covariance"))
+@jax.jit(static_argnames=("fit_intercept", "has_offset", "covariance", "estimate_alpha"))
 def _fit_jit(
     X, y, prior, freq, offset, alpha, penalty_factor, start_params, groups, code,
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
+    estimate_alpha=False,
 ) -> GLMResult:  # fmt: skip
     dtype = X.dtype
     ridge = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
     w = prior * freq
-    problem = M.Problem(
-        X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
-        total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
-        fit_intercept=fit_intercept,
-    )  # fmt: skip
+
+    def make_problem(fam):
+        return M.Problem(
+            X=X, y=y, w=w, offset=offset, saturated=fam.saturated_loglik(y),
+            total_weight=jnp.sum(w), penalty=ridge, family=fam, link=link,
+            fit_intercept=fit_intercept,
+        )  # fmt: skip
+
+    problem = make_problem(family)
     mu_start = None
     if start_params is None:
         params0 = null_params(problem)
@@ -412,8 +559,97 @@ def _fit_jit(
     else:
         params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
+    alpha_bse = None
+    if estimate_alpha:
+        problem, state, alpha_bse = _nb_alpha_loop(make_problem, solver, problem, state, w)
+    if isinstance(family, F._Binomial):
+        state = state._replace(status=_separation_status(problem, state.eta, state.status))
     cov = _Covariance(covariance, groups, code, scale_code, scale_value)
-    return _result(problem, solver, state, prior, freq, has_offset, cov)
+    res = _result(problem, solver, state, prior, freq, has_offset, cov)
+    if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
+        return dataclasses.replace(
+            res, aic=res.aic + 2.0, bic=res.bic + jnp.log(res.nobs), alpha_bse=alpha_bse
+        )
+    return dataclasses.replace(res, alpha_bse=jnp.asarray(jnp.nan, dtype))
+
+
+_NB_MAX_OUTER = 50
+_NB_TOL = 1e-10  # on |change of log(alpha)| between outer iterations
+
+
+def _nb_loglik(log_alpha, y, mu, w):
+    """NB2 log-likelihood in ``log(alpha)`` at fixed ``mu`` (weighted, rows with w > 0)."""
+    a = jnp.exp(log_alpha)
+    k = 1.0 / a
+    rows = (
+        jax.scipy.special.gammaln(y + k) - jax.scipy.special.gammaln(k)
+        - jax.scipy.special.gammaln(y + 1.0)
+        + y * (jnp.log(a * mu) - jnp.log1p(a * mu)) - k * jnp.log1p(a * mu)
+    )  # fmt: skip
+    return jnp.sum(jnp.where(w > 0, w * rows, 0.0))
+
+
+def _alpha_newton(log_alpha, y, mu, w):
+    """Maximize the profile log-likelihood in ``log(alpha)`` by Newton (MASS's theta.ml)."""
+    grad = jax.grad(_nb_loglik)
+    hess = jax.grad(grad)
+
+    def body(c):
+        la, _, k = c
+        g, h = grad(la, y, mu, w), hess(la, y, mu, w)
+        step = jnp.where(h < 0, -g / h, jnp.sign(g))  # ascent; a unit step where not concave
+        step = jnp.clip(step, -2.0, 2.0)
+        return la + step, step, k + 1
+
+    def cond(c):
+        return (jnp.abs(c[1]) > _NB_TOL) & (c[2] < 100) & jnp.isfinite(c[0])
+
+    la, _, _ = lax.while_loop(cond, body, (log_alpha, jnp.asarray(jnp.inf, y.dtype), 0))
+    return la
+
+
+def _nb_alpha_loop(make_problem, solver, problem, state, w):
+    """Alternate a GLM fit at fixed alpha and an ML step for alpha (MASS ``glm.nb``).
+
+    Starts from the fit at the initial alpha; each outer iteration maximizes the profile
+    likelihood in ``log(alpha)`` at the current ``mu`` (Newton), then refits ``beta`` from
+    the current ``beta``; stops when ``log(alpha)`` moves less than 1e-10 and the GLM fit
+    converged, or after 50 outer iterations (status ``MAX_ITER``). Returns the final
+    problem (its family holds the estimate), the solver state and the standard error of
+    alpha, ``1 / sqrt(-d^2 l / d alpha^2)`` at fixed ``beta`` (MASS's ``SE.theta``,
+    transformed to alpha).
+    """
+    y = problem.y
+    fam0 = problem.family
+    link = problem.link
+
+    def outer(c):
+        la, st, _, k = c
+        mu = M.mean_from_eta(dataclasses.replace(fam0, alpha=jnp.exp(la)), link, st.eta)
+        la_new = _alpha_newton(la, y, mu, w)
+        prob = make_problem(dataclasses.replace(fam0, alpha=jnp.exp(la_new)))
+        st_new = iterate(solver, prob, solver.init(prob, st.params))
+        return la_new, st_new, jnp.abs(la_new - la), k + 1
+
+    def cond(c):
+        la, st, change, k = c
+        ok = (st.status == Status.CONVERGED) | (st.status == Status.MAX_ITER)
+        return (change > _NB_TOL) & (k < _NB_MAX_OUTER) & ok & jnp.isfinite(la)
+
+    la0 = jnp.log(jnp.asarray(fam0.alpha, y.dtype))
+    inf = jnp.asarray(jnp.inf, y.dtype)
+    la, state, change, _ = lax.while_loop(cond, outer, (la0, state, inf, 0))
+    status = jnp.where(
+        (state.status == Status.CONVERGED) & ~(change <= _NB_TOL),
+        Status.MAX_ITER,
+        state.status,
+    )
+    state = state._replace(status=status.astype(state.status.dtype))
+    problem = make_problem(dataclasses.replace(fam0, alpha=jnp.exp(la)))
+    mu = M.mean_from_eta(problem.family, link, state.eta)
+    a = jnp.exp(la)
+    d2 = jax.grad(jax.grad(lambda a_: _nb_loglik(jnp.log(a_), y, mu, w)))(a)
+    return problem, state, 1.0 / jnp.sqrt(-d2)
 
 
 class _Covariance(NamedTuple):
@@ -424,6 +660,23 @@ class _Covariance(NamedTuple):
     code: jax.Array
     scale_code: jax.Array  # index into _SCALE_TYPES
     scale_value: jax.Array
+
+
+def _separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) -> jax.Array:
+    """``SEPARATION`` when a positive-weight row has ``mu`` within ``10 eps`` of 0 or 1.
+
+    R's ``glm.fit`` test ("fitted probabilities numerically 0 or 1 occurred", with
+    ``eps = 10 * .Machine$double.eps``; here the working dtype's eps). At a separated
+    design the likelihood increases toward a limit as coefficients diverge, so the
+    iteration "converges" on the deviance while such rows appear. NONFINITE and
+    RANK_DEFICIENT keep their codes.
+    """
+    mu = M.mean_from_eta(problem.family, problem.link, eta)
+    eps = 10 * jnp.finfo(eta.dtype).eps
+    extreme = jnp.any((problem.w > 0) & ((mu <= eps) | (mu >= 1 - eps)))
+    replace = extreme & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
+                         | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
+    return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
 
 
 def null_params(problem: M.Problem) -> jax.Array:

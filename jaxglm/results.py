@@ -16,11 +16,20 @@ from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm.families import Family
 from jaxglm.links import Link
 
-__all__ = ["ConvergenceWarning", "GLMResult", "Status"]
+__all__ = ["ConvergenceWarning", "GLMResult", "PerfectSeparationWarning", "Status"]
 
 
 class ConvergenceWarning(UserWarning):
     """A concrete fit ended without converging (see ``res.status_message``)."""
+
+
+class PerfectSeparationWarning(UserWarning):
+    """A concrete binomial-type fit has fitted probabilities numerically 0 or 1.
+
+    The maximum likelihood estimate does not exist (perfect or quasi-complete separation):
+    some coefficients diverge and their standard errors are meaningless. The warning names
+    the columns whose coefficients diverge.
+    """
 
 
 class Status(enum.IntEnum):
@@ -32,6 +41,7 @@ class Status(enum.IntEnum):
     RANK_DEFICIENT = 3
     LINE_SEARCH_FAILED = 4
     RUNNING = 5  # internal: never in a returned result
+    SEPARATION = 6
 
     @property
     def message(self) -> str:
@@ -56,6 +66,11 @@ _MESSAGES = {
         "ill-conditioned or the MLE may not exist (separation)"
     ),
     Status.RUNNING: "still running (internal state, never returned)",
+    Status.SEPARATION: (
+        "fitted probabilities numerically 0 or 1 occurred (perfect or quasi-complete "
+        "separation): the MLE does not exist and some coefficients diverge; drop the "
+        "separating columns, or use a ridge penalty (alpha > 0)"
+    ),
 }
 
 
@@ -109,6 +124,8 @@ class GLMResult:
     feature_names: tuple[str, ...] | None = static_field(default=None)
     scale_type: str = static_field(default="fixed")
     n_groups: jax.Array | None = None  # number of clusters (cov_type="cluster"), else NaN
+    aliased: tuple[int, ...] = static_field(default=())  # coef indices dropped as collinear
+    alpha_bse: jax.Array | None = None  # SE of NegativeBinomial(alpha=None)'s alpha, else NaN
 
     # ---- parameters and their inference ------------------------------------------------
 

@@ -111,8 +111,9 @@ def test_not_converged_warns_and_reports_status(gamma_data):
 def test_rank_deficient_design_is_reported(poisson_data):
     X, y = poisson_data
     collinear = np.column_stack([X, X[:, 0] + X[:, 1]])
-    with pytest.warns(jg.ConvergenceWarning, match="singular"):
-        res = jg.fit(collinear, y, family=jg.Poisson())
+    with pytest.warns(jg.ConvergenceWarning, match=r"columns \[3\] of X are collinear"):
+        with pytest.warns(jg.ConvergenceWarning, match="singular"):
+            res = jg.fit(collinear, y, family=jg.Poisson())
     assert int(res.status) == jg.Status.RANK_DEFICIENT
 
 
