@@ -65,7 +65,7 @@ def demo(n: int = 200_000) -> None:
         ):
             print(f"{name:<10}{t:>10.4f}{f:>10.4f}{abs(f - t) / s:>11.2f}")
         print(f"time: compile + first fit {first:.2f} s, second fit (compiled) {run:.3f} s, "
-              f"{int(res.n_iter)} Newton iterations\n")  # fmt: skip
+              f"{int(res.n_iter)} iterations of {res.solver_name}\n")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
