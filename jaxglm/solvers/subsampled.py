@@ -52,6 +52,7 @@ RANK_DEFICIENT (the full information is rank deficient too); LINE_SEARCH_FAILED.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -96,11 +97,10 @@ def _rows(problem: M.Problem, stride: int) -> M.Problem:
     if stride == 1:
         return problem
     w = problem.w[::stride]
-    return M.Problem(
-        X=problem.X[::stride], y=problem.y[::stride], w=w, offset=problem.offset[::stride],
-        saturated=problem.saturated[::stride], total_weight=jnp.sum(w),
-        penalty=problem.penalty, family=problem.family, link=problem.link,
-        fit_intercept=problem.fit_intercept,
+    return dataclasses.replace(
+        problem, X=problem.X[::stride], y=problem.y[::stride], w=w,
+        offset=problem.offset[::stride], saturated=problem.saturated[::stride],
+        total_weight=jnp.sum(w),
     )  # fmt: skip
 
 
