@@ -669,11 +669,15 @@ def _separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) ->
     ``eps = 10 * .Machine$double.eps``; here the working dtype's eps). At a separated
     design the likelihood increases toward a limit as coefficients diverge, so the
     iteration "converges" on the deviance while such rows appear. NONFINITE and
-    RANK_DEFICIENT keep their codes.
+    RANK_DEFICIENT keep their codes. A ridge penalty on every coefficient makes the optimum
+    finite and unique, and fitted probabilities near 0 or 1 are then part of it (wide
+    ridge logistic fits have them): such fits are not flagged.
     """
     mu = M.mean_from_eta(problem.family, problem.link, eta)
     eps = 10 * jnp.finfo(eta.dtype).eps
     extreme = jnp.any((problem.w > 0) & ((mu <= eps) | (mu >= 1 - eps)))
+    if problem.penalty.shape[0] > 1:
+        extreme = extreme & ~jnp.all(problem.penalty[1:] > 0)
     replace = extreme & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
                          | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)

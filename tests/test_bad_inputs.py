@@ -157,6 +157,20 @@ def test_perfect_and_quasi_separation():
     assert bool(res.converged)
 
 
+def test_ridge_on_every_coefficient_is_not_separation():
+    """A ridge penalty makes the optimum finite; near-0/1 fitted probabilities are part of it."""
+    y, _, _ = separated()
+    res = jg.fit(XB, y, family=jg.Bernoulli(), alpha=1e-9)
+    assert int(res.status) == jg.Status.CONVERGED
+    mu = np.asarray(res.predict(XB))
+    assert np.min(np.minimum(mu, 1 - mu)) < 10 * np.finfo(float).eps  # R's test would fire
+    free = np.ones(XB.shape[1])
+    free[0] = 0.0  # the separating column unpenalized: it still diverges
+    with pytest.warns(jg.PerfectSeparationWarning):
+        res = jg.fit(XB, y, family=jg.Bernoulli(), alpha=1e-9, penalty_factor=free)
+    assert int(res.status) == jg.Status.SEPARATION
+
+
 def test_separation_under_vmap_leaves_other_members_unchanged():
     y, _, _ = separated()
     batch = np.stack([YB, y, YB[::-1]])
