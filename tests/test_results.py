@@ -12,7 +12,10 @@ from jaxglm import inference
 from tests.test_references import REFS, fitted, rel_err
 
 # float32 Newton holds params to 1e-4 of the float64 reference on the reasonably conditioned
-# cases; the ill-conditioned ones are reported, not silently wrong (see the last test here).
+# cases, measured in standard errors and normwise (a coefficient that is small next to its
+# SE carries float32's absolute rounding: elementwise, bernoulli_cloglog_lbw's intercept is
+# 3.5e-5 off on the CPU and 1.8e-4 on an H100, 1.8e-5 SE there); the ill-conditioned ones are
+# reported, not silently wrong (see the last test here).
 FLOAT32_CASES = [
     "bernoulli_cauchit_spector",
     "bernoulli_cloglog_lbw",
@@ -31,7 +34,10 @@ def test_float32_keeps_its_dtype_and_matches_reference(name):
     res, _ = fitted(name, "float32")
     assert res.params.dtype == jnp.float32 and res.bse.dtype == jnp.float32
     assert bool(res.converged), res.status_message
-    assert rel_err(res.params, REFS[name]["params"]) < 1e-4
+    ref, se = np.asarray(REFS[name]["params"]), np.asarray(REFS[name]["bse"])
+    err = np.abs(np.asarray(res.params, float) - ref)
+    assert np.max(err / se) < 1e-4
+    assert np.max(err) / np.max(np.abs(ref)) < 1e-4
     assert rel_err(res.bse, REFS[name]["bse"]) < 1e-3
 
 
