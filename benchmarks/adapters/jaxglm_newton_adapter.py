@@ -13,7 +13,7 @@ __all__ = ["available", "fit", "prepare"]
 
 NAME = "jaxglm Newton"
 SETTINGS = "jaxglm.fit(solver=Newton()), float64, with bse; tol on the Newton decrement"
-TOLS: tuple[float | None, ...] = (None, 1e-10, 1e-14)
+TOLS: tuple[float | None, ...] = (1e-6, 1e-7, None, 1e-10, 1e-14)
 DTYPE = "float64"
 USES_JAX = True
 ON_JAX_DEVICE = True

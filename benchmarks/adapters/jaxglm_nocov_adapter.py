@@ -14,7 +14,7 @@ __all__ = ["available", "fit", "prepare"]
 
 NAME = "jaxglm no-cov"
 SETTINGS = "jaxglm.fit(solver=None, cov_type='none'), float64"
-TOLS: tuple[float | None, ...] = (None, 1e-10, 1e-14)
+TOLS: tuple[float | None, ...] = (1e-6, 1e-7, None, 1e-10, 1e-14)
 DTYPE = "float64"
 USES_JAX = True
 ON_JAX_DEVICE = True
