@@ -57,13 +57,46 @@ def score(X: jax.Array, r: jax.Array) -> jax.Array:
     return jnp.concatenate([jnp.sum(r)[None], rx])
 
 
+_MAX_OUTER_ELEMENTS = 2**24
+
+
+def batched_gram_in_one_product(n: int, p: int, members: int) -> bool:
+    """Whether :func:`gram` vmapped over ``members`` weight vectors of one shared (n, p)
+    design forms all the matrices in one product: ``p + 1 <= members`` and the rows' outer
+    products ``n (p + 1) (p + 2) / 2`` have at most 2^24 elements."""
+    k = p + 1
+    return k <= members and n * k * (k + 1) // 2 <= _MAX_OUTER_ELEMENTS
+
+
+@jax.custom_batching.custom_vmap
 def gram(X: jax.Array, h: jax.Array) -> jax.Array:
-    """``[1, X]^T diag(h) [1, X]`` as a (p+1, p+1) matrix, with ONE n x p x p product."""
+    """``[1, X]^T diag(h) [1, X]`` as a (p+1, p+1) matrix, with ONE n x p x p product.
+
+    Under ``jax.vmap`` over ``h`` with ``X`` shared (many responses, bootstrap weights),
+    every member's matrix comes from one product ``H @ Z`` of the (m, n) weights with the
+    rows' outer products ``Z_i = upper(x_i x_i^T)`` ((n, (p+1)(p+2)/2), formed once), when
+    ``p + 1 <= m`` and ``Z`` has at most 2^24 elements; otherwise member by member.
+    """
     xh = X * h[:, None]
     xtx = jnp.matmul(xh.T, X, precision=_HIGHEST)
-    col = jnp.sum(xh, axis=0)
-    top = jnp.concatenate([jnp.sum(h)[None], col])
-    return jnp.concatenate([top[None, :], jnp.concatenate([col[:, None], xtx], axis=1)], axis=0)
+    col = score(X, h)
+    return jnp.concatenate([col[None, :], jnp.concatenate([col[1:, None], xtx], axis=1)], axis=0)
+
+
+@gram.def_vmap
+def _gram_vmap(axis_size: int, in_batched: list[bool], X: jax.Array, h: jax.Array):
+    X_batched, h_batched = in_batched
+    n, p = X.shape[-2:]
+    k = p + 1
+    if X_batched or not h_batched or not batched_gram_in_one_product(n, p, axis_size):
+        in_axes = (0 if X_batched else None, 0 if h_batched else None)
+        return jax.vmap(gram.fun, in_axes=in_axes, axis_size=axis_size)(X, h), True
+    X1 = jnp.concatenate([jnp.ones((n, 1), X.dtype), X], axis=1)
+    rows, cols = jnp.triu_indices(k)
+    Z = X1[:, rows] * X1[:, cols]
+    upper = jnp.matmul(h, Z, precision=_HIGHEST)
+    G = jnp.zeros((axis_size, k, k), upper.dtype).at[:, rows, cols].set(upper)
+    return G + jnp.swapaxes(jnp.triu(G, 1), 1, 2), True
 
 
 def pin_intercept(H: jax.Array, g: jax.Array, fit_intercept: bool) -> tuple[jax.Array, jax.Array]:

@@ -87,6 +87,28 @@ def test_vmap_with_shared_arguments_unmapped(datasets):
         assert_same(batched[i], jg.fit(X[0], Y[i], jg.Poisson()), rtol=1e-10)
 
 
+def test_batched_gram_with_a_shared_design_equals_each_members():
+    """Under vmap with X shared, gram forms every member's matrix in one product (custom
+    batching rule); per-member X, too few members and nested vmaps take the plain path."""
+    linalg = sys.modules["jaxglm._linalg"]
+    rng = np.random.default_rng(3)
+    X = jnp.asarray(rng.normal(size=(50, 3)))
+    H = jnp.asarray(rng.uniform(0.1, 2.0, size=(6, 50)))
+    want = np.stack([np.asarray(linalg.gram.fun(X, h)) for h in H])
+    assert linalg.batched_gram_in_one_product(50, 3, 6)
+    assert not linalg.batched_gram_in_one_product(50, 3, 3)
+    got = jax.jit(jax.vmap(linalg.gram, in_axes=(None, 0)))(X, H)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    np.testing.assert_allclose(
+        jax.vmap(linalg.gram, in_axes=(None, 0))(X, H[:3]), want[:3], rtol=1e-13
+    )
+    nested = jax.vmap(jax.vmap(linalg.gram, in_axes=(None, 0)), in_axes=(None, 0))
+    np.testing.assert_allclose(nested(X, H.reshape(2, 3, 50)).reshape(6, 4, 4), want, rtol=1e-13)
+    Xs = jnp.stack([X, 2.0 * X])
+    stacked = jax.vmap(linalg.gram)(Xs, H[:2])
+    np.testing.assert_allclose(stacked[1], linalg.gram.fun(Xs[1], H[1]), rtol=1e-13)
+
+
 def test_vmap_over_negative_binomial_alpha():
     """Families are pytrees with array fields: vmap maps over them as over any array."""
     X, y = simulate(jg.Poisson())
