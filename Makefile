@@ -30,7 +30,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-bench
-	$(PY) -m benchmarks.run --quick
+	$(PY) -m benchmarks.run --quick --budget 20
 
 bench-full: $(VENV)/.installed-bench
 	$(PY) -m benchmarks.run
