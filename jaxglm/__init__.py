@@ -42,6 +42,7 @@ from jaxglm.links import (
     Probit,
     Sqrt,
 )
+from jaxglm.multinomial import Multinomial, MultinomialResult
 from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
 from jaxglm.solvers import Newton, Optax, SubsampledNewton
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
@@ -71,6 +72,8 @@ __all__ = [
     "Log",
     "LogLog",
     "Logit",
+    "Multinomial",
+    "MultinomialResult",
     "NegativeBinomial",
     "Newton",
     "Optax",

@@ -16,6 +16,7 @@ from jaxglm import _linalg, _padding, inference
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
+from jaxglm.multinomial import Multinomial, MultinomialResult, fit_multinomial
 from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
 from jaxglm.solvers import (
     AbstractSolver,
@@ -52,7 +53,7 @@ def fit(
     scale: float | str | None = None,
     use_t: bool | None = None,
     drop_collinear: bool = False,
-) -> GLMResult:
+) -> GLMResult | MultinomialResult:
     """Fit a generalized linear model by (penalized) maximum likelihood.
 
     The model is ``g(E[y]) = eta = offset + intercept + X @ beta`` with ``y`` from
@@ -145,6 +146,8 @@ def fit(
     family = F.Gaussian() if family is None else family
     if not isinstance(family, F.Family):
         raise TypeError(f"family must be a jaxglm Family, got {family!r}")
+    if isinstance(family, Multinomial):
+        return _fit_multinomial(locals())
     estimate_alpha = isinstance(family, F.NegativeBinomial) and family.alpha is None
     if estimate_alpha:  # the ML loop starts from alpha = 1 (MASS starts from Poisson)
         family = dataclasses.replace(family, alpha=1.0)
@@ -266,6 +269,25 @@ def fit(
 # ---- aliased columns and separation (host side, concrete inputs only) --------------------
 
 _ALIAS_TOL = 1e-7  # R's qr() / lm tolerance
+
+
+def _fit_multinomial(args: dict[str, Any]) -> MultinomialResult:
+    """``fit`` for :class:`jaxglm.Multinomial` (:mod:`jaxglm.multinomial`): the arguments it
+    supports, a ValueError for the others."""
+    unsupported = {
+        "link": None, "freq_weights": None, "exposure": None, "fit_intercept": True,
+        "l1_ratio": 0.0, "solver": None, "start_params": None, "cov_type": "nonrobust",
+        "groups": None, "scale": None, "use_t": None, "drop_collinear": False,
+    }  # fmt: skip
+    for name, default in unsupported.items():
+        value = args[name]
+        if not (value is default or (isinstance(value, float | int) and value == default)):
+            raise ValueError(f"Multinomial fits do not support {name}={value!r}")
+    return fit_multinomial(
+        args["X"], args["y"], args["family"], weights=args["weights"], offset=args["offset"],
+        alpha=args["alpha"], penalty_factor=args["penalty_factor"], tol=args["tol"],
+        max_iter=args["max_iter"], feature_names=_column_names(args["X"]),
+    )  # fmt: skip
 
 
 def _aliased(X, weights, freq_weights, alpha, fit_intercept) -> tuple[int, ...]:

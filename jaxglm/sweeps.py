@@ -27,8 +27,9 @@ How the batch is run (``method``, ``batch_size``):
 * ``method=None`` (default): ``"vmap"`` on an accelerator. On the CPU ``"vmap"`` when the
   members share one design whose Newton matrices :func:`jaxglm._linalg.gram` forms in one
   product for the whole batch (``p + 1 <= m``, small ``n p^2``: on the first problem below
-  one ``vmap`` then took 0.77 s against 1.59 s for ``lax.map``, re-measured at 12:47); else ``"map"`` when one fit
-  has ``n (p + 1) >= MAP_MIN_SIZE`` (4,096) entries in its design, else ``"vmap"``.
+  one ``vmap`` then took 0.77 s against 1.59 s for ``lax.map``, re-measured at 12:47);
+  else ``"map"`` when one fit has ``n (p + 1) >= MAP_MIN_SIZE`` (4,096) entries in its
+  design, else ``"vmap"``.
 
 The CPU rule is measured (``python -m benchmarks.batched``, float64, 2 cores shared with
 other jobs, load average ~4.5; seconds for the whole batch, fastest of three runs, compile

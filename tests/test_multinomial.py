@@ -1,0 +1,189 @@
+"""Multinomial (softmax) regression against statsmodels' MNLogit and scikit-learn.
+
+References: tests/references/multinomial_references.json, made by
+tests/references/make_multinomial_references.py.
+"""
+
+import json
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxglm as jg
+from jaxglm import multinomial as MN
+
+REFS = json.loads(
+    (pathlib.Path(__file__).parent / "references" / "multinomial_references.json").read_text()
+)
+
+
+def rel_err(got, want):
+    want = np.asarray(want, float)
+    floor = 1e-8 * np.max(np.abs(want))
+    return float(np.max(np.abs(np.asarray(got, float) - want) / np.maximum(np.abs(want), floor)))
+
+
+@pytest.fixture(scope="module")
+def anes():
+    ref = REFS["anes96"]
+    X, y = np.array(ref["X"]), np.array(ref["y"])
+    return X, y, ref, jg.fit(X, y, family=jg.Multinomial(7))
+
+
+def simulated(k=3, n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    logits = np.concatenate([np.zeros((n, 1)), X @ rng.normal(size=(2, k - 1))], axis=1)
+    prob = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([rng.choice(k, p=row) for row in prob])
+    return X, y
+
+
+def test_matches_statsmodels_mnlogit(anes):
+    _, _, ref, res = anes
+    assert bool(res.converged)
+    assert res.params.shape == (6, 6) and res.bse.shape == (6, 6)
+    assert rel_err(res.params, ref["params"]) < 1e-6
+    assert rel_err(res.bse, ref["bse"]) < 1e-6
+    for key in ("llf", "llnull", "aic", "bic"):
+        assert abs(float(getattr(res, key)) / ref[key] - 1.0) < 1e-8, key
+    assert float(res.df_model) == ref["df_model"] and float(res.df_resid) == ref["df_resid"]
+    np.testing.assert_allclose(res.deviance, -2.0 * res.llf, rtol=1e-12)
+    np.testing.assert_allclose(res.pvalues, 2 * jax.scipy.stats.norm.sf(np.abs(res.tvalues)))
+    ci = np.asarray(res.conf_int(0.05))
+    np.testing.assert_allclose(ci[..., 1] - ci[..., 0], 2 * 1.959963984540054 * res.bse)
+    text = res.summary()
+    assert "class 6" in text and "x5" in text and "reference: class 0" in text
+
+
+def test_predict_gives_probabilities(anes):
+    X, _, _, res = anes
+    prob = np.asarray(res.predict(X[:50]))
+    assert prob.shape == (50, 7)
+    np.testing.assert_allclose(prob.sum(1), 1.0, rtol=1e-12)
+    eta = np.asarray(res.params[0] + X[:50] @ res.params[1:])
+    np.testing.assert_allclose(np.log(prob[:, 1:] / prob[:, :1]), eta, rtol=1e-9, atol=1e-9)
+
+
+def test_symmetric_ridge_matches_sklearn():
+    ref = REFS["wine_l2"]
+    X, y = np.array(ref["X"]), np.array(ref["y"])
+    alpha = 1.0 / (ref["C"] * len(y))  # sklearn: C sum loss + ||W||^2 / 2
+    res = jg.fit(X, y, family=jg.Multinomial(3, symmetric=True), alpha=alpha, tol=1e-12)
+    assert bool(res.converged)
+    assert rel_err(res.coef.T, ref["coef"]) < 1e-6
+    assert rel_err(res.intercept, ref["intercept"]) < 1e-6
+    assert np.isnan(np.asarray(res.bse)).all()  # penalized: no standard errors
+
+
+def test_two_classes_equal_bernoulli_logit():
+    X, y = simulated(k=2, n=80, seed=4)
+    multi = jg.fit(X, y, family=jg.Multinomial(2))
+    bern = jg.fit(X, y.astype(float), family=jg.Bernoulli())
+    np.testing.assert_allclose(multi.params[:, 0], bern.params, rtol=1e-9)
+    np.testing.assert_allclose(multi.bse[:, 0], bern.bse, rtol=1e-9)
+    np.testing.assert_allclose(multi.llf, bern.llf, rtol=1e-12)
+    np.testing.assert_allclose(multi.deviance, bern.deviance, rtol=1e-12)
+    np.testing.assert_allclose(multi.aic, bern.aic, rtol=1e-12)
+
+
+def test_block_hessian_equals_jax_hessian_of_the_objective():
+    """The Kronecker-block Newton system vs jax.hessian of the total objective (oracle)."""
+    X, y = simulated(k=4, n=40, seed=1)
+    rng = np.random.default_rng(2)
+    for fam in (jg.Multinomial(4), jg.Multinomial(4, symmetric=True)):
+        m = fam.n_natural
+        Y = np.eye(4)[y] if fam.symmetric else np.eye(4)[y][:, 1:]
+        w = rng.uniform(0.5, 2.0, size=40)
+        offset = 0.1 * rng.normal(size=(40, m))
+        prob = MN._Problem(
+            jnp.asarray(X), jnp.asarray(Y), jnp.asarray(w), jnp.asarray(offset),
+            jnp.asarray(w.sum()), jnp.asarray([0.0, 0.3, 0.2]), fam,
+        )  # fmt: skip
+        B = jnp.asarray(0.3 * rng.normal(size=(3, m)))
+        grad, H = jax.jit(MN._newton_system)(prob, B, MN._eta(prob, B))
+
+        def f(b, prob=prob, m=m):
+            b = b.reshape(3, m)
+            return MN._objective(prob, b, MN._eta(prob, b))
+
+        flat = B.reshape(-1)
+        np.testing.assert_allclose(grad.reshape(-1), jax.jit(jax.grad(f))(flat), rtol=1e-10)
+        np.testing.assert_allclose(H, jax.jit(jax.hessian(f))(flat), rtol=1e-10, atol=1e-13)
+
+
+def test_weights_equal_duplicated_rows_and_counts_equal_labels():
+    X, y = simulated(seed=3)
+    X[50:], y[50:] = X[:10], y[:10]  # rows 50..59 duplicate rows 0..9
+    w = np.ones(len(y))
+    w[:10], w[50:] = 2.0, 0.0  # weight 2 instead of the copies (one shape: one compile)
+    weighted = jg.fit(X, y, family=jg.Multinomial(3), weights=w)
+    dup = jg.fit(X, y, family=jg.Multinomial(3))
+    np.testing.assert_allclose(weighted.params, dup.params, rtol=1e-9)
+    np.testing.assert_allclose(weighted.bse, dup.bse, rtol=1e-9)
+    np.testing.assert_allclose(weighted.llf, dup.llf, rtol=1e-12)
+    assert float(weighted.nobs) == 50 and float(dup.nobs) == 60
+    onehot = jg.fit(X, np.eye(3)[y], family=jg.Multinomial(3))
+    np.testing.assert_allclose(onehot.params, dup.params)
+    # Rows of counts (proportions, trials as weights) == the ungrouped labels; the
+    # log-likelihood adds the multinomial coefficients, as R's binomial does.
+    y2 = y.copy()
+    y2[50:] = (y[:10] + 1) % 3  # the copies of rows 0..9 now have other labels
+    labels = jg.fit(X, y2, family=jg.Multinomial(3))
+    counts = np.eye(3)[y2]
+    counts[:10] += counts[50:]
+    trials = np.where(np.arange(60) < 50, counts.sum(1), 0.0)
+    counts[50:] = np.eye(3)[y2[50:]]  # dropped rows (weight 0) still hold valid proportions
+    grouped = jg.fit(
+        X, counts / counts.sum(1, keepdims=True), family=jg.Multinomial(3), weights=trials
+    )
+    np.testing.assert_allclose(grouped.params, labels.params, rtol=1e-9)
+    np.testing.assert_allclose(grouped.bse, labels.bse, rtol=1e-9)
+    np.testing.assert_allclose(grouped.llf, labels.llf + 10 * np.log(2.0), rtol=1e-12)
+
+
+def test_vmap_over_responses_equals_loop():
+    X, y0 = simulated(seed=3)
+    _, y1 = simulated(seed=6)
+    Y = np.stack([y0, y1])
+    batched = jax.vmap(lambda y: jg.fit(X, y, family=jg.Multinomial(3)))(Y)
+    assert batched.params.shape == (2, 3, 2)
+    for i in range(2):
+        single = jg.fit(X, Y[i], family=jg.Multinomial(3))
+        np.testing.assert_allclose(batched.params[i], single.params, rtol=1e-10)
+        np.testing.assert_allclose(batched[i].bse, single.bse, rtol=1e-10)
+        assert int(batched.status[i]) == jg.Status.CONVERGED
+
+
+def test_float32_survives_extreme_logits():
+    fam = jg.Multinomial(3)
+    theta = jnp.asarray([[1e4, -1e4], [-1e4, -1e4], [3e4, 2e4]], jnp.float32)
+    a = fam.log_partition(theta)
+    mu = fam.mean(theta)
+    assert a.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(a)))
+    np.testing.assert_allclose(a, [1e4, 0.0, 3e4], rtol=1e-6)
+    assert bool(jnp.all(jnp.isfinite(mu))) and bool(
+        jnp.all(jnp.isfinite(fam.variance_theta(theta)))
+    )
+    X, y = simulated(seed=3)
+    res32 = jg.fit(X.astype(np.float32), y, family=fam)
+    res64 = jg.fit(X, y, family=fam)
+    assert res32.params.dtype == jnp.float32 and bool(res32.converged)
+    assert np.max(np.abs(np.asarray(res32.params) - res64.params) / res64.bse) < 1e-4
+    big = MN.MultinomialResult(**{**res32.__dict__, "params": res32.params * 1e4})
+    prob = np.asarray(big.predict(X.astype(np.float32) * 10))
+    assert np.isfinite(prob).all()
+    np.testing.assert_allclose(prob.sum(1), 1.0, rtol=1e-6)
+
+
+def test_bad_inputs_raise():
+    X, y = simulated(seed=8)
+    with pytest.raises(ValueError, match=r"y\[0\] = 3"):
+        jg.fit(X, np.concatenate([[3], y[1:]]), family=jg.Multinomial(3))
+    with pytest.raises(ValueError, match="cov_type"):
+        jg.fit(X, y, family=jg.Multinomial(3), cov_type="HC0")
+    with pytest.raises(ValueError, match="n_classes"):
+        jg.fit(X, y, family=jg.Multinomial(1))
