@@ -44,7 +44,7 @@ from jaxglm.links import (
 )
 from jaxglm.multinomial import Multinomial, MultinomialResult
 from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
-from jaxglm.solvers import Newton, Optax, SubsampledNewton
+from jaxglm.solvers import Newton, Optax, ProxNewton, SubsampledNewton
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
 
 __version__ = "0.1.0"
@@ -82,6 +82,7 @@ __all__ = [
     "Power",
     "Prediction",
     "Probit",
+    "ProxNewton",
     "Sqrt",
     "Status",
     "SubsampledNewton",

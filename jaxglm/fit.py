@@ -22,6 +22,7 @@ from jaxglm.solvers import (
     AbstractSolver,
     Newton,
     Optax,
+    ProxNewton,
     SubsampledNewton,
     default_solver,
     iterate,
@@ -76,7 +77,11 @@ def fit(
         exposure: (n,) positive exposure; ``log(exposure)`` is added to the offset.
         fit_intercept: include an (unpenalized) intercept.
         alpha: ridge penalty strength (traceable, so it can be vmapped).
-        l1_ratio: elastic-net mixing; only 0 (ridge) is supported by the Newton solver.
+        l1_ratio: elastic-net mixing in [0, 1]: the penalty is ``alpha * sum_j f_j
+            (l1_ratio |beta_j| + (1 - l1_ratio) / 2 beta_j^2)`` (glmnet's and glum's form).
+            A number > 0 selects :class:`jaxglm.ProxNewton` (``bse``, ``aic`` and ``bic``
+            are then NaN and ``res.kkt_violation`` reports the optimality); a traced value
+            (vmap over it) needs ``solver=jaxglm.ProxNewton()``.
         penalty_factor: (p,) per-feature penalty factors ``f_j >= 0`` (default 1).
         solver: a solver object (default :func:`jaxglm.solvers.default_solver`: Newton
             for p up to about 1,500, else L-BFGS).
@@ -154,6 +159,17 @@ def fit(
     link = family.default_link() if link is None else link
     if not isinstance(link, L.Link):
         raise TypeError(f"link must be a jaxglm Link, got {link!r}")
+    l1_number = isinstance(l1_ratio, int | float)
+    if l1_number and not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}")
+    if not l1_number or l1_ratio > 0:
+        if solver is None and l1_number:
+            solver = ProxNewton()
+        elif not isinstance(solver, ProxNewton):
+            raise ValueError(
+                "an L1 / elastic-net penalty (l1_ratio > 0, or a traced l1_ratio) needs "
+                f"solver=jaxglm.ProxNewton(), got solver={solver!r}"
+            )
     if solver is None:  # a non-2-D X gets Newton here and its ValueError from _validate
         solver = default_solver(*np.shape(X)) if np.ndim(X) == 2 else Newton()
     if not isinstance(solver, AbstractSolver):
@@ -171,12 +187,6 @@ def fit(
         raise ValueError(f"cov_type must be one of {inference.COV_TYPES}, got {cov_type!r}")
     if (cov_type == "cluster") != (groups is not None):
         raise ValueError("groups= is required with cov_type='cluster', and only used there")
-    if not (isinstance(l1_ratio, int | float) and l1_ratio == 0):
-        raise NotImplementedError(
-            "l1_ratio must be 0: L1/elastic-net penalties need the ProxNewton solver, "
-            "which is not available yet"
-        )
-
     feature_names = _column_names(X)
     arrays = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,
@@ -226,7 +236,7 @@ def fit(
         X, cast["y"],
         ones if cast["weights"] is None else cast["weights"],
         ones if cast["freq_weights"] is None else cast["freq_weights"],
-        off, cast["alpha"],
+        off, cast["alpha"], np.asarray(l1_ratio, dtype) if l1_number else l1_ratio,
         xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
         cast["start_params"], groups, np.int32(code), np.int32(_SCALE_TYPES.index(scale_type)),
         jnp.asarray(scale_value, dtype),
@@ -556,19 +566,22 @@ def _check_family(family: F.Family, link: L.Link) -> None:
 
 @jax.jit(static_argnames=("fit_intercept", "has_offset", "covariance", "estimate_alpha"))
 def _fit_jit(
-    X, y, prior, freq, offset, alpha, penalty_factor, start_params, groups, code,
+    X, y, prior, freq, offset, alpha, l1_ratio, penalty_factor, start_params, groups, code,
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
     estimate_alpha=False,
 ) -> GLMResult:  # fmt: skip
     dtype = X.dtype
-    ridge = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
+    factors = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
+    prox = isinstance(solver, ProxNewton)
+    ridge = factors * (1.0 - l1_ratio) if prox else factors
+    l1 = factors * l1_ratio if prox else None
     w = prior * freq
 
     def make_problem(fam):
         return M.Problem(
             X=X, y=y, w=w, offset=offset, saturated=fam.saturated_loglik(y),
             total_weight=jnp.sum(w), penalty=ridge, family=fam, link=link,
-            fit_intercept=fit_intercept,
+            fit_intercept=fit_intercept, l1=l1,
         )  # fmt: skip
 
     problem = make_problem(family)
@@ -588,6 +601,8 @@ def _fit_jit(
         state = state._replace(status=_separation_status(problem, state.eta, state.status))
     cov = _Covariance(covariance, groups, code, scale_code, scale_value)
     res = _result(problem, solver, state, prior, freq, has_offset, cov)
+    kkt = state.kkt if prox else jnp.asarray(jnp.nan, dtype)
+    res = dataclasses.replace(res, kkt_violation=kkt)
     if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
         return dataclasses.replace(
             res, aic=res.aic + 2.0, bic=res.bic + jnp.log(res.nobs), alpha_bse=alpha_bse
@@ -699,7 +714,10 @@ def _separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) ->
     eps = 10 * jnp.finfo(eta.dtype).eps
     extreme = jnp.any((problem.w > 0) & ((mu <= eps) | (mu >= 1 - eps)))
     if problem.penalty.shape[0] > 1:
-        extreme = extreme & ~jnp.all(problem.penalty[1:] > 0)
+        penalized = problem.penalty[1:] > 0
+        if problem.l1 is not None:
+            penalized = penalized | (problem.l1[1:] > 0)
+        extreme = extreme & ~jnp.all(penalized)
     replace = extreme & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
                          | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
@@ -741,6 +759,8 @@ def _result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     llf = jnp.sum(jnp.where(valid, freq * rows, 0.0))
     k = rank + fam.dispersion_params()
     penalized = jnp.any(problem.penalty > 0)
+    if problem.l1 is not None:
+        penalized = penalized | jnp.any(problem.l1 > 0)
     aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
     bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
 
@@ -788,7 +808,9 @@ def _null_deviance(problem: M.Problem, has_offset: bool) -> jax.Array:
     ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
     if not has_offset:
         return _deviance(problem, jnp.full_like(problem.y, M.eta_from_mean(fam, link, ybar)))
-    null_problem = dataclasses.replace(problem, X=problem.X[:, :0], penalty=problem.penalty[:1])
+    null_problem = dataclasses.replace(
+        problem, X=problem.X[:, :0], penalty=problem.penalty[:1], l1=None
+    )
     newton = Newton()
     state = iterate(newton, null_problem, newton.init(null_problem, null_params(null_problem)))
     return _deviance(problem, state.eta)

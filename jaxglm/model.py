@@ -78,6 +78,9 @@ class Problem:
         penalty: (p+1,) ridge curvature ``alpha * (1 - l1_ratio) * f_j``, 0 at the intercept.
         family, link: the model.
         fit_intercept: whether parameter 0 (the intercept) is free.
+        l1: (p+1,) L1 weights ``alpha * l1_ratio * f_j`` (0 at the intercept), only for
+            :class:`jaxglm.solvers.prox_newton.ProxNewton`; None without an L1 term.
+            :func:`objective` is the smooth part and leaves it out.
     """
 
     X: jax.Array
@@ -90,6 +93,7 @@ class Problem:
     family: Family
     link: Link
     fit_intercept: bool = static_field(default=True)
+    l1: jax.Array | None = None
 
     @property
     def canonical(self) -> bool:

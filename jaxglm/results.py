@@ -126,6 +126,7 @@ class GLMResult:
     n_groups: jax.Array | None = None  # number of clusters (cov_type="cluster"), else NaN
     aliased: tuple[int, ...] = static_field(default=())  # coef indices dropped as collinear
     alpha_bse: jax.Array | None = None  # SE of NegativeBinomial(alpha=None)'s alpha, else NaN
+    kkt_violation: jax.Array | None = None  # ProxNewton's max KKT violation, else NaN
 
     # ---- parameters and their inference ------------------------------------------------
 

@@ -3,6 +3,7 @@
 from jaxglm.solvers._driver import AbstractSolver, iterate
 from jaxglm.solvers.newton import Newton
 from jaxglm.solvers.optax import Optax
+from jaxglm.solvers.prox_newton import ProxNewton
 from jaxglm.solvers.subsampled import SubsampledNewton
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "AbstractSolver",
     "Newton",
     "Optax",
+    "ProxNewton",
     "SubsampledNewton",
     "default_solver",
     "iterate",

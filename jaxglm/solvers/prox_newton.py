@@ -1,0 +1,214 @@
+r"""Proximal Newton for L1 / elastic-net penalties (glmnet's and glum's method).
+
+The objective is the core's smooth part plus an L1 term,
+
+.. math:: F(\beta) = \sum_i w_i\, \mathrm{nll}_i / \sum_i w_i
+          + \tfrac12 \sum_j r_j \beta_j^2 + \sum_j l_j |\beta_j|,
+
+with ``r = alpha (1 - l1_ratio) f`` and ``l = alpha l1_ratio f`` (0 at the intercept).
+
+Step: at ``beta`` the smooth part is replaced by its quadratic model (gradient ``g`` and
+Hessian ``H``: one Gram product, Fisher weights for non-canonical links so that ``H`` is
+positive semidefinite), and the model plus the L1 term is minimized over ``z`` by cyclic
+coordinate descent with glmnet's covariance updates: the inner loop touches only the
+(p+1) x (p+1) matrix ``H``, never ``X`` (``O(p^2)`` per sweep), and soft-thresholding gives
+exact zeros. Sweeps stop when no coordinate moves by more than ``tol / 10`` of its scale
+(or after ``inner_max_iter`` sweeps). Then a backtracking line search on ``F`` along
+``d = z - beta`` with the proximal decrease
+``Delta = g.d + sum_j l_j (|beta_j + d_j| - |beta_j|) < 0`` (Armijo:
+``F(beta + t d) <= F(beta) + 1e-4 t Delta``; Lee, Sun & Saunders 2014).
+
+Stopping rule: the largest violation of the KKT conditions of ``F`` at the current point,
+``|g_j + r_j beta_j + l_j sign(beta_j)|`` for a non-zero ``beta_j`` and
+``max(|g_j + r_j beta_j| - l_j, 0)`` for a zero one, at most ``tol`` (the gradient is the
+objective's, per unit weight). The state keeps it (``kkt``), reported as
+``res.kkt_violation``.
+
+Status codes: CONVERGED, MAX_ITER, NONFINITE, LINE_SEARCH_FAILED. Standard errors are not
+computed (:meth:`information` is None): with an L1 penalty they are not defined by the
+usual asymptotics, and ``bse`` is NaN.
+
+Measured choice of the inner solver (CPU, 2 cores): covariance-update coordinate descent
+costs ``O(p^2)`` per sweep after the ``O(n p^2)`` Gram product of the outer step, so for
+``n >> p`` the inner problem is negligible next to the Gram; an accelerated proximal
+gradient on the same quadratic model needs a matrix-vector product per iteration too and
+more iterations on correlated designs; it is not implemented.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxglm import _linalg
+from jaxglm import model as M
+from jaxglm._pytree import pytree_dataclass
+from jaxglm.results import Status
+from jaxglm.solvers._driver import AbstractSolver
+
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 30
+
+
+class _ProxState(NamedTuple):
+    params: jax.Array
+    eta: jax.Array
+    f: jax.Array  # full objective F
+    kkt: jax.Array  # max KKT violation at params
+    n_iter: jax.Array
+    status: jax.Array
+
+
+def l1_term(problem: M.Problem, params: jax.Array) -> jax.Array:
+    """``sum_j l_j |params_j|`` (0 without an L1 penalty)."""
+    if problem.l1 is None:
+        return jnp.zeros((), params.dtype)
+    return jnp.sum(problem.l1 * jnp.abs(params))
+
+
+def kkt_violation(problem: M.Problem, params: jax.Array, grad: jax.Array) -> jax.Array:
+    """Largest violation of the KKT conditions of the penalized objective.
+
+    ``grad`` is the gradient of the smooth part (ridge included); the intercept is free
+    (or pinned at 0 without one).
+    """
+    l1 = jnp.zeros_like(params) if problem.l1 is None else problem.l1
+    active = jnp.abs(grad + l1 * jnp.sign(params))
+    inactive = jnp.maximum(jnp.abs(grad) - l1, 0.0)
+    v = jnp.where(params != 0, active, inactive)
+    if not problem.fit_intercept:
+        v = v.at[0].set(0.0)
+    return jnp.max(v)
+
+
+@pytree_dataclass
+class ProxNewton(AbstractSolver):
+    """Proximal Newton with coordinate descent on the quadratic model (module docs).
+
+    Args:
+        tol: tolerance on the largest KKT violation (objective per unit weight).
+        max_iter: maximum outer (Newton) steps.
+        inner_max_iter: maximum coordinate-descent sweeps per outer step.
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 5))
+        >>> y = (X[:, 0] - X[:, 1] + rng.normal(size=200) > 0).astype(float)
+        >>> res = jg.fit(X, y, family=jg.Bernoulli(), alpha=0.05, l1_ratio=1.0)
+        >>> res.solver_name, int((np.asarray(res.coef) == 0).sum()) >= 1
+        ('ProxNewton', True)
+    """
+
+    tol: jax.Array | float = 1e-8
+    max_iter: jax.Array | int = 100
+    inner_max_iter: jax.Array | int = 1000
+
+    def _gradient(self, problem: M.Problem, params: jax.Array, eta: jax.Array) -> jax.Array:
+        g_rows, _ = M.row_derivatives(problem, eta, fisher=True)
+        return M.gradient(problem, params, g_rows)
+
+    def _hessian(self, problem: M.Problem, eta: jax.Array) -> jax.Array:
+        _, h_rows = M.row_derivatives(problem, eta, fisher=True)
+        return M.hessian(problem, h_rows)
+
+    def _full_objective(self, problem: M.Problem, params: jax.Array, eta: jax.Array):
+        return M.objective(problem, params, eta) + l1_term(problem, params)
+
+    def init(self, problem: M.Problem, params: jax.Array, mu_start=None) -> _ProxState:
+        eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+        kkt = kkt_violation(problem, params, self._gradient(problem, params, eta))
+        status = jnp.where(kkt <= self.tol, Status.CONVERGED, Status.RUNNING)
+        return _ProxState(
+            params, eta, self._full_objective(problem, params, eta), kkt,
+            jnp.asarray(0, jnp.int32), status.astype(jnp.int32),
+        )  # fmt: skip
+
+    def _coordinate_descent(self, problem, params, grad, hess):
+        """Minimize ``g.(z - b) + (z - b)^T H (z - b) / 2 + sum l |z|`` over ``z``."""
+        k = params.shape[0]
+        l1 = jnp.zeros_like(params) if problem.l1 is None else problem.l1
+        diag = jnp.diagonal(hess)
+        safe = jnp.where(diag > 0, diag, 1.0)
+        scale = jnp.sqrt(safe)  # moves compared in units of the coordinate's curvature
+        tol = self.tol * 0.1
+
+        def coordinate(j, carry):
+            z, r, moved = carry  # r = H (z - params)
+            c = grad[j] + r[j]  # model gradient at z in coordinate j
+            u = diag[j] * z[j] - c
+            zj = jnp.sign(u) * jnp.maximum(jnp.abs(u) - l1[j], 0.0) / safe[j]
+            zj = jnp.where(diag[j] > 0, zj, z[j])
+            delta = zj - z[j]
+            return (
+                z.at[j].set(zj),
+                r + delta * hess[:, j],
+                jnp.maximum(moved, jnp.abs(delta) * scale[j]),
+            )
+
+        def sweep(carry):
+            z, r, _, it = carry
+            z, r, moved = lax.fori_loop(0, k, coordinate, (z, r, jnp.zeros((), z.dtype)))
+            return z, r, moved, it + 1
+
+        def going(carry):
+            _, _, moved, it = carry
+            return (moved > tol) & (it < self.inner_max_iter)
+
+        init = (params, jnp.zeros_like(params), jnp.asarray(jnp.inf, params.dtype), 0)
+        z, _, _, _ = lax.while_loop(going, sweep, init)
+        return z
+
+    def step(self, problem: M.Problem, state: _ProxState) -> _ProxState:
+        grad = self._gradient(problem, state.params, state.eta)
+        hess = self._hessian(problem, state.eta)
+        if not problem.fit_intercept:  # the intercept stays at 0
+            hess, grad = _linalg.pin_intercept(hess, grad, False)
+        z = self._coordinate_descent(problem, state.params, grad, hess)
+        d = z - state.params
+        d_eta = _linalg.direction(problem.X, d)
+        decrease = jnp.dot(grad, d) + l1_term(problem, z) - l1_term(problem, state.params)
+        slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
+
+        def accepted(t, f_t):
+            return f_t <= state.f + _ARMIJO * t * jnp.minimum(decrease, 0.0) + slack
+
+        def halve(carry):
+            t, _, k = carry
+            t = t / 2
+            p = state.params + t * d
+            return t, self._full_objective(problem, p, state.eta + t * d_eta), k + 1
+
+        def searching(carry):
+            t, f_t, k = carry
+            return (k == 0) | (~accepted(t, f_t) & (k <= _MAX_HALVINGS))
+
+        two = jnp.asarray(2.0, state.f.dtype)
+        t, f, _ = lax.while_loop(searching, halve, (two, jnp.asarray(jnp.inf, two.dtype), 0))
+        found = accepted(t, f)
+        t = jnp.where(found, t, 0.0)
+        f = jnp.where(found, f, state.f)
+        params = state.params + t * d
+        eta = state.eta + t * d_eta
+        new_grad = self._gradient(problem, params, eta)
+        kkt = kkt_violation(problem, params, new_grad)
+        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(new_grad))
+        status = jnp.select(
+            [~finite, kkt <= self.tol, ~found],
+            [Status.NONFINITE, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
+            Status.RUNNING,
+        )
+        return _ProxState(params, eta, f, kkt, state.n_iter + 1, status.astype(jnp.int32))
+
+    def terminate(self, problem: M.Problem, state: _ProxState) -> jax.Array:
+        return state.status != Status.RUNNING
+
+    def information(self, problem: M.Problem, state: _ProxState) -> None:
+        return None
+
+    @property
+    def name(self) -> str:
+        return "ProxNewton"

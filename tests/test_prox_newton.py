@@ -1,0 +1,118 @@
+"""ProxNewton: elastic-net fits against glum (same objective), KKT, zeros, invariants.
+
+References: tests/references/enet_references.json, made by
+tests/references/make_enet_references.py (glum, gradient_tol 1e-12).
+"""
+
+import json
+import pathlib
+
+import jax
+import numpy as np
+import pytest
+
+import jaxglm as jg
+
+REFS = json.loads(
+    (pathlib.Path(__file__).parent / "references" / "enet_references.json").read_text()
+)
+TOL = 1e-10
+
+
+def rel_err(got, want):
+    want = np.asarray(want, float)
+    floor = 1e-8 * np.max(np.abs(want))
+    return float(np.max(np.abs(np.asarray(got, float) - want) / np.maximum(np.abs(want), floor)))
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    ref = REFS["breast_cancer"]
+    return np.array(ref["X"]), np.array(ref["y"]), ref
+
+
+def enet(X, y, family=None, **kw):
+    return jg.fit(X, y, family=family or jg.Bernoulli(), tol=TOL, **kw)
+
+
+@pytest.mark.parametrize("case", ["enet", "enet_pf"])
+def test_matches_glum_with_identical_zeros(cancer, case):
+    X, y, ref = cancer
+    pf = None
+    if case == "enet_pf":
+        pf = np.ones(10)
+        pf[0] = 0.0
+    res = enet(X, y, alpha=0.01, l1_ratio=0.5, penalty_factor=pf)
+    want = ref[case]
+    assert bool(res.converged) and res.solver_name == "ProxNewton"
+    assert rel_err(res.coef, want["coef"]) < 1e-6
+    assert abs(float(res.intercept) - want["intercept"]) < 1e-8
+    np.testing.assert_array_equal(np.asarray(res.coef) == 0, np.asarray(want["coef"]) == 0)
+    assert (np.asarray(res.coef) == 0).any()  # the case has exact zeros
+    assert float(res.kkt_violation) <= TOL
+    assert np.isnan(np.asarray(res.bse)).all() and np.isnan(float(res.aic))
+
+
+def test_poisson_matches_glum():
+    ref = REFS["randhie"]
+    res = enet(np.array(ref["X"]), np.array(ref["y"]), jg.Poisson(), alpha=0.05, l1_ratio=0.7)
+    assert bool(res.converged)
+    assert rel_err(res.coef, ref["enet"]["coef"]) < 1e-6
+    assert abs(float(res.intercept) - ref["enet"]["intercept"]) < 1e-8
+
+
+def test_alpha_max_is_the_smallest_alpha_with_all_zeros(cancer):
+    """alpha_max = max_j |gradient_j at the intercept-only fit| / l1_ratio (glmnet)."""
+    X, y, _ = cancer
+    ybar = y.mean()
+    grad = X.T @ (ybar - y) / len(y)  # Bernoulli-logit gradient at the null model
+    alpha_max = np.max(np.abs(grad)) / 0.5
+    at_max = enet(X, y, alpha=alpha_max * (1 + 1e-9), l1_ratio=0.5)
+    assert bool(at_max.converged) and np.all(np.asarray(at_max.coef) == 0)
+    np.testing.assert_allclose(at_max.intercept, np.log(ybar / (1 - ybar)), rtol=1e-10)
+    below = enet(X, y, alpha=alpha_max * 0.99, l1_ratio=0.5)
+    assert np.count_nonzero(np.asarray(below.coef)) == 1
+
+
+def test_unpenalized_feature_is_not_shrunk(cancer):
+    """penalty_factor 0: at an alpha that zeroes every other column, column 0's coefficient
+    is the unpenalized one-column fit."""
+    X, y, _ = cancer
+    pf = np.zeros(10)
+    pf[1:] = 1.0
+    res = enet(X, y, alpha=10.0, l1_ratio=0.5, penalty_factor=pf)
+    assert np.all(np.asarray(res.coef[1:]) == 0) and float(res.coef[0]) != 0
+    alone = jg.fit(X[:, :1], y, family=jg.Bernoulli(), tol=1e-12)
+    np.testing.assert_allclose(res.coef[0], alone.coef[0], rtol=1e-8)
+    np.testing.assert_allclose(res.intercept, alone.intercept, rtol=1e-8)
+
+
+def test_ridge_by_prox_newton_equals_newton(cancer):
+    X, y, _ = cancer
+    prox = enet(X, y, alpha=0.05, l1_ratio=0.0, solver=jg.ProxNewton())
+    newton = jg.fit(X, y, family=jg.Bernoulli(), alpha=0.05, tol=1e-12)
+    np.testing.assert_allclose(prox.params, newton.params, rtol=1e-8)
+
+
+def test_vmap_over_l1_ratio_equals_loop(cancer):
+    X, y, _ = cancer
+    ratios = np.array([0.2, 0.5, 1.0])
+    batched = jax.vmap(
+        lambda r: jg.fit(
+            X, y, jg.Bernoulli(), alpha=0.01, l1_ratio=r, solver=jg.ProxNewton(tol=TOL)
+        )
+    )(ratios)
+    for i, r in enumerate(ratios):
+        single = enet(X, y, alpha=0.01, l1_ratio=float(r))
+        np.testing.assert_allclose(batched.params[i], single.params, rtol=1e-9, atol=1e-12)
+        assert int(batched.status[i]) == jg.Status.CONVERGED
+
+
+def test_l1_needs_prox_newton(cancer):
+    X, y, _ = cancer
+    with pytest.raises(ValueError, match="ProxNewton"):
+        jg.fit(X, y, jg.Bernoulli(), alpha=0.01, l1_ratio=0.5, solver=jg.Newton())
+    with pytest.raises(ValueError, match="ProxNewton"):
+        jax.vmap(lambda r: jg.fit(X, y, jg.Bernoulli(), alpha=0.01, l1_ratio=r))(np.ones(2))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        jg.fit(X, y, jg.Bernoulli(), alpha=0.01, l1_ratio=1.5)
