@@ -43,6 +43,7 @@ from jaxglm.links import (
     Sqrt,
 )
 from jaxglm.multinomial import Multinomial, MultinomialResult
+from jaxglm.paths import CVResult, PathResult, cv, path
 from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
 from jaxglm.solvers import Newton, Optax, ProxNewton, SubsampledNewton
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
@@ -54,6 +55,7 @@ __all__ = [
     "Binomial",
     "BootstrapResult",
     "CLogLog",
+    "CVResult",
     "Canonical",
     "Cauchit",
     "ContrastResult",
@@ -77,6 +79,7 @@ __all__ = [
     "NegativeBinomial",
     "Newton",
     "Optax",
+    "PathResult",
     "PerfectSeparationWarning",
     "Poisson",
     "Power",
@@ -88,8 +91,10 @@ __all__ = [
     "SubsampledNewton",
     "Tweedie",
     "bootstrap",
+    "cv",
     "enable_compilation_cache",
     "fit",
     "fit_many",
     "lr_test",
+    "path",
 ]

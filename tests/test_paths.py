@@ -1,0 +1,76 @@
+"""Regularization paths and cross-validation (jaxglm.path, jaxglm.cv, jaxglm.plotting)."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+import jaxglm as jg
+from jaxglm import paths
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 5))
+    y = (X @ np.array([1.0, -0.5, 0.0, 0.0, 0.25]) + rng.logistic(size=200) > 0).astype(float)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def warm(data):
+    X, y = data
+    return jg.path(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=12, tol=1e-10)
+
+
+def test_alpha_max_gives_all_zeros_and_the_next_alpha_a_nonzero(warm):
+    assert np.all(np.asarray(warm.coef[0]) == 0)
+    assert int(warm.n_nonzero[1]) >= 1
+    assert np.all(np.asarray(warm.status) == jg.Status.CONVERGED)
+    assert np.all(np.diff(np.asarray(warm.alphas)) < 0)
+    np.testing.assert_allclose(warm.alphas[-1] / warm.alphas[0], 1e-4, rtol=1e-10)
+    assert float(warm.dev_ratio[0]) == pytest.approx(0.0, abs=1e-12)
+    assert np.all(np.diff(np.asarray(warm.dev_ratio)) >= -1e-12)
+
+
+def test_warm_started_path_equals_independent_fits(data, warm):
+    X, y = data
+    cold = jg.path(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=12, tol=1e-10, independent=True)
+    np.testing.assert_allclose(cold.coef, warm.coef, rtol=1e-6, atol=1e-9)
+    k = 6
+    single = jg.fit(X, y, jg.Bernoulli(), alpha=float(warm.alphas[k]), l1_ratio=0.5, tol=1e-10)
+    np.testing.assert_allclose(single.coef, warm.coef[k], rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(np.asarray(single.coef) == 0, np.asarray(warm.coef[k]) == 0)
+
+
+def test_cv_equals_a_loop_over_folds(data):
+    X, y = data
+    res = jg.cv(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=6, n_folds=3, seed=1, tol=1e-10)
+    ids = paths.fold_ids(len(y), 3, 1)
+    for k in range(3):
+        train = ids != k
+        fold = jg.path(X, y, jg.Bernoulli(), weights=train.astype(float), l1_ratio=0.5,
+                       alphas=res.path.alphas, tol=1e-10)  # fmt: skip
+        eta = np.asarray(fold.intercept)[:, None] + np.asarray(fold.coef) @ X[~train].T
+        mu = 1 / (1 + np.exp(-eta))
+        yt = y[~train]
+        dev = -2 * np.mean(yt * np.log(mu) + (1 - yt) * np.log(1 - mu), axis=1)
+        np.testing.assert_allclose(res.fold_deviance[k], dev, rtol=1e-7)
+    i = int(np.argmin(res.mean))
+    assert float(res.alpha_min) == float(res.path.alphas[i])
+    assert float(res.alpha_1se) >= float(res.alpha_min)
+    assert float(res.mean[list(np.asarray(res.path.alphas)).index(float(res.alpha_1se))]) <= float(
+        res.mean[i] + res.se[i]
+    )
+    np.testing.assert_allclose(res.refit.coef, res.path.coef[i], rtol=1e-5, atol=1e-8)
+    again = jg.cv(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=6, foldid=ids, tol=1e-10)
+    np.testing.assert_allclose(again.fold_deviance, res.fold_deviance, rtol=1e-12)
+
+
+def test_plots_draw_one_line_per_feature(data, warm):
+    from jaxglm.plotting import plot_path
+
+    ax = plot_path(warm, names=[f"x{j}" for j in range(5)])
+    assert len(ax.get_lines()) == 5
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), warm.coef[:, 0])
