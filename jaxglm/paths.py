@@ -133,20 +133,22 @@ def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, indepe
     factors = jnp.concatenate([jnp.zeros(1, alphas.dtype), penalty_factor])
     start = _zero_start(problem)
 
-    def one(params0, alpha):
+    def one(carry, alpha):
+        params0, gram = carry
         prob = dataclasses.replace(
             problem, penalty=alpha * factors * (1.0 - l1_ratio), l1=alpha * factors * l1_ratio
         )
-        state = iterate(solver, prob, solver.init(prob, params0))
+        state = iterate(solver, prob, solver.init(prob, params0, gram=gram))
         out = (
             state.params, state.n_iter, state.status, state.kkt,
             _deviance(prob, state.eta, prob.w), _deviance(prob, state.eta, test_w),
         )  # fmt: skip
-        return state.params, out
+        return (state.params, state.gram), out
 
     if independent:
-        return jax.vmap(lambda a: one(start, a)[1])(alphas)
-    return lax.scan(one, start, alphas)[1]
+        return jax.vmap(lambda a: one((start, None), a)[1])(alphas)
+    first_gram = solver.gram(problem, _linalg.linear_predictor(problem.X, start, problem.offset))
+    return lax.scan(one, (start, first_gram), alphas)[1]
 
 
 def _zero_start(problem: M.Problem) -> jax.Array:
