@@ -53,12 +53,26 @@ def test_matches_glum_with_identical_zeros(cancer, case):
     assert np.isnan(np.asarray(res.bse)).all() and np.isnan(float(res.aic))
 
 
-def test_poisson_matches_glum():
+def test_matches_sklearn_elastic_net_logistic(cancer):
+    """scikit-learn's saga at C = 1 / (alpha n): the same optimum, the same zeros."""
+    X, y, ref = cancer
+    res = enet(X, y, alpha=0.01, l1_ratio=0.5)
+    want = ref["sklearn_enet"]
+    assert rel_err(res.coef, want["coef"]) < 1e-6
+    np.testing.assert_array_equal(np.asarray(res.coef) == 0, np.asarray(want["coef"]) == 0)
+
+
+def test_poisson_matches_glum_and_ridge_matches_sklearn():
     ref = REFS["randhie"]
-    res = enet(np.array(ref["X"]), np.array(ref["y"]), jg.Poisson(), alpha=0.05, l1_ratio=0.7)
+    X, y = np.array(ref["X"]), np.array(ref["y"])
+    res = enet(X, y, jg.Poisson(), alpha=0.05, l1_ratio=0.7)
     assert bool(res.converged)
     assert rel_err(res.coef, ref["enet"]["coef"]) < 1e-6
     assert abs(float(res.intercept) - ref["enet"]["intercept"]) < 1e-8
+    for solver in (jg.ProxNewton(tol=TOL), jg.Newton(tol=1e-12)):  # PoissonRegressor(alpha)
+        ridge = jg.fit(X, y, jg.Poisson(), alpha=0.05, l1_ratio=0.0, solver=solver)
+        assert rel_err(ridge.coef, ref["sklearn_ridge"]["coef"]) < 1e-6, solver.name
+        assert abs(float(ridge.intercept) - ref["sklearn_ridge"]["intercept"]) < 1e-8
 
 
 def test_alpha_max_is_the_smallest_alpha_with_all_zeros(cancer):

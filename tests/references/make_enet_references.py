@@ -9,6 +9,12 @@ glum's GeneralizedLinearRegressor minimizes jaxglm's objective (shared/DESIGN.md
    alpha = 0.01, l1_ratio = 0.5; and the same with penalty factor 0 on column 0.
 2. randhie (statsmodels), the first 2,000 rows, mdvis ~ the 9 covariates standardized,
    Poisson/log, alpha = 0.05, l1_ratio = 0.7.
+
+scikit-learn, on the same data: ``LogisticRegression(penalty="elasticnet", solver="saga",
+l1_ratio=0.5, C=1/(alpha n))`` (its objective ``C sum_i loss_i + l1_ratio ||w||_1 +
+(1 - l1_ratio)/2 ||w||^2`` is jaxglm's times ``C n``) on breast cancer, and
+``PoissonRegressor(alpha=0.05)`` (``deviance/(2n) + alpha/2 ||w||^2``: jaxglm's ridge) on
+randhie.
 """
 
 import json
@@ -18,6 +24,7 @@ import numpy as np
 import statsmodels.api as sm
 from glum import GeneralizedLinearRegressor
 from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 
 def glum_fit(X, y, family, alpha, l1_ratio, pf=None):
@@ -43,11 +50,23 @@ pf = np.ones(10)
 pf[0] = 0.0
 out["breast_cancer"]["enet_pf"] = glum_fit(Xb, bc.target, "binomial", 0.01, 0.5, pf)
 
+n = len(bc.target)
+sk = LogisticRegression(
+    penalty="elasticnet", solver="saga", l1_ratio=0.5, C=1.0 / (0.01 * n), tol=1e-12,
+    max_iter=1_000_000,
+).fit(Xb, bc.target)  # fmt: skip
+out["breast_cancer"]["sklearn_enet"] = {
+    "intercept": float(sk.intercept_[0]), "coef": sk.coef_[0].tolist(), "n_iter": int(sk.n_iter_[0])
+}  # fmt: skip
+
 rh = sm.datasets.randhie.load_pandas().data.iloc[:2000]
 Xr = standardize(rh.drop(columns="mdvis").to_numpy(float))
 yr = rh["mdvis"].to_numpy(float)
 out["randhie"] = {"X": Xr.tolist(), "y": yr.tolist()}
 out["randhie"]["enet"] = glum_fit(Xr, yr, "poisson", 0.05, 0.7)
+pr = PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=10_000, solver="newton-cholesky")
+pr.fit(Xr, yr)
+out["randhie"]["sklearn_ridge"] = {"intercept": float(pr.intercept_), "coef": pr.coef_.tolist()}
 
 path = pathlib.Path(__file__).with_name("enet_references.json")
 path.write_text(json.dumps(out))
