@@ -36,11 +36,14 @@ Status codes: CONVERGED, MAX_ITER, NONFINITE, LINE_SEARCH_FAILED. Standard error
 computed (:meth:`information` is None): with an L1 penalty they are not defined by the
 usual asymptotics, and ``bse`` is NaN.
 
-Measured choice of the inner solver (CPU, 2 cores): covariance-update coordinate descent
-costs ``O(p^2)`` per sweep after the ``O(n p^2)`` Gram product of the outer step, so for
-``n >> p`` the inner problem is negligible next to the Gram; an accelerated proximal
-gradient on the same quadratic model needs a matrix-vector product per iteration too and
-more iterations on correlated designs; it is not implemented.
+Measured choice of the inner solver (CPU, 2 cores, elastic-net logistic path of 100
+alphas, n = 10,000, p = 50, `/tmp` script over :func:`jaxglm.path`, one machine load): the
+same 437 outer steps and answers (6e-8 apart) took 3.87 s with coordinate descent and 2.41 s
+with FISTA. On the CPU a coordinate-descent sweep is ``p + 1`` dependent scalar updates
+inside a ``fori_loop`` (each a small dispatched kernel), a FISTA iteration one dense
+``(p+1) x (p+1)`` matrix-vector product, so FISTA is the default; coordinate descent stays
+available (``inner="cd"``) and needs fewer, cheaper-in-flops passes on badly conditioned
+models.
 """
 
 from __future__ import annotations
@@ -102,9 +105,9 @@ class ProxNewton(AbstractSolver):
         tol: tolerance on the largest KKT violation (objective per unit weight).
         max_iter: maximum outer (Newton) steps.
         inner_max_iter: maximum coordinate-descent sweeps (FISTA iterations) per outer step.
-        inner: ``"cd"`` (cyclic coordinate descent, the default) or ``"fista"``
-            (accelerated proximal gradient with adaptive restart, step ``1 / lambda_max(H)``)
-            for the quadratic model (module docs: measured).
+        inner: ``"fista"`` (accelerated proximal gradient with adaptive restart, step
+            ``1 / lambda_max(H)``; the default) or ``"cd"`` (cyclic coordinate descent) for
+            the quadratic model (module docs: measured).
 
     Example:
         >>> import numpy as np, jaxglm as jg
@@ -119,7 +122,7 @@ class ProxNewton(AbstractSolver):
     tol: jax.Array | float = 1e-8
     max_iter: jax.Array | int = 100
     inner_max_iter: jax.Array | int = 1000
-    inner: str = static_field(default="cd")
+    inner: str = static_field(default="fista")
 
     def _gradient(self, problem: M.Problem, params: jax.Array, eta: jax.Array) -> jax.Array:
         g_rows, _ = M.row_derivatives(problem, eta, fisher=True)
