@@ -348,12 +348,15 @@ class _MultinomialNewton:
         return grad, H, step, ok
 
     def init(self, problem: _Problem, B: jax.Array) -> _State:
+        # The first quadratic model is built by the first step (a zero step from here,
+        # n_iter -1 -> 0), so that the block Hessian is traced once, inside the loop
+        # (compile 4.0 s -> 2.2 s, measured on the test shape by a helper session).
         eta = _eta(problem, B)
-        grad, H, step, ok = self._model(problem, B, eta)
-        status = jnp.where(ok, Status.RUNNING, Status.RANK_DEFICIENT).astype(jnp.int32)
+        zero, k = jnp.zeros_like(B), B.size
         return _State(
-            B, eta, _objective(problem, B, eta), grad, H, step, -jnp.sum(grad * step),
-            jnp.asarray(0, jnp.int32), status,
+            B, eta, _objective(problem, B, eta), zero, jnp.zeros((k, k), B.dtype), zero,
+            jnp.asarray(jnp.inf, B.dtype), jnp.asarray(-1, jnp.int32),
+            jnp.asarray(Status.RUNNING, jnp.int32),
         )  # fmt: skip
 
     def step(self, problem: _Problem, state: _State) -> _State:
@@ -419,8 +422,8 @@ def _null_start(problem: _Problem) -> jax.Array:
     return jnp.zeros((p + 1, fam.n_natural), freq.dtype).at[0].set(b0)
 
 
-@jax.jit
-def _fit_compiled(X, Y, prior, offset, ridge, solver, family):
+@jax.jit(static_argnames=("has_offset",))
+def _fit_compiled(X, Y, prior, offset, ridge, solver, family, has_offset):
     m = family.n_natural
     y = Y if family.symmetric else Y[:, 1:]
     w = jnp.where(prior > 0, prior, 0.0)
@@ -430,8 +433,10 @@ def _fit_compiled(X, Y, prior, offset, ridge, solver, family):
     k = (X.shape[1] + 1) * m
     llf = _loglik(problem, state.eta, Y, w)
     null = _Problem(X[:, :0], y, w, offset, problem.total_weight, ridge[:1], family)
-    null_state = iterate(solver, null, solver.init(null, _null_start(null)))
-    llnull = _loglik(null, null_state.eta, Y, w)
+    null_eta = _eta(null, _null_start(null))  # closed form: the weighted class shares
+    if has_offset:
+        null_eta = iterate(solver, null, solver.init(null, _null_start(null))).eta
+    llnull = _loglik(null, null_eta, Y, w)
     saturated = jnp.sum(jnp.where(w > 0, w * jnp.sum(jax.scipy.special.xlogy(Y, Y), -1), 0.0))
     factors, ok = _linalg.factor(state.hess)
     inv = _linalg.solve(factors, jnp.eye(k, dtype=X.dtype)) / problem.total_weight
@@ -527,7 +532,9 @@ def fit_multinomial(
     solver = _MultinomialNewton(
         tol=1e-8 if tol is None else tol, max_iter=100 if max_iter is None else max_iter
     )
-    res = _fit_compiled(X, jnp.asarray(Y, dtype), prior, off, ridge, solver, family)
+    res = _fit_compiled(
+        X, jnp.asarray(Y, dtype), prior, off, ridge, solver, family, has_offset=offset is not None
+    )
     if feature_names is not None:
         res = MultinomialResult(**{**res.__dict__, "feature_names": tuple(feature_names)})
     if not isinstance(res.status, jax.core.Tracer) and np.ndim(res.status) == 0:

@@ -102,8 +102,8 @@ def test_wrong_types_and_unsupported_options():
         jg.fit(X, Y, family="poisson")
     with pytest.raises(TypeError, match="link must be a jaxglm Link"):
         jg.fit(X, Y, family=jg.Poisson(), link="log")
-    with pytest.raises(NotImplementedError, match="l1_ratio"):
-        jg.fit(X, Y, family=jg.Poisson(), l1_ratio=0.5)
+    with pytest.raises(ValueError, match="l1_ratio"):
+        jg.fit(X, Y, family=jg.Poisson(), l1_ratio=0.5, solver=jg.Newton())
     with pytest.raises(ValueError, match="cov_type must be one of"):
         jg.fit(X, Y, family=jg.Poisson(), cov_type="HC4")
 
