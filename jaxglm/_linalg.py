@@ -79,8 +79,9 @@ def gram(X: jax.Array, h: jax.Array) -> jax.Array:
     """
     xh = X * h[:, None]
     xtx = jnp.matmul(xh.T, X, precision=_HIGHEST)
-    col = score(X, h)
-    return jnp.concatenate([col[None, :], jnp.concatenate([col[1:, None], xtx], axis=1)], axis=0)
+    col = jnp.sum(xh, axis=0)
+    top = jnp.concatenate([jnp.sum(h)[None], col])
+    return jnp.concatenate([top[None, :], jnp.concatenate([col[:, None], xtx], axis=1)], axis=0)
 
 
 @gram.def_vmap
