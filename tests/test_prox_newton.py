@@ -12,17 +12,13 @@ import numpy as np
 import pytest
 
 import jaxglm as jg
+from tests.test_references import rel_err
 
 REFS = json.loads(
     (pathlib.Path(__file__).parent / "references" / "enet_references.json").read_text()
 )
 TOL = 1e-10
 
-
-def rel_err(got, want):
-    want = np.asarray(want, float)
-    floor = 1e-8 * np.max(np.abs(want))
-    return float(np.max(np.abs(np.asarray(got, float) - want) / np.maximum(np.abs(want), floor)))
 
 
 @pytest.fixture(scope="module")
