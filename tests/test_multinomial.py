@@ -21,7 +21,6 @@ REFS = json.loads(
 )
 
 
-
 @pytest.fixture(scope="module")
 def anes():
     ref = REFS["anes96"]

@@ -20,7 +20,6 @@ REFS = json.loads(
 TOL = 1e-10
 
 
-
 @pytest.fixture(scope="module")
 def cancer():
     ref = REFS["breast_cancer"]
