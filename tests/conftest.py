@@ -39,10 +39,10 @@ def gamma_data():
     return simulate(jg.Gamma())
 
 
-# Hypothesis profiles: "ci" (default, 125 examples per property test, 250 in all: CI time) and
+# Hypothesis profiles: "ci" (default, 50 examples per property test, 100 in all: CI time) and
 # "thorough" (select with `pytest --hypothesis-profile=thorough`, 2,500 examples each).
 from hypothesis import settings  # noqa: E402
 
-settings.register_profile("ci", max_examples=125, deadline=None)
+settings.register_profile("ci", max_examples=50, deadline=None)
 settings.register_profile("thorough", max_examples=2500, deadline=None)
 settings.load_profile("ci")

@@ -48,9 +48,9 @@ def test_matches_glum_with_identical_zeros(cancer, case):
     assert np.isnan(np.asarray(res.bse)).all() and np.isnan(float(res.aic))
 
 
-def test_fista_inner_solver_reaches_the_same_optimum(cancer):
+def test_coordinate_descent_inner_solver_reaches_the_same_optimum(cancer):
     X, y, ref = cancer
-    solver = jg.ProxNewton(tol=TOL, inner="fista")
+    solver = jg.ProxNewton(tol=TOL, inner="cd")
     res = jg.fit(X, y, jg.Bernoulli(), alpha=0.01, l1_ratio=0.5, solver=solver)
     assert bool(res.converged) and float(res.kkt_violation) <= TOL
     assert rel_err(res.coef, ref["enet"]["coef"]) < 1e-6
