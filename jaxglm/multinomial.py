@@ -55,11 +55,9 @@ from jaxglm import families as F
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm.results import ConvergenceWarning, Status
 from jaxglm.solvers._driver import iterate
+from jaxglm.solvers._line_search import backtrack
 
 __all__ = ["Multinomial", "MultinomialResult", "fit_multinomial"]
-
-_ARMIJO = 1e-4
-_MAX_HALVINGS = 30
 
 
 @pytree_dataclass
@@ -363,28 +361,14 @@ class _MultinomialNewton:
         d = state.step
         d_eta = d[0] + jnp.matmul(problem.X, d[1:], precision="highest")
         slope = jnp.sum(state.grad * d)
-        slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
         floor = 0.05 / problem.total_weight
         tol = jnp.maximum(self.tol, 10 * jnp.finfo(state.f.dtype).eps)
         small_step = state.decrement / 2 <= tol * (state.f + floor)
 
-        def accepted(t, f_t):
-            return (f_t <= state.f + _ARMIJO * t * slope + slack) | (small_step & jnp.isfinite(f_t))
-
-        def halve(carry):
-            t, _, k = carry
-            t = t / 2
-            return t, _objective(problem, state.B + t * d, state.eta + t * d_eta), k + 1
-
-        def searching(carry):
-            t, f_t, k = carry
-            return (k == 0) | (~accepted(t, f_t) & (k <= _MAX_HALVINGS))
-
-        two = jnp.asarray(2.0, state.f.dtype)
-        t, f, _ = lax.while_loop(searching, halve, (two, jnp.asarray(jnp.inf, two.dtype), 0))
-        found = accepted(t, f)
-        t = jnp.where(found, t, 0.0)
-        f = jnp.where(found, f, state.f)
+        t, f, found = backtrack(
+            lambda t: _objective(problem, state.B + t * d, state.eta + t * d_eta),
+            state.f, slope, small_step,
+        )  # fmt: skip
         B = state.B + t * d
         eta = state.eta + t * d_eta
         grad, H, step, ok = self._model(problem, B, eta)

@@ -50,9 +50,8 @@ from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm.results import Status
 from jaxglm.solvers._driver import AbstractSolver
+from jaxglm.solvers._line_search import backtrack
 
-_ARMIJO = 1e-4
-_MAX_HALVINGS = 30
 _TOL_EPS = 10  # tol is floored at this many machine epsilons of the working dtype
 
 
@@ -143,32 +142,16 @@ class Newton(AbstractSolver):
         d_eta = _linalg.direction(problem.X, d)
         exact = jnp.isfinite(state.decrement)  # the model was expanded at params
         slope = jnp.where(exact, jnp.dot(state.grad, d), 0.0)
-        slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
         floor = 0.05 / problem.total_weight
         tol = jnp.maximum(self.tol, _TOL_EPS * jnp.finfo(state.f.dtype).eps)
         small_step = state.decrement / 2 <= tol * (state.f + floor)
 
-        # Backtracking t = 1, 1/2, ... . Within tolerance the quadratic model is trusted over
-        # f, whose rounding error can exceed the predicted decrease: the full step is taken
+        # Within tolerance the quadratic model is trusted over f: the full step is taken
         # if f stays finite.
-        def accepted(t, f_t):
-            armijo = f_t <= state.f + _ARMIJO * t * slope + slack
-            return armijo | (small_step & jnp.isfinite(f_t))
-
-        def halve(carry):
-            t, _, k = carry
-            t = t / 2
-            return t, M.objective(problem, state.params + t * d, state.eta + t * d_eta), k + 1
-
-        def searching(carry):
-            t, f_t, k = carry
-            return (k == 0) | (~accepted(t, f_t) & (k <= _MAX_HALVINGS))
-
-        two = jnp.asarray(2.0, state.f.dtype)
-        t, f, _ = lax.while_loop(searching, halve, (two, jnp.asarray(jnp.inf, two.dtype), 0))
-        searched = accepted(t, f)
-        t = jnp.where(searched, t, 0.0)
-        f = jnp.where(searched, f, state.f)
+        t, f, searched = backtrack(
+            lambda t: M.objective(problem, state.params + t * d, state.eta + t * d_eta),
+            state.f, slope, small_step,
+        )  # fmt: skip
         params = state.params + t * d
         eta = state.eta + t * d_eta
 

@@ -59,9 +59,7 @@ from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm.results import Status
 from jaxglm.solvers._driver import AbstractSolver
-
-_ARMIJO = 1e-4
-_MAX_HALVINGS = 30
+from jaxglm.solvers._line_search import backtrack
 
 
 class _ProxState(NamedTuple):
@@ -228,26 +226,10 @@ class ProxNewton(AbstractSolver):
         d = z - state.params
         d_eta = _linalg.direction(problem.X, d)
         decrease = jnp.dot(grad, d) + l1_term(problem, z) - l1_term(problem, state.params)
-        slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
-
-        def accepted(t, f_t):
-            return f_t <= state.f + _ARMIJO * t * jnp.minimum(decrease, 0.0) + slack
-
-        def halve(carry):
-            t, _, k = carry
-            t = t / 2
-            p = state.params + t * d
-            return t, self._full_objective(problem, p, state.eta + t * d_eta), k + 1
-
-        def searching(carry):
-            t, f_t, k = carry
-            return (k == 0) | (~accepted(t, f_t) & (k <= _MAX_HALVINGS))
-
-        two = jnp.asarray(2.0, state.f.dtype)
-        t, f, _ = lax.while_loop(searching, halve, (two, jnp.asarray(jnp.inf, two.dtype), 0))
-        found = accepted(t, f)
-        t = jnp.where(found, t, 0.0)
-        f = jnp.where(found, f, state.f)
+        t, f, found = backtrack(
+            lambda t: self._full_objective(problem, state.params + t * d, state.eta + t * d_eta),
+            state.f, jnp.minimum(decrease, 0.0),
+        )  # fmt: skip
         params = state.params + t * d
         eta = state.eta + t * d_eta
         new_grad = self._gradient(problem, params, eta)

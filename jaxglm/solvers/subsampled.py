@@ -65,10 +65,9 @@ from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm.results import Status
 from jaxglm.solvers._driver import AbstractSolver, iterate
+from jaxglm.solvers._line_search import ARMIJO, MAX_HALVINGS
 from jaxglm.solvers.newton import Newton
 
-_ARMIJO = 1e-4
-_MAX_HALVINGS = 30
 _RESTART_RATIO = 0.25  # rebuild the preconditioner when the decrement falls by less than 4x
 _FAR = 1e-4  # ... or while the predicted decrease (nats per unit weight) exceeds this
 _TOL_EPS = 10
@@ -208,7 +207,7 @@ class SubsampledNewton(AbstractSolver):
         slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
 
         def accepted(t, f_t):
-            return f_t <= state.f + _ARMIJO * t * slope0 + slack
+            return f_t <= state.f + ARMIJO * t * slope0 + slack
 
         def halve(carry):
             t, _, k = carry
@@ -217,7 +216,7 @@ class SubsampledNewton(AbstractSolver):
 
         def searching(carry):
             t, f_t, k = carry
-            return ~accepted(t, f_t) & (k <= _MAX_HALVINGS)
+            return ~accepted(t, f_t) & (k <= MAX_HALVINGS)
 
         t, f_t, _ = lax.while_loop(searching, halve, (t, objective(t), 0))
         return t, f_t, accepted(t, f_t)
