@@ -742,7 +742,7 @@ def _result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     dtype = problem.y.dtype
     eta = state.eta
     valid = problem.w > 0
-    deviance = _deviance(problem, eta)
+    deviance = deviance_at(problem, eta)
     mu = M.mean_from_eta(fam, link, eta)
     pearson = jnp.sum(jnp.where(valid, problem.w * (problem.y - mu) ** 2 / fam.variance(mu), 0.0))
     nobs = jnp.sum(jnp.where(valid, freq, 0.0))
@@ -791,26 +791,31 @@ def _result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     )  # fmt: skip
 
 
-def _deviance(problem: M.Problem, eta: jax.Array) -> jax.Array:
+def deviance_at(problem: M.Problem, eta: jax.Array, w: jax.Array | None = None) -> jax.Array:
+    """``2 sum_i w_i nll_i(eta)`` over the rows with positive ``w`` (default the problem's)."""
+    w = problem.w if w is None else w
     nll = M.row_nll(problem, eta)
-    return 2.0 * jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0))
+    return 2.0 * jnp.sum(jnp.where(w > 0, w * nll, 0.0))
 
 
-def _null_deviance(problem: M.Problem, has_offset: bool) -> jax.Array:
-    """R's null deviance: the intercept-only fit (with the offset), or ``eta = offset``.
-
-    The one-parameter fit always uses Newton, whatever solver fitted the model: it is
-    exact and cheap, where e.g. a mini-batch optimizer would give an approximate value.
-    """
-    fam, link = problem.family, problem.link
+def null_eta(problem: M.Problem) -> jax.Array:
+    """The linear predictor of R's null model: the intercept-only fit with the offset (by
+    Newton, whatever solver fitted the model: exact and cheap), or the offset alone
+    without an intercept."""
     if not problem.fit_intercept:
-        return _deviance(problem, problem.offset)
-    ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
-    if not has_offset:
-        return _deviance(problem, jnp.full_like(problem.y, M.eta_from_mean(fam, link, ybar)))
+        return problem.offset
     null_problem = dataclasses.replace(
         problem, X=problem.X[:, :0], penalty=problem.penalty[:1], l1=None
     )
     newton = Newton()
-    state = iterate(newton, null_problem, newton.init(null_problem, null_params(null_problem)))
-    return _deviance(problem, state.eta)
+    return iterate(newton, null_problem, newton.init(null_problem, null_params(null_problem))).eta
+
+
+def _null_deviance(problem: M.Problem, has_offset: bool) -> jax.Array:
+    """R's null deviance: the deviance at :func:`null_eta`, in closed form without an
+    offset (the link of the weighted mean)."""
+    if problem.fit_intercept and not has_offset:
+        ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
+        eta = M.eta_from_mean(problem.family, problem.link, ybar)
+        return deviance_at(problem, jnp.full_like(problem.y, eta))
+    return deviance_at(problem, null_eta(problem))

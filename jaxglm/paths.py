@@ -39,9 +39,9 @@ from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass
-from jaxglm.fit import fit, null_params
+from jaxglm.fit import deviance_at, fit, null_eta, null_params
 from jaxglm.results import GLMResult
-from jaxglm.solvers import Newton, ProxNewton, iterate
+from jaxglm.solvers import ProxNewton, iterate
 
 __all__ = ["CVResult", "PathResult", "cv", "path"]
 
@@ -102,18 +102,8 @@ def _problem(X, y, w, offset, penalty_factor, family, link, fit_intercept, alpha
     )  # fmt: skip
 
 
-def _null_fit(problem: M.Problem) -> jax.Array:
-    """The intercept-only (or offset-only) linear predictor."""
-    null = dataclasses.replace(problem, X=problem.X[:, :0], penalty=problem.penalty[:1], l1=None)
-    if not problem.fit_intercept:
-        return problem.offset
-    newton = Newton()
-    state = iterate(newton, null, newton.init(null, null_params(null)))
-    return state.eta
-
-
-def _alpha_max(problem: M.Problem, l1_ratio, penalty_factor) -> jax.Array:
-    eta = _null_fit(problem)
+def _alpha_max(problem: M.Problem, eta: jax.Array, l1_ratio, penalty_factor) -> jax.Array:
+    """glmnet's alpha_max from the null model's linear predictor ``eta`` (module docs)."""
     g_rows, _ = M.row_derivatives(problem, eta, fisher=True)
     w = jnp.where(problem.w > 0, problem.w, 0.0)
     grad = _linalg.score(problem.X, w * g_rows)[1:] / problem.total_weight
@@ -123,15 +113,10 @@ def _alpha_max(problem: M.Problem, l1_ratio, penalty_factor) -> jax.Array:
     return jnp.max(scaled) / ratio
 
 
-def _deviance(problem: M.Problem, eta: jax.Array, w: jax.Array) -> jax.Array:
-    nll = M.row_nll(problem, eta)
-    return 2.0 * jnp.sum(jnp.where(w > 0, w * nll, 0.0))
-
-
 def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent):
     """Fits along ``alphas`` (warm starts in a scan, or independent under vmap)."""
     factors = jnp.concatenate([jnp.zeros(1, alphas.dtype), penalty_factor])
-    start = _zero_start(problem)
+    start = null_params(problem)  # slopes 0, the null model's intercept
 
     def one(carry, alpha):
         params0, gram = carry
@@ -141,7 +126,7 @@ def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, indepe
         state = iterate(solver, prob, solver.init(prob, params0, gram=gram))
         out = (
             state.params, state.n_iter, state.status, state.kkt,
-            _deviance(prob, state.eta, prob.w), _deviance(prob, state.eta, test_w),
+            deviance_at(prob, state.eta), deviance_at(prob, state.eta, test_w),
         )  # fmt: skip
         return (state.params, state.gram), out
 
@@ -151,25 +136,20 @@ def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, indepe
     return lax.scan(one, (start, first_gram), alphas)[1]
 
 
-def _zero_start(problem: M.Problem) -> jax.Array:
-    """All-zero coefficients, the intercept of the null fit."""
-    params = null_params(problem)
-    return params.at[1:].set(0.0)
-
-
 @jax.jit(static_argnames=("fit_intercept", "n_alphas", "independent"))
 def _path_jit(
     X, y, w, offset, penalty_factor, l1_ratio, alphas, alpha_min_ratio, solver, test_w,
     family, link, fit_intercept, n_alphas, independent,
 ):  # fmt: skip
     problem = _problem(X, y, w, offset, penalty_factor, family, link, fit_intercept, 1.0, l1_ratio)
+    eta_null = null_eta(problem)
     if alphas is None:
-        top = _alpha_max(problem, l1_ratio, penalty_factor)
+        top = _alpha_max(problem, eta_null, l1_ratio, penalty_factor)
         alphas = top * jnp.logspace(0.0, jnp.log10(alpha_min_ratio), n_alphas, dtype=X.dtype)
     params, n_iter, status, kkt, dev, dev_test = _scan_path(
         problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent
     )
-    null_dev = _deviance(problem, _null_fit(problem), problem.w)
+    null_dev = deviance_at(problem, eta_null)
     coef = params[:, 1:]
     result = PathResult(
         alphas=alphas, coef=coef, intercept=params[:, 0], deviance=dev,
