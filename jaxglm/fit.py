@@ -571,10 +571,9 @@ def _fit_jit(
     estimate_alpha=False,
 ) -> GLMResult:  # fmt: skip
     dtype = X.dtype
-    factors = alpha * jnp.concatenate([jnp.zeros(1, dtype), penalty_factor])
     prox = isinstance(solver, ProxNewton)
-    ridge = factors * (1.0 - l1_ratio) if prox else factors
-    l1 = factors * l1_ratio if prox else None
+    ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)  # l1_ratio is 0 unless prox
+    l1 = l1 if prox else None
     w = prior * freq
 
     def make_problem(fam):
@@ -714,10 +713,7 @@ def _separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) ->
     eps = 10 * jnp.finfo(eta.dtype).eps
     extreme = jnp.any((problem.w > 0) & ((mu <= eps) | (mu >= 1 - eps)))
     if problem.penalty.shape[0] > 1:
-        penalized = problem.penalty[1:] > 0
-        if problem.l1 is not None:
-            penalized = penalized | (problem.l1[1:] > 0)
-        extreme = extreme & ~jnp.all(penalized)
+        extreme = extreme & ~jnp.all(M.penalized(problem)[1:])
     replace = extreme & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
                          | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
@@ -758,9 +754,7 @@ def _result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     )
     llf = jnp.sum(jnp.where(valid, freq * rows, 0.0))
     k = rank + fam.dispersion_params()
-    penalized = jnp.any(problem.penalty > 0)
-    if problem.l1 is not None:
-        penalized = penalized | jnp.any(problem.l1 > 0)
+    penalized = jnp.any(M.penalized(problem))
     aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
     bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
 

@@ -100,6 +100,21 @@ class Problem:
         return canonical_scale(self.family, self.link) is not None
 
 
+def penalty_weights(
+    alpha: jax.Array, l1_ratio: jax.Array, penalty_factor: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """``(ridge, l1)``: the (p+1,) weights ``alpha (1 - l1_ratio) f`` and ``alpha l1_ratio f``
+    of the penalty (shared/DESIGN.md), 0 at the intercept."""
+    factors = alpha * jnp.concatenate([jnp.zeros(1, penalty_factor.dtype), penalty_factor])
+    return factors * (1.0 - l1_ratio), factors * l1_ratio
+
+
+def penalized(problem: Problem) -> jax.Array:
+    """(p+1,) whether each parameter carries a penalty (ridge or L1)."""
+    on = problem.penalty > 0
+    return on if problem.l1 is None else on | (problem.l1 > 0)
+
+
 def row_nll(problem: Problem, eta: jax.Array) -> jax.Array:
     """Half the unit deviance of each row at ``eta`` (per unit weight)."""
     theta = theta_from_eta(problem.family, problem.link, eta)

@@ -94,11 +94,11 @@ class CVResult:
 
 
 def _problem(X, y, w, offset, penalty_factor, family, link, fit_intercept, alpha, l1_ratio):
-    factors = alpha * jnp.concatenate([jnp.zeros(1, X.dtype), penalty_factor])
+    ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)
     return M.Problem(
         X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
-        total_weight=jnp.sum(w), penalty=factors * (1.0 - l1_ratio), family=family,
-        link=link, fit_intercept=fit_intercept, l1=factors * l1_ratio,
+        total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
+        fit_intercept=fit_intercept, l1=l1,
     )  # fmt: skip
 
 
@@ -115,14 +115,12 @@ def _alpha_max(problem: M.Problem, eta: jax.Array, l1_ratio, penalty_factor) -> 
 
 def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent):
     """Fits along ``alphas`` (warm starts in a scan, or independent under vmap)."""
-    factors = jnp.concatenate([jnp.zeros(1, alphas.dtype), penalty_factor])
     start = null_params(problem)  # slopes 0, the null model's intercept
 
     def one(carry, alpha):
         params0, gram = carry
-        prob = dataclasses.replace(
-            problem, penalty=alpha * factors * (1.0 - l1_ratio), l1=alpha * factors * l1_ratio
-        )
+        ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)
+        prob = dataclasses.replace(problem, penalty=ridge, l1=l1)
         state = iterate(solver, prob, solver.init(prob, params0, gram=gram))
         out = (
             state.params, state.n_iter, state.status, state.kkt,
