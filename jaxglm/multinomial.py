@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar, NamedTuple
 
 import jax
@@ -387,16 +388,16 @@ class _MultinomialNewton:
         return state.status != Status.RUNNING
 
 
-def _loglik(problem: _Problem, eta: jax.Array, y_all: jax.Array, prior: jax.Array) -> jax.Array:
-    fam = problem.family
-    rows = prior * (jnp.sum(problem.y * eta, axis=-1) - fam.log_partition(eta))
-    rows = rows + fam.log_base_measure(y_all, jnp.ones_like(prior), prior)
-    return jnp.sum(jnp.where(prior > 0, rows, 0.0))
+def _natural_loglik(problem: _Problem, eta: jax.Array) -> jax.Array:
+    """``sum_i w_i (y_i . eta_i - a(eta_i))``: the log-likelihood without ``log b``."""
+    rows = problem.w * (jnp.sum(problem.y * eta, axis=-1) - problem.family.log_partition(eta))
+    return jnp.sum(jnp.where(problem.w > 0, rows, 0.0))
 
 
 def _null_start(problem: _Problem) -> jax.Array:
-    """Intercepts at the weighted class frequencies, slopes 0 (the null model's MLE
-    without offset)."""
+    """Intercepts at the weighted class shares, slopes 0: the start of Newton (the null
+    model's MLE without offset). A class without rows starts at share 1e-8: its MLE is at
+    an infinite intercept, which a start cannot take."""
     p = problem.X.shape[1]
     freq = jnp.sum(problem.w[:, None] * problem.y, axis=0) / problem.total_weight
     fam = problem.family
@@ -415,30 +416,31 @@ def _fit_compiled(X, Y, prior, offset, ridge, solver, family, has_offset):
     state = iterate(solver, problem, solver.init(problem, _null_start(problem)))
     nobs = jnp.sum(w > 0).astype(X.dtype)
     k = (X.shape[1] + 1) * m
-    llf = _loglik(problem, state.eta, Y, w)
-    null = _Problem(X[:, :0], y, w, offset, problem.total_weight, ridge[:1], family)
-    null_eta = _eta(null, _null_start(null))  # closed form: the weighted class shares
+    xlogy = jax.scipy.special.xlogy
+    base = jnp.sum(jnp.where(w > 0, family.log_base_measure(Y, jnp.ones_like(w), w), 0.0))
+    natural = _natural_loglik(problem, state.eta)
     if has_offset:
-        null_eta = iterate(solver, null, solver.init(null, _null_start(null))).eta
-    llnull = _loglik(null, null_eta, Y, w)
-    saturated = jnp.sum(jnp.where(w > 0, w * jnp.sum(jax.scipy.special.xlogy(Y, Y), -1), 0.0))
+        null = _Problem(X[:, :0], y, w, offset, problem.total_weight, ridge[:1], family)
+        null_natural = _natural_loglik(
+            null, iterate(solver, null, solver.init(null, _null_start(null))).eta
+        )
+    else:  # closed form: class probabilities at their weighted shares (0 log 0 = 0)
+        shares = jnp.sum(w[:, None] * Y, axis=0)
+        null_natural = jnp.sum(xlogy(shares, shares / problem.total_weight))
+    saturated = jnp.sum(jnp.where(w > 0, w * jnp.sum(xlogy(Y, Y), -1), 0.0))
+    llf, llnull = natural + base, null_natural + base
     factors, ok = _linalg.factor(state.hess)
     inv = _linalg.solve(factors, jnp.eye(k, dtype=X.dtype)) / problem.total_weight
     penalized = jnp.any(ridge > 0)
     cov = jnp.where(penalized | ~ok, jnp.nan, inv)
     return MultinomialResult(
         params=state.B, cov=cov, llf=llf, llnull=llnull,
-        deviance=2.0 * (saturated - llf) + 2.0 * _loglik_base(Y, w, family),
+        deviance=2.0 * (saturated - natural),
         aic=jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k),
         bic=jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k),
         nobs=nobs, df_model=jnp.asarray(X.shape[1] * m, X.dtype), df_resid=nobs - k,
         n_iter=state.n_iter, status=state.status, family=family,
     )  # fmt: skip
-
-
-def _loglik_base(Y, w, family):
-    rows = family.log_base_measure(Y, jnp.ones_like(w), w)
-    return jnp.sum(jnp.where(w > 0, rows, 0.0))
 
 
 def _one_hot(y: Any, k: int, dtype: Any) -> np.ndarray | jax.Array:
@@ -448,8 +450,9 @@ def _one_hot(y: Any, k: int, dtype: Any) -> np.ndarray | jax.Array:
     if isinstance(y, jax.core.Tracer):
         return jax.nn.one_hot(y, k, dtype=dtype)
     labels = np.asarray(y)
-    if not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < k)):
-        bad = int(np.flatnonzero(~((labels == np.round(labels)) & (labels >= 0) & (labels < k)))[0])
+    valid = (labels == np.round(labels)) & (labels >= 0) & (labels < k)
+    if not np.all(valid):
+        bad = int(np.flatnonzero(~valid)[0])
         raise ValueError(f"y[{bad}] = {labels[bad].item()!r} is not a class label in 0..{k - 1}")
     return np.eye(k, dtype=dtype)[labels.astype(int)]
 
@@ -523,8 +526,6 @@ def fit_multinomial(
         res = MultinomialResult(**{**res.__dict__, "feature_names": tuple(feature_names)})
     if not isinstance(res.status, jax.core.Tracer) and np.ndim(res.status) == 0:
         if int(res.status) != Status.CONVERGED:
-            import warnings
-
             warnings.warn(
                 f"Multinomial fit did not converge: {res.status_message}",
                 ConvergenceWarning,
