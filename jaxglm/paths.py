@@ -297,11 +297,10 @@ def cv(
         alpha_min_ratio=alpha_min_ratio, alphas=alphas, tol=tol, max_iter=max_iter,
     )  # fmt: skip
     solver = ProxNewton(tol=tol, max_iter=max_iter)
-    ratio = jnp.asarray(1.0, X.dtype)  # unused: the grid is given
 
-    def fold(t):
+    def fold(t):  # the grid is given: no alpha_min_ratio
         _, held_out = _path_jit(
-            X, y, w * (1.0 - t), off, pf, jnp.asarray(l1_ratio, X.dtype), full.alphas, ratio,
+            X, y, w * (1.0 - t), off, pf, jnp.asarray(l1_ratio, X.dtype), full.alphas, None,
             solver, w * t, family=family, link=link, fit_intercept=fit_intercept,
             n_alphas=len(full.alphas), independent=False,
         )  # fmt: skip
