@@ -165,10 +165,14 @@ def gradient(problem: Problem, params: jax.Array, g: jax.Array) -> jax.Array:
     return score + problem.penalty * params
 
 
+def data_hessian(problem: Problem, h: jax.Array) -> jax.Array:
+    """``[1 X]^T diag(w h) [1 X] / sum w``: the likelihood part, one Gram product."""
+    return _linalg.gram(problem.X, _masked(problem, h)) / problem.total_weight
+
+
 def hessian(problem: Problem, h: jax.Array) -> jax.Array:
-    """``[1 X]^T diag(w h) [1 X] / sum w + diag(penalty)``: one Gram product."""
-    H = _linalg.gram(problem.X, _masked(problem, h)) / problem.total_weight
-    return H + jnp.diag(problem.penalty)
+    """:func:`data_hessian` ``+ diag(penalty)``: the smooth objective's Hessian."""
+    return data_hessian(problem, h) + jnp.diag(problem.penalty)
 
 
 def expected_information(problem: Problem, eta: jax.Array) -> jax.Array:
