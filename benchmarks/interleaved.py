@@ -3,7 +3,7 @@
 On a shared machine another job's load moves single runs by tens of percent, and
 :mod:`benchmarks.run` times each tool's runs back to back, so the load of one minute lands
 on one tool. Here the tools take turns, round after round, at one fixed tolerance each
-(the loosest of their ladder meeting the accuracy target, calibrated first), and each
+(calibrated first by :mod:`benchmarks.run`'s own rule), and each
 tool's fastest round is kept: ratios within a problem are then robust to slow drifts of
 the load. Prints one Markdown table per problem.
 
@@ -23,7 +23,7 @@ from benchmarks.adapters import all_adapters
 from benchmarks.machine import describe_machine
 from benchmarks.problems import load_problem, problem_specs
 from benchmarks.reference import accuracy, reference_solution
-from benchmarks.run import TARGETS
+from benchmarks.run import TARGETS, _calibrate
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--problem", default="", help="problems whose name contains this")
     parser.add_argument("--only", action="append", default=[], help="tools containing this")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=120.0, help="calibration seconds")
     args = parser.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     tools = [a for a in all_adapters() if a.available() and any(s in a.NAME for s in args.only)]
@@ -47,11 +48,8 @@ def main(argv: list[str] | None = None) -> None:
             warnings.simplefilter("ignore")
             for tool in tools:
                 data = tool.prepare(problem)
-                for tol in tool.TOLS:
-                    out = tool.fit(data, tol)
-                    acc = accuracy(ref, out.coef, out.intercept)
-                    if acc <= TARGETS[tool.DTYPE]:
-                        break
+                tol, _, out, _, _ = _calibrate(tool, data, ref, TARGETS[tool.DTYPE], args.budget)
+                acc = accuracy(ref, out.coef, out.intercept)
                 runs[tool.NAME] = (tool, data, tol, acc, out.n_iter, [])
             for _ in range(args.rounds):
                 for tool, data, tol, _, _, times in runs.values():
