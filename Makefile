@@ -26,8 +26,11 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 demo: $(VENV)/.installed-base
 	JAX_ENABLE_X64=1 $(VENV)/bin/jaxglm demo
 
+# Two pytest workers (CI has 2 cores; each file's tests stay in one worker, sharing its
+# compiled programs). TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m benchmarks.run --quick --budget 20
