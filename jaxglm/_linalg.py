@@ -28,6 +28,34 @@ def direction(X: jax.Array, step: jax.Array) -> jax.Array:
     return step[0] + jnp.matmul(X, step[1:], precision=_HIGHEST)
 
 
+def direction_rows(XT: jax.Array, step: jax.Array) -> jax.Array:
+    """:func:`direction` from a row-major ``XT = X.T`` (p, n): ``step[0] + step[1:] @ XT``."""
+    return step[0] + jnp.matmul(step[1:], XT, precision=_HIGHEST)
+
+
+@jax.custom_batching.custom_vmap
+def score_rows(XT: jax.Array, r: jax.Array) -> jax.Array:
+    """:func:`score` from a row-major ``XT = X.T`` (p, n): ``[sum(r), XT @ r]``.
+
+    Under ``jax.vmap`` over ``r`` with ``XT`` shared (CV folds), one product ``XT @ R.T``:
+    the default batching rule contracts ``R`` (m, n) with ``XT`` over both minor axes,
+    which XLA:CPU ran 6x slower (78 ms against 12 ms for five rows at n = 100,000, p = 200).
+    """
+    return jnp.concatenate([jnp.sum(r)[None], jnp.matmul(XT, r, precision=_HIGHEST)])
+
+
+@score_rows.def_vmap
+def _score_rows_vmap(axis_size: int, in_batched: list[bool], XT: jax.Array, r: jax.Array):
+    XT_batched, r_batched = in_batched
+    if XT_batched or not r_batched:
+        in_axes = (0 if XT_batched else None, 0 if r_batched else None)
+        return jax.vmap(score_rows.fun, in_axes=in_axes, axis_size=axis_size)(XT, r), True
+    # The barrier keeps XLA from folding the small transpose into the product's layout,
+    # which brings the slow kernel back.
+    rx = lax.optimization_barrier(jnp.matmul(XT, r.T, precision=_HIGHEST))
+    return jnp.concatenate([jnp.sum(r, axis=1)[:, None], rx.T], axis=1), True
+
+
 _MAX_BLOCKS = 2048
 _MIN_BLOCK_ROWS = 128
 

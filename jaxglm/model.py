@@ -81,6 +81,11 @@ class Problem:
         l1: (p+1,) L1 weights ``alpha * l1_ratio * f_j`` (0 at the intercept), only for
             :class:`jaxglm.solvers.prox_newton.ProxNewton`; None without an L1 term.
             :func:`objective` is the smooth part and leaves it out.
+        XT: optional (p, n) row-major copy of ``X.T`` (built by :func:`jaxglm.path` and
+            :func:`jaxglm.cv`): the passes of :func:`data_gradient` and :func:`direction`
+            then read rows, 2.5x and 1.4x faster on XLA:CPU than ``r @ X`` and ``X @ d``
+            at n = 100,000, p = 200 (7 ms against 18 ms and 10 ms, float64). None: ``X``.
+            Whoever replaces ``X`` (a row subset, the null model) replaces or drops it.
     """
 
     X: jax.Array
@@ -94,6 +99,7 @@ class Problem:
     link: Link
     fit_intercept: bool = static_field(default=True)
     l1: jax.Array | None = None
+    XT: jax.Array | None = None
 
     @property
     def canonical(self) -> bool:
@@ -133,6 +139,20 @@ def objective(problem: Problem, params: jax.Array, eta: jax.Array) -> jax.Array:
     return jnp.where(jnp.isnan(f), jnp.inf, f)
 
 
+def objective_and_rows(
+    problem: Problem, params: jax.Array, eta: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`objective` and the rows' first derivatives ``g`` of :func:`row_derivatives`,
+    from one elementwise pass over the rows."""
+    fam, link = problem.family, problem.link
+    value_and_grad = jax.vmap(jax.value_and_grad(_scalar_nll, argnums=3), (None, None, 0, 0))
+    nll, g = value_and_grad(fam, link, problem.y, eta)
+    nll = problem.saturated + nll
+    loss = jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0)) / problem.total_weight
+    f = loss + 0.5 * jnp.sum(problem.penalty * params * params)
+    return jnp.where(jnp.isnan(f), jnp.inf, f), g
+
+
 def _scalar_nll(family: Family, link: Link, y: jax.Array, eta: jax.Array) -> jax.Array:
     return -family.natural_loglik(y, theta_from_eta(family, link, eta))
 
@@ -159,10 +179,24 @@ def _masked(problem: Problem, r: jax.Array) -> jax.Array:
     return jnp.where(problem.w > 0, problem.w * r, 0.0)
 
 
+def data_gradient(problem: Problem, g: jax.Array) -> jax.Array:
+    """``[1 X]^T (w g) / sum w``: the likelihood part of :func:`gradient`, one pass."""
+    r = _masked(problem, g)
+    if problem.XT is None:
+        return _linalg.score(problem.X, r) / problem.total_weight
+    return _linalg.score_rows(problem.XT, r) / problem.total_weight
+
+
+def direction(problem: Problem, step: jax.Array) -> jax.Array:
+    """The change of ``eta`` along ``step``: ``step[0] + X @ step[1:]`` (one pass)."""
+    if problem.XT is None:
+        return _linalg.direction(problem.X, step)
+    return _linalg.direction_rows(problem.XT, step)
+
+
 def gradient(problem: Problem, params: jax.Array, g: jax.Array) -> jax.Array:
     """Gradient of the objective in ``params`` from the row derivatives ``g``."""
-    score = _linalg.score(problem.X, _masked(problem, g)) / problem.total_weight
-    return score + problem.penalty * params
+    return data_gradient(problem, g) + problem.penalty * params
 
 
 def data_hessian(problem: Problem, h: jax.Array) -> jax.Array:

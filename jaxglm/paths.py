@@ -93,12 +93,12 @@ class CVResult:
     refit: GLMResult
 
 
-def _problem(X, y, w, offset, penalty_factor, family, link, fit_intercept, alpha, l1_ratio):
+def _problem(X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, alpha, l1_ratio):
     ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)
     return M.Problem(
         X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
         total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
-        fit_intercept=fit_intercept, l1=l1,
+        fit_intercept=fit_intercept, l1=l1, XT=XT,
     )  # fmt: skip
 
 
@@ -118,32 +118,40 @@ def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, indepe
     start = null_params(problem)  # slopes 0, the null model's intercept
 
     def one(carry, alpha):
-        params0, gram = carry
+        params0, previous = carry
         ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)
         prob = dataclasses.replace(problem, penalty=ridge, l1=l1)
-        state = iterate(solver, prob, solver.init(prob, params0, gram=gram))
+        state = iterate(solver, prob, solver.init(prob, params0, carry=previous))
         out = (
             state.params, state.n_iter, state.status, state.kkt,
             deviance_at(prob, state.eta), deviance_at(prob, state.eta, test_w),
         )  # fmt: skip
-        return (state.params, state.gram), out
+        return (state.params, solver.carry(state)), out
 
+    first = solver.first_carry(problem, start)
     if independent:
-        return jax.vmap(lambda a: one((start, None), a)[1])(alphas)
-    first_gram = solver.gram(problem, _linalg.linear_predictor(problem.X, start, problem.offset))
-    return lax.scan(one, (start, first_gram), alphas)[1]
+        return jax.vmap(lambda a: one((start, first), a)[1])(alphas)
+    return lax.scan(one, (start, first), alphas)[1]
 
 
-@jax.jit(static_argnames=("fit_intercept", "n_alphas", "independent"))
-def _path_jit(
-    X, y, w, offset, penalty_factor, l1_ratio, alphas, alpha_min_ratio, solver, test_w,
+def _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas):
+    """glmnet's grid: ``n_alphas`` log-spaced from alpha_max to ``alpha_min_ratio`` of it."""
+    top = _alpha_max(problem, eta_null, l1_ratio, penalty_factor)
+    dtype = problem.X.dtype
+    return top * jnp.logspace(0.0, jnp.log10(alpha_min_ratio), n_alphas, dtype=dtype)
+
+
+def _path_program(
+    X, XT, y, w, offset, penalty_factor, l1_ratio, alphas, alpha_min_ratio, solver, test_w,
     family, link, fit_intercept, n_alphas, independent,
 ):  # fmt: skip
-    problem = _problem(X, y, w, offset, penalty_factor, family, link, fit_intercept, 1.0, l1_ratio)
+    """The path (and the held-out mean deviance of ``test_w``'s rows at every alpha)."""
+    problem = _problem(
+        X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, 1.0, l1_ratio
+    )
     eta_null = null_eta(problem)
     if alphas is None:
-        top = _alpha_max(problem, eta_null, l1_ratio, penalty_factor)
-        alphas = top * jnp.logspace(0.0, jnp.log10(alpha_min_ratio), n_alphas, dtype=X.dtype)
+        alphas = _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
     params, n_iter, status, kkt, dev, dev_test = _scan_path(
         problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent
     )
@@ -155,6 +163,49 @@ def _path_jit(
         n_iter=n_iter, status=status, kkt_violation=kkt,
     )  # fmt: skip
     return result, dev_test / jnp.sum(test_w)
+
+
+_path_jit = jax.jit(_path_program, static_argnames=("fit_intercept", "n_alphas", "independent"))
+
+
+@jax.jit(static_argnames=("fit_intercept", "n_alphas"))
+def _cv_jit(
+    X, XT, y, w, offset, penalty_factor, l1_ratio, alphas, alpha_min_ratio, solver, test,
+    family, link, fit_intercept, n_alphas,
+):  # fmt: skip
+    """The full-data path and every fold's, as the members of one ``vmap``: member 0 has
+    no held-out rows, member ``k + 1`` holds out ``test[k]``. The full path rides along
+    nearly free (the members' passes over the shared ``X`` are one matrix product)."""
+    if alphas is None:
+        problem = _problem(
+            X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, 1.0, l1_ratio
+        )
+        eta_null = null_eta(problem)
+        alphas = _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
+
+    def member(t):
+        return _path_program(
+            X, XT, y, w * (1.0 - t), offset, penalty_factor, l1_ratio, alphas, None, solver,
+            w * t, family, link, fit_intercept, n_alphas, False,
+        )  # fmt: skip
+
+    held_out = jnp.concatenate([jnp.zeros((1, X.shape[0]), X.dtype), test])
+    paths, deviance = jax.vmap(member)(held_out)
+    return jax.tree.map(lambda a: a[0], paths), deviance[1:]
+
+
+def _min_ratio(shape: tuple[int, int], alpha_min_ratio: float | None) -> float:
+    """glmnet's default ``lambda.min.ratio``: 1e-4 when n > p, else 1e-2."""
+    if alpha_min_ratio is not None:
+        return alpha_min_ratio
+    n, p = shape
+    return 1e-4 if n > p else 1e-2
+
+
+def _rows_of_transpose(X: jax.Array) -> jax.Array:
+    """``X.T`` as its own row-major (p, n) array (``M.Problem.XT``): transposed eagerly, since
+    inside ``jit`` XLA folds a transpose into the products that read it."""
+    return jnp.transpose(X)
 
 
 def _prepare(X, y, family, link, weights, offset, penalty_factor):
@@ -217,12 +268,12 @@ def path(
         ((5, 3), True)
     """
     X, y, w, off, pf, family, link = _prepare(X, y, family, link, weights, offset, penalty_factor)
-    n, p = X.shape
-    ratio = (1e-4 if n > p else 1e-2) if alpha_min_ratio is None else alpha_min_ratio
+    ratio = _min_ratio(X.shape, alpha_min_ratio)
     grid = None if alphas is None else jnp.asarray(alphas, X.dtype)
     solver = ProxNewton(tol=tol, max_iter=max_iter)
+    XT = _rows_of_transpose(X)
     res, _ = _path_jit(
-        X, y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid, jnp.asarray(ratio, X.dtype),
+        X, XT, y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid, jnp.asarray(ratio, X.dtype),
         solver, jnp.zeros_like(w), family=family, link=link, fit_intercept=fit_intercept,
         n_alphas=n_alphas if grid is None else len(grid), independent=independent,
     )  # fmt: skip
@@ -291,30 +342,26 @@ def cv(
         raise ValueError(f"foldid must be (n,) = ({n},) labels 0..K-1")
     folds = np.unique(ids)
     test = jnp.asarray(ids[None, :] == folds[:, None], X.dtype)  # (K, n)
-    full = path(
-        X, y, family, link, weights=w, offset=off, fit_intercept=fit_intercept,
-        l1_ratio=l1_ratio, penalty_factor=pf, n_alphas=n_alphas,
-        alpha_min_ratio=alpha_min_ratio, alphas=alphas, tol=tol, max_iter=max_iter,
-    )  # fmt: skip
+    ratio = _min_ratio(X.shape, alpha_min_ratio)
+    grid = None if alphas is None else jnp.asarray(alphas, X.dtype)
     solver = ProxNewton(tol=tol, max_iter=max_iter)
-
-    def fold(t):  # the grid is given: no alpha_min_ratio
-        _, held_out = _path_jit(
-            X, y, w * (1.0 - t), off, pf, jnp.asarray(l1_ratio, X.dtype), full.alphas, None,
-            solver, w * t, family=family, link=link, fit_intercept=fit_intercept,
-            n_alphas=len(full.alphas), independent=False,
-        )  # fmt: skip
-        return held_out
-
-    fold_dev = jax.vmap(fold)(test)  # X enters _path_jit as an argument, not a constant
+    full, fold_dev = _cv_jit(
+        X, _rows_of_transpose(X), y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid,
+        jnp.asarray(ratio, X.dtype), solver, test, family=family, link=link,
+        fit_intercept=fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
+    )  # fmt: skip
     mean = jnp.mean(fold_dev, axis=0)
     se = jnp.std(fold_dev, axis=0, ddof=1) / np.sqrt(len(folds))
     best = int(jnp.argmin(mean))
     within = np.flatnonzero(np.asarray(mean) <= float(mean[best] + se[best]))
     alpha_min, alpha_1se = full.alphas[best], full.alphas[int(within.min())]
-    chosen = alpha_min if refit == "min" else alpha_1se
+    index = best if refit == "min" else int(within.min())
+    start = full.coef[index]  # the path's fit at that alpha: the refit starts converged
+    if fit_intercept:
+        start = jnp.concatenate([full.intercept[index][None], start])
     res = fit(
         X, y, family, link, weights=w, offset=off, fit_intercept=fit_intercept,
-        alpha=chosen, l1_ratio=l1_ratio, penalty_factor=pf, solver=solver,
+        alpha=full.alphas[index], l1_ratio=l1_ratio, penalty_factor=pf, solver=solver,
+        start_params=start,
     )  # fmt: skip
     return CVResult(full, fold_dev, mean, se, alpha_min, alpha_1se, res)

@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 import jaxglm as jg
+from jaxglm import _linalg, paths
+from jaxglm.solvers import prox_newton
+from jaxglm.solvers._line_search import backtrack_with_rows
 from tests.test_references import rel_err
 
 REFS = json.loads(
@@ -134,3 +137,66 @@ def test_l1_needs_prox_newton(cancer):
         jax.vmap(lambda r: jg.fit(X, y, jg.Bernoulli(), alpha=0.01, l1_ratio=r))(np.ones(2))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         jg.fit(X, y, jg.Bernoulli(), alpha=0.01, l1_ratio=1.5)
+
+
+def test_bfgs_update_meets_the_secant_equation_and_skips_negative_curvature():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 5))
+    B = A @ A.T + np.eye(5)
+    s, y = rng.normal(size=5), rng.normal(size=5)
+    y = y if s @ y > 0 else -y
+    new = np.asarray(prox_newton._bfgs_update(B, s, y))
+    np.testing.assert_allclose(new @ s, y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(new, new.T, atol=1e-12)
+    assert np.linalg.eigvalsh(new).min() > 0
+    np.testing.assert_array_equal(prox_newton._bfgs_update(B, s, -y), B)
+
+
+def test_refresh_under_vmap_equals_a_loop(cancer):
+    # The batching rule (one decision for all members, then a cond per member) against
+    # the unbatched function member by member; members 0 and 2 refresh, 1 keeps its model.
+    X, y, _ = cancer
+    Xj, yj, w, off, pf, fam, link = paths._prepare(X, y, jg.Bernoulli(), None, None, None, None)
+    problem = paths._problem(Xj, None, yj, w, off, pf, fam, link, True, 0.01, 0.5)
+    rng = np.random.default_rng(1)
+    eta = rng.normal(scale=0.5, size=(3, len(y)))
+    gram = np.stack([np.eye(11) * (k + 1) for k in range(3)])
+    lmax = np.arange(1.0, 4.0)
+    refresh = np.array([True, False, True])
+    batched = jax.vmap(prox_newton._refreshed, in_axes=(0, None, 0, 0, 0))(
+        refresh, problem, eta, gram, lmax
+    )
+    for k in range(3):
+        single = prox_newton._refreshed(refresh[k], problem, eta[k], gram[k], lmax[k])
+        np.testing.assert_allclose(batched[0][k], single[0], rtol=1e-12)
+        np.testing.assert_allclose(batched[1][k], single[1], rtol=1e-12)
+    np.testing.assert_array_equal(batched[0][1], gram[1])
+    assert not np.allclose(batched[0][0], gram[0])
+
+
+def test_passes_over_the_transpose_equal_those_over_x():
+    rng = np.random.default_rng(2)
+    X, r = rng.normal(size=(40, 3)), rng.normal(size=(4, 40))
+    step = rng.normal(size=4)
+    XT = np.ascontiguousarray(X.T)
+    np.testing.assert_allclose(
+        _linalg.direction_rows(XT, step), _linalg.direction(X, step), rtol=1e-12
+    )
+    looped = np.stack([_linalg.score(X, row) for row in r])
+    np.testing.assert_allclose(_linalg.score_rows(XT, r[0]), looped[0], rtol=1e-12)
+    batched = jax.vmap(_linalg.score_rows, in_axes=(None, 0))(XT, r)
+    np.testing.assert_allclose(batched, looped, rtol=1e-12)
+
+
+def test_line_search_returns_the_rows_of_the_accepted_trial():
+    # f(t) = (t - 0.3)^2 from f(0) = 0.09 with slope -0.6: t = 1 fails Armijo, t = 1/2 passes.
+    t, f, rows, found = backtrack_with_rows(
+        lambda t: ((t - 0.3) ** 2, t * np.ones(3)), np.float64(0.09), np.zeros(3), -0.6
+    )
+    assert bool(found) and float(t) == 0.5 and np.isclose(float(f), 0.04)
+    np.testing.assert_allclose(rows, 0.5 * np.ones(3))
+    t, f, rows, found = backtrack_with_rows(
+        lambda t: (np.inf * t, t * np.ones(3)), np.float64(0.09), -np.ones(3), -0.6
+    )
+    assert not bool(found) and float(t) == 0.0 and float(f) == 0.09
+    np.testing.assert_array_equal(rows, -np.ones(3))

@@ -9,6 +9,7 @@ as failure). Each trial is one call of ``f_at``, which the solvers make O(n) by 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -36,21 +37,38 @@ def backtrack(
     Returns:
         ``(t, f(t), found)``; ``t = 0`` and ``f(0)`` when no trial was accepted.
     """
+    t, f, _, found = backtrack_with_rows(lambda t: (f_at(t), ()), f0, (), slope, trust)
+    return t, f, found
+
+
+def backtrack_with_rows(
+    f_rows_at: Callable[[jax.Array], tuple[jax.Array, Any]],
+    f0: jax.Array,
+    rows0: Any,
+    slope: jax.Array,
+    trust: jax.Array | bool = False,
+) -> tuple[jax.Array, jax.Array, Any, jax.Array]:
+    """:func:`backtrack` where each trial also returns per-row quantities (e.g. the rows'
+    derivatives, computed with the objective in one elementwise pass), kept for the
+    accepted ``t``: ``(t, f(t), rows(t), found)``, with ``rows0`` when none is accepted."""
     slack = 16 * jnp.finfo(f0.dtype).eps * jnp.abs(f0)
 
     def accepted(t, f_t):
         return (f_t <= f0 + ARMIJO * t * slope + slack) | (trust & jnp.isfinite(f_t))
 
     def halve(carry):
-        t, _, k = carry
+        t, _, _, k = carry
         t = t / 2
-        return t, f_at(t), k + 1
+        f_t, rows = f_rows_at(t)
+        return t, f_t, rows, k + 1
 
     def searching(carry):
-        t, f_t, k = carry
+        t, f_t, _, k = carry
         return (k == 0) | (~accepted(t, f_t) & (k <= MAX_HALVINGS))
 
     two = jnp.asarray(2.0, f0.dtype)
-    t, f, _ = lax.while_loop(searching, halve, (two, jnp.asarray(jnp.inf, f0.dtype), 0))
+    init = (two, jnp.asarray(jnp.inf, f0.dtype), rows0, 0)
+    t, f, rows, _ = lax.while_loop(searching, halve, init)
     found = accepted(t, f)
-    return jnp.where(found, t, 0.0), jnp.where(found, f, f0), found
+    rows = jax.tree.map(lambda r, r0: jnp.where(found, r, r0), rows, rows0)
+    return jnp.where(found, t, 0.0), jnp.where(found, f, f0), rows, found

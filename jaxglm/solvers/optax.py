@@ -345,7 +345,7 @@ class Optax(AbstractSolver):
             # The batch objective is an unbiased estimate of the full one: its rows are
             # normalized by the full sum of weights scaled by (batch rows / n).
             sub = dataclasses.replace(
-                problem, X=problem.X[i], y=problem.y[i], w=jnp.where(m, problem.w[i], 0.0),
+                problem, X=problem.X[i], XT=None, y=problem.y[i], w=jnp.where(m, problem.w[i], 0.0),
                 offset=problem.offset[i], saturated=problem.saturated[i],
                 total_weight=problem.total_weight * count / n,
             )  # fmt: skip

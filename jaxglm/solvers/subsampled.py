@@ -98,7 +98,7 @@ def _rows(problem: M.Problem, stride: int) -> M.Problem:
         return problem
     w = problem.w[::stride]
     return dataclasses.replace(
-        problem, X=problem.X[::stride], y=problem.y[::stride], w=w,
+        problem, X=problem.X[::stride], XT=None, y=problem.y[::stride], w=w,
         offset=problem.offset[::stride], saturated=problem.saturated[::stride],
         total_weight=jnp.sum(w),
     )  # fmt: skip
