@@ -37,20 +37,19 @@ def backtrack(
     Returns:
         ``(t, f(t), found)``; ``t = 0`` and ``f(0)`` when no trial was accepted.
     """
-    t, f, _, found = backtrack_with_rows(lambda t: (f_at(t), ()), f0, (), slope, trust)
+    t, f, _, found = backtrack_with_rows(lambda t: (f_at(t), ()), f0, slope, trust)
     return t, f, found
 
 
 def backtrack_with_rows(
     f_rows_at: Callable[[jax.Array], tuple[jax.Array, Any]],
     f0: jax.Array,
-    rows0: Any,
     slope: jax.Array,
     trust: jax.Array | bool = False,
 ) -> tuple[jax.Array, jax.Array, Any, jax.Array]:
     """:func:`backtrack` where each trial also returns per-row quantities (e.g. the rows'
-    derivatives, computed with the objective in one elementwise pass), kept for the
-    accepted ``t``: ``(t, f(t), rows(t), found)``, with ``rows0`` when none is accepted."""
+    derivatives, computed with the objective in one elementwise pass): ``(t, f(t), rows,
+    found)`` with the rows of the accepted trial (of the last one when none is accepted)."""
     slack = 16 * jnp.finfo(f0.dtype).eps * jnp.abs(f0)
 
     def accepted(t, f_t):
@@ -64,11 +63,9 @@ def backtrack_with_rows(
 
     def searching(carry):
         t, f_t, _, k = carry
-        return (k == 0) | (~accepted(t, f_t) & (k <= MAX_HALVINGS))
+        return ~accepted(t, f_t) & (k <= MAX_HALVINGS)
 
-    two = jnp.asarray(2.0, f0.dtype)
-    init = (two, jnp.asarray(jnp.inf, f0.dtype), rows0, 0)
-    t, f, rows, _ = lax.while_loop(searching, halve, init)
+    one = jnp.asarray(1.0, f0.dtype)
+    t, f, rows, _ = lax.while_loop(searching, halve, (one, *f_rows_at(one), 1))
     found = accepted(t, f)
-    rows = jax.tree.map(lambda r, r0: jnp.where(found, r, r0), rows, rows0)
     return jnp.where(found, t, 0.0), jnp.where(found, f, f0), rows, found

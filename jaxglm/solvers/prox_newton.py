@@ -366,7 +366,7 @@ class ProxNewton(AbstractSolver):
             return f + l1_term(problem, params_t), g
 
         t, f, g_rows, found = backtrack_with_rows(
-            objective_and_rows, state.f, jnp.zeros_like(state.eta), jnp.minimum(decrease, 0.0)
+            objective_and_rows, state.f, jnp.minimum(decrease, 0.0)
         )
         params = state.params + t * d
         eta = state.eta + t * d_eta
