@@ -33,13 +33,18 @@ def enet(X, y, family=None, **kw):
     return jg.fit(X, y, family=family or jg.Bernoulli(), tol=TOL, **kw)
 
 
-@pytest.mark.parametrize("case", ["enet", "enet_pf"])
+# case: (column, its penalty factor; the others 1)
+PENALTY_FACTORS = {"enet": None, "enet_pf": (0, 0.0), "enet_pf2": (1, 2.0)}
+
+
+@pytest.mark.parametrize("case", PENALTY_FACTORS)
 def test_matches_glum_with_identical_zeros(cancer, case):
     X, y, ref = cancer
     pf = None
-    if case == "enet_pf":
+    if PENALTY_FACTORS[case] is not None:
+        column, factor = PENALTY_FACTORS[case]
         pf = np.ones(10)
-        pf[0] = 0.0
+        pf[column] = factor
     res = enet(X, y, alpha=0.01, l1_ratio=0.5, penalty_factor=pf)
     want = ref[case]
     assert bool(res.converged) and res.solver_name == "ProxNewton"
@@ -69,13 +74,26 @@ def test_matches_sklearn_elastic_net_logistic(cancer):
     np.testing.assert_array_equal(np.asarray(res.coef) == 0, np.asarray(want["coef"]) == 0)
 
 
+@pytest.mark.parametrize("alpha", [0.01, 0.1])
+def test_ridge_logistic_matches_sklearn(cancer, alpha):
+    """LogisticRegression(C = 1 / (alpha n)): ProxNewton with l1_ratio 0 and Newton."""
+    X, y, ref = cancer
+    want = ref["sklearn_ridge"][str(alpha)]
+    for solver in (jg.ProxNewton(tol=TOL), jg.Newton(tol=1e-12)):
+        res = jg.fit(X, y, jg.Bernoulli(), alpha=alpha, l1_ratio=0.0, solver=solver)
+        assert rel_err(res.coef, want["coef"]) < 1e-6, solver.name
+        assert abs(float(res.intercept) - want["intercept"]) < 1e-8, solver.name
+
+
 def test_poisson_matches_glum_and_ridge_matches_sklearn():
     ref = REFS["randhie"]
     X, y = np.array(ref["X"]), np.array(ref["y"])
-    res = enet(X, y, jg.Poisson(), alpha=0.05, l1_ratio=0.7)
-    assert bool(res.converged)
-    assert rel_err(res.coef, ref["enet"]["coef"]) < 1e-6
-    assert abs(float(res.intercept) - ref["enet"]["intercept"]) < 1e-8
+    for case, pf in (("enet", None), ("enet_pf", np.linspace(0.5, 2.0, 9))):
+        res = enet(X, y, jg.Poisson(), alpha=0.05, l1_ratio=0.7, penalty_factor=pf)
+        assert bool(res.converged)
+        assert rel_err(res.coef, ref[case]["coef"]) < 1e-6, case
+        assert abs(float(res.intercept) - ref[case]["intercept"]) < 1e-8, case
+        np.testing.assert_array_equal(np.asarray(res.coef) == 0, np.asarray(ref[case]["coef"]) == 0)
     for solver in (jg.ProxNewton(tol=TOL), jg.Newton(tol=1e-12)):  # PoissonRegressor(alpha)
         ridge = jg.fit(X, y, jg.Poisson(), alpha=0.05, l1_ratio=0.0, solver=solver)
         assert rel_err(ridge.coef, ref["sklearn_ridge"]["coef"]) < 1e-6, solver.name

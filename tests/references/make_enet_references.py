@@ -6,9 +6,10 @@ glum's GeneralizedLinearRegressor minimizes jaxglm's objective (shared/DESIGN.md
 ``gradient_tol=1e-12``. Data:
 
 1. breast cancer (scikit-learn), the first 10 columns standardized, Bernoulli/logit,
-   alpha = 0.01, l1_ratio = 0.5; and the same with penalty factor 0 on column 0.
+   alpha = 0.01, l1_ratio = 0.5; the same with penalty factor 0 on column 0, and with
+   penalty factor 2 on column 1.
 2. randhie (statsmodels), the first 2,000 rows, mdvis ~ the 9 covariates standardized,
-   Poisson/log, alpha = 0.05, l1_ratio = 0.7.
+   Poisson/log, alpha = 0.05, l1_ratio = 0.7; the same with penalty factors 0.5 ... 2.
 
 scikit-learn, on the same data: ``LogisticRegression(penalty="elasticnet", solver="saga",
 l1_ratio=0.5, C=1/(alpha n))`` (its objective ``C sum_i loss_i + l1_ratio ||w||_1 +
@@ -49,6 +50,9 @@ out["breast_cancer"]["enet"] = glum_fit(Xb, bc.target, "binomial", 0.01, 0.5)
 pf = np.ones(10)
 pf[0] = 0.0
 out["breast_cancer"]["enet_pf"] = glum_fit(Xb, bc.target, "binomial", 0.01, 0.5, pf)
+pf2 = np.ones(10)
+pf2[1] = 2.0
+out["breast_cancer"]["enet_pf2"] = glum_fit(Xb, bc.target, "binomial", 0.01, 0.5, pf2)
 
 n = len(bc.target)
 sk = LogisticRegression(
@@ -59,11 +63,21 @@ out["breast_cancer"]["sklearn_enet"] = {
     "intercept": float(sk.intercept_[0]), "coef": sk.coef_[0].tolist(), "n_iter": int(sk.n_iter_[0])
 }  # fmt: skip
 
+out["breast_cancer"]["sklearn_ridge"] = {}
+for alpha in (0.01, 0.1):
+    lr = LogisticRegression(
+        C=1.0 / (alpha * n), solver="newton-cholesky", tol=1e-12, max_iter=10_000
+    ).fit(Xb, bc.target)
+    out["breast_cancer"]["sklearn_ridge"][str(alpha)] = {
+        "intercept": float(lr.intercept_[0]), "coef": lr.coef_[0].tolist()
+    }  # fmt: skip
+
 rh = sm.datasets.randhie.load_pandas().data.iloc[:2000]
 Xr = standardize(rh.drop(columns="mdvis").to_numpy(float))
 yr = rh["mdvis"].to_numpy(float)
 out["randhie"] = {"X": Xr.tolist(), "y": yr.tolist()}
 out["randhie"]["enet"] = glum_fit(Xr, yr, "poisson", 0.05, 0.7)
+out["randhie"]["enet_pf"] = glum_fit(Xr, yr, "poisson", 0.05, 0.7, np.linspace(0.5, 2.0, 9))
 pr = PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=10_000, solver="newton-cholesky")
 pr.fit(Xr, yr)
 out["randhie"]["sklearn_ridge"] = {"intercept": float(pr.intercept_), "coef": pr.coef_.tolist()}
