@@ -133,7 +133,11 @@ def objective(problem: Problem, params: jax.Array, eta: jax.Array) -> jax.Array:
     Rows with zero weight contribute exactly 0 whatever their ``eta`` (masked, not
     multiplied, so that an invalid mean on a dropped row cannot give ``0 * nan``).
     """
-    nll = row_nll(problem, eta)
+    return _objective_from_rows(problem, params, row_nll(problem, eta))
+
+
+def _objective_from_rows(problem: Problem, params: jax.Array, nll: jax.Array) -> jax.Array:
+    """:func:`objective` from the rows' ``nll`` (masked weighted mean, ridge, NaN -> inf)."""
     loss = jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0)) / problem.total_weight
     f = loss + 0.5 * jnp.sum(problem.penalty * params * params)
     return jnp.where(jnp.isnan(f), jnp.inf, f)
@@ -147,10 +151,7 @@ def objective_and_rows(
     fam, link = problem.family, problem.link
     value_and_grad = jax.vmap(jax.value_and_grad(_scalar_nll, argnums=3), (None, None, 0, 0))
     nll, g = value_and_grad(fam, link, problem.y, eta)
-    nll = problem.saturated + nll
-    loss = jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0)) / problem.total_weight
-    f = loss + 0.5 * jnp.sum(problem.penalty * params * params)
-    return jnp.where(jnp.isnan(f), jnp.inf, f), g
+    return _objective_from_rows(problem, params, problem.saturated + nll), g
 
 
 def _scalar_nll(family: Family, link: Link, y: jax.Array, eta: jax.Array) -> jax.Array:
