@@ -13,6 +13,8 @@ Example:
     (3,)
 """
 
+from jaxglm._fit import fit
+from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
 from jaxglm.compilation import enable_compilation_cache
 from jaxglm.families import (
     Bernoulli,
@@ -25,8 +27,7 @@ from jaxglm.families import (
     Poisson,
     Tweedie,
 )
-from jaxglm.fit import fit
-from jaxglm.inference import ContrastResult, HypothesisTest, Influence, Prediction, lr_test
+from jaxglm.inference import ContrastResult, HypothesisTest, Influence, Prediction
 from jaxglm.links import (
     Canonical,
     Cauchit,
@@ -44,7 +45,7 @@ from jaxglm.links import (
 )
 from jaxglm.multinomial import Multinomial, MultinomialResult
 from jaxglm.paths import CVResult, PathResult, cv, path
-from jaxglm.results import ConvergenceWarning, GLMResult, PerfectSeparationWarning, Status
+from jaxglm.results import GLMResult, lr_test
 from jaxglm.solvers import Newton, Optax, ProxNewton, SubsampledNewton
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
 

@@ -87,22 +87,33 @@ def pad_rows(a: Any, n_to: int, value: float = 0.0, axis: int = 0) -> np.ndarray
     return out
 
 
-def pad_fit_arrays(arrays: dict[str, Any], n_to: int) -> dict[str, Any]:
+def pad_fit_arrays(
+    arrays: dict[str, Any], n_to: int, members: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Pad the (n,)/(n, p) arguments of :func:`jaxglm.fit` to ``n_to`` rows (module docs).
 
     ``arrays`` has the keys ``X, y, weights, freq_weights, offset, exposure`` (others are
-    passed through); the inputs must already be validated. Returns a new dict.
+    passed through); the inputs must already be validated. The arrays named in
+    ``members`` carry a batch axis first (their rows are axis 1). Returns a new dict.
     """
-    n = np.shape(arrays["X"])[0]
+    n = np.shape(arrays["X"])[-2]
     out = dict(arrays)
     if n_to == n:
         return out
+
+    def pad(name, value):
+        return pad_rows(arrays[name], n_to, value, axis=int(name in members))
+
+    # Each fit's first y: validated to be in the family's support (all of y is).
     y = np.asarray(arrays["y"])
-    out["X"] = pad_rows(arrays["X"], n_to)
-    out["y"] = pad_rows(y, n_to, float(y[0]))  # validated: in the family's support
-    weights = np.ones(n) if arrays["weights"] is None else arrays["weights"]
-    out["weights"] = pad_rows(weights, n_to)
+    out["y"] = pad_rows(y, n_to, 0.0, axis=y.ndim - 1)
+    out["y"][..., n:] = y[..., :1]
+    out["X"] = pad("X", 0.0)
+    if arrays["weights"] is None:
+        out["weights"] = pad_rows(np.ones(n), n_to, 0.0)
+    else:
+        out["weights"] = pad("weights", 0.0)
     for name, value in (("freq_weights", 0.0), ("offset", 0.0), ("exposure", 1.0)):
         if arrays[name] is not None:
-            out[name] = pad_rows(arrays[name], n_to, value)
+            out[name] = pad(name, value)
     return out

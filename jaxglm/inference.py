@@ -1,15 +1,13 @@
 """Inference: reference distributions, covariance types, tests, prediction, influence.
 
-* Distributions in JAX (traceable, no SciPy): two-sided normal and Student t tails and
-  quantiles, chi-squared and F upper tails. The t distribution function is the
-  regularized incomplete beta function; its quantile is found by bisection (64 halvings of
-  a bracket in ``u = t / (1 + t)``, full precision in float64). p-values and intervals use
-  the normal for fixed-scale fits and Student's t with ``df_resid`` degrees where the scale
-  is estimated (R's ``summary.glm``; ``fit(use_t=)`` overrides).
+* The reference distributions of :mod:`jaxglm.distributions` (re-exported here). p-values
+  and intervals use the normal for fixed-scale fits and Student's t with ``df_resid``
+  degrees where the scale is estimated (R's ``summary.glm``; ``fit(use_t=)`` overrides).
 * :func:`sandwich_cov`: the HC0-HC3 and cluster covariances that ``fit(cov_type=)``
   computes inside the compiled fit.
-* :func:`wald`, :func:`contrast`, :func:`lr_test`: Wald (F or chi2), single-contrast t/z
-  and likelihood-ratio tests (:class:`HypothesisTest`, :class:`ContrastResult`).
+* :func:`wald`, :func:`contrast`: Wald (F or chi2) and single-contrast t/z tests
+  (:class:`HypothesisTest`, :class:`ContrastResult`); the likelihood-ratio test over two
+  results is :func:`jaxglm.lr_test` (in :mod:`jaxglm.results`, above this module).
 * :func:`predict_with_se` (:class:`Prediction`) and :func:`influence`
   (:class:`Influence`): what ``GLMResult.get_prediction`` and ``GLMResult.influence``
   return.
@@ -18,84 +16,19 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.scipy import special
 
 from jaxglm import _linalg
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
+from jaxglm.distributions import chi2_sf, f_sf, normal_isf2, normal_sf2, t_isf2, t_sf2
 from jaxglm.families import Family
 from jaxglm.links import Link
-
-if TYPE_CHECKING:
-    from jaxglm.results import GLMResult
-
-
-@jax.jit
-def t_sf2(t: jax.Array, df: jax.Array) -> jax.Array:
-    """Two-sided tail probability ``P(|T| > |t|)`` of Student's t with ``df`` degrees."""
-    x = df / (df + t * t)
-    return special.betainc(0.5 * df, 0.5, x)
-
-
-@jax.jit
-def normal_sf2(z: jax.Array) -> jax.Array:
-    """Two-sided tail probability ``P(|Z| > |z|)`` of the standard normal."""
-    return 2.0 * special.ndtr(-jnp.abs(z))
-
-
-@jax.jit
-def t_isf2(q: jax.Array, df: jax.Array) -> jax.Array:
-    """The ``t > 0`` with ``P(|T| > t) = q`` for Student's t with ``df`` degrees."""
-    q, df = jnp.broadcast_arrays(jnp.asarray(q, float), jnp.asarray(df, float))
-
-    def body(_, bracket):
-        lo, hi = bracket
-        mid = 0.5 * (lo + hi)
-        t = mid / (1.0 - mid)
-        too_small = t_sf2(t, df) > q
-        return jnp.where(too_small, mid, lo), jnp.where(too_small, hi, mid)
-
-    lo, hi = lax.fori_loop(0, 64, body, (jnp.zeros_like(q), jnp.ones_like(q)))
-    mid = 0.5 * (lo + hi)
-    return mid / (1.0 - mid)
-
-
-@jax.jit
-def normal_isf2(q: jax.Array) -> jax.Array:
-    """The ``z > 0`` with ``P(|Z| > z) = q``."""
-    return -special.ndtri(0.5 * jnp.asarray(q))
-
-
-@jax.jit
-def chi2_sf(x: jax.Array, df: jax.Array) -> jax.Array:
-    """Upper tail ``P(X > x)`` of the chi-squared distribution with ``df`` degrees.
-
-    Example:
-        >>> from jaxglm.inference import chi2_sf
-        >>> round(float(chi2_sf(3.841459, 1.0)), 4)
-        0.05
-    """
-    return special.gammaincc(0.5 * df, 0.5 * jnp.maximum(x, 0.0))
-
-
-@jax.jit
-def f_sf(x: jax.Array, df_num: jax.Array, df_denom: jax.Array) -> jax.Array:
-    """Upper tail ``P(F > x)`` of the F distribution with ``(df_num, df_denom)`` degrees.
-
-    Example:
-        >>> from jaxglm.inference import f_sf
-        >>> round(float(f_sf(3.2849, 2.0, 30.0)), 4)
-        0.0513
-    """
-    x = jnp.maximum(x, 0.0)
-    return special.betainc(0.5 * df_denom, 0.5 * df_num, df_denom / (df_denom + df_num * x))
-
 
 # ---- covariance types -------------------------------------------------------------------
 
@@ -320,62 +253,6 @@ def contrast(
     crit = jnp.asarray(crit, params.dtype)
     ci = jnp.stack([estimate - crit * se, estimate + crit * se], axis=-1)
     return ContrastResult(estimate, se, statistic, pvalue, ci, df, "t" if use_t else "normal")
-
-
-def lr_test(restricted: GLMResult, full: GLMResult, test: str | None = None) -> HypothesisTest:
-    """Likelihood-ratio (analysis of deviance) test of a restricted model in a full one.
-
-    As R's ``anova(restricted, full, test=)`` on two glms: with ``J = df_resid`` of the
-    restricted fit minus that of the full fit and ``phi`` the full fit's ``scale``,
-
-    * ``test="chi2"``: ``(D_restricted - D_full) / phi`` on ``chi2(J)`` (R's
-      ``test="Chisq"``; for Poisson, Binomial, Bernoulli ``phi = 1`` and this is
-      ``2 (llf_full - llf_restricted)``);
-    * ``test="F"``: ``(D_restricted - D_full) / J / phi`` on ``F(J, df_resid_full)``
-      (R's ``test="F"``).
-
-    The default is ``"F"`` when the full fit's scale is estimated (``scale_estimated``:
-    a free-dispersion family, ``scale="X2"`` or ``"dev"``) and ``"chi2"`` otherwise. The
-    test is likelihood based: it ignores ``cov_type``. The two fits must use the same data,
-    family and link, with the restricted design nested in the full one (the columns are
-    not checked; the degrees of freedom and ``nobs`` are).
-
-    Example:
-        >>> import numpy as np, jaxglm as jg
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(200, 2))
-        >>> y = rng.poisson(np.exp(0.3 + 0.4 * X[:, 0]))
-        >>> full = jg.fit(X, y, family=jg.Poisson())
-        >>> small = jg.fit(X[:, :1], y, family=jg.Poisson())
-        >>> t = jg.lr_test(small, full)
-        >>> t.distribution, float(t.df_num)
-        ('chi2', 1.0)
-    """
-    for res in (restricted, full):
-        if np.ndim(res.status) != 0:
-            raise ValueError("lr_test compares two single fits: index batches first, res[i]")
-    if (type(restricted.family), type(restricted.link)) != (type(full.family), type(full.link)):
-        raise ValueError("lr_test needs the same family and link in both fits")
-    J = float(restricted.df_resid) - float(full.df_resid)
-    if not J > 0 or float(restricted.nobs) != float(full.nobs):
-        raise ValueError(
-            "restricted must be nested in full on the same data: need the same nobs and "
-            f"fewer parameters (df_resid {float(restricted.df_resid):g} vs "
-            f"{float(full.df_resid):g}, nobs {float(restricted.nobs):g} vs {float(full.nobs):g})"
-        )
-    test = ("F" if full.scale_estimated else "chi2") if test is None else test
-    if test not in ("F", "chi2"):
-        raise ValueError(f"test must be 'F', 'chi2' or None, got {test!r}")
-    return _lr(restricted.deviance, full.deviance, full.scale, J, full.df_resid, test == "F")
-
-
-@functools.partial(jax.jit, static_argnames=("use_f",))
-def _lr(dev_r, dev_f, phi, J, df_denom, use_f):
-    diff = (dev_r - dev_f) / phi
-    J = jnp.asarray(J, diff.dtype)
-    if use_f:
-        return HypothesisTest(diff / J, f_sf(diff / J, J, df_denom), J, df_denom, "F")
-    return HypothesisTest(diff, chi2_sf(diff, J), J, jnp.asarray(jnp.nan, diff.dtype), "chi2")
 
 
 # ---- prediction -------------------------------------------------------------------------

@@ -16,6 +16,8 @@ Example:
 from __future__ import annotations
 
 import abc
+import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +44,13 @@ __all__ = [
 
 
 class Link(abc.ABC):
-    """Abstract link ``eta = link(mu)``, ``mu = inverse(eta)``."""
+    """Abstract link ``eta = link(mu)``, ``mu = inverse(eta)``.
+
+    ``mean_range`` is the closed hull ``(lo, hi)`` of the means ``inverse`` reaches
+    (validation refuses a ``y`` outside it, e.g. ``Gamma`` with ``Logit`` and ``y > 1``).
+    """
+
+    mean_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
 
     @abc.abstractmethod
     def link(self, mu: jax.Array) -> jax.Array:
@@ -90,6 +98,8 @@ class Identity(Link):
 class Log(Link):
     """``eta = log(mu)``, ``mu = exp(eta)``; mean range (0, inf)."""
 
+    mean_range = (0.0, math.inf)
+
     def link(self, mu):
         return jnp.log(mu)
 
@@ -100,6 +110,8 @@ class Log(Link):
 @pytree_dataclass
 class Logit(Link):
     """``eta = log(mu / (1 - mu))``, ``mu = sigmoid(eta)``; mean range (0, 1)."""
+
+    mean_range = (0.0, 1.0)
 
     def link(self, mu):
         return num.logit(mu)
@@ -112,6 +124,8 @@ class Logit(Link):
 class Probit(Link):
     """``eta = Phi^{-1}(mu)``, the standard normal quantile; mean range (0, 1)."""
 
+    mean_range = (0.0, 1.0)
+
     def link(self, mu):
         return special.ndtri(mu)
 
@@ -122,6 +136,8 @@ class Probit(Link):
 @pytree_dataclass
 class CLogLog(Link):
     """Complementary log-log, ``eta = log(-log(1 - mu))``; mean range (0, 1)."""
+
+    mean_range = (0.0, 1.0)
 
     def link(self, mu):
         return jnp.log(-jnp.log1p(-mu))
@@ -134,6 +150,8 @@ class CLogLog(Link):
 class LogLog(Link):
     """Log-log, ``eta = -log(-log(mu))``; mean range (0, 1)."""
 
+    mean_range = (0.0, 1.0)
+
     def link(self, mu):
         return -jnp.log(-jnp.log(mu))
 
@@ -144,6 +162,8 @@ class LogLog(Link):
 @pytree_dataclass
 class Cauchit(Link):
     """``eta = tan(pi (mu - 1/2))``, the Cauchy quantile; mean range (0, 1)."""
+
+    mean_range = (0.0, 1.0)
 
     def link(self, mu):
         return jnp.tan(jnp.pi * (mu - 0.5))
@@ -167,6 +187,8 @@ class Inverse(Link):
 class InverseSquared(Link):
     """``eta = 1 / mu^2`` (R's ``1/mu^2``, InverseGaussian's default); mean range (0, inf)."""
 
+    mean_range = (0.0, math.inf)
+
     def link(self, mu):
         return 1.0 / (mu * mu)
 
@@ -177,6 +199,8 @@ class InverseSquared(Link):
 @pytree_dataclass
 class Sqrt(Link):
     """``eta = sqrt(mu)``, ``mu = eta^2``; mean range [0, inf)."""
+
+    mean_range = (0.0, math.inf)
 
     def link(self, mu):
         return jnp.sqrt(mu)

@@ -220,3 +220,49 @@ def expected_information(problem: Problem, eta: jax.Array) -> jax.Array:
     H = hessian(problem, h)
     H, _ = _linalg.pin_intercept(H, jnp.zeros(H.shape[0], H.dtype), problem.fit_intercept)
     return H
+
+
+def null_params(problem: Problem) -> jax.Array:
+    """The intercept-only point ``link(weighted mean of y) - weighted mean of offset``."""
+    p = problem.X.shape[1]
+    params = jnp.zeros(p + 1, problem.y.dtype)
+    if not problem.fit_intercept:
+        return params
+    fam, link = problem.family, problem.link
+    ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
+    offbar = jnp.sum(problem.w * problem.offset) / problem.total_weight
+    return params.at[0].set(eta_from_mean(fam, link, ybar) - offbar)
+
+
+def deviance_at(problem: Problem, eta: jax.Array, w: jax.Array | None = None) -> jax.Array:
+    """``2 sum_i w_i nll_i(eta)`` over the rows with positive ``w`` (default the problem's)."""
+    w = problem.w if w is None else w
+    nll = row_nll(problem, eta)
+    return 2.0 * jnp.sum(jnp.where(w > 0, w * nll, 0.0))
+
+
+def linear_predictor(problem: Problem, params: jax.Array) -> jax.Array:
+    """``eta = offset + params[0] + X @ params[1:]`` (one pass)."""
+    return _linalg.linear_predictor(problem.X, params, problem.offset)
+
+
+def start_params(problem: Problem, mu_start: jax.Array) -> jax.Array:
+    """R's start: one weighted least-squares step from the mean ``mu_start``.
+
+    ``glm.fit``'s first iteration: at ``eta0 = link(mu_start)`` the working response
+    ``z = eta0 - offset + (y - mu_start) / mu'`` and the Fisher weights
+    ``W = w mu'^2 / V(mu_start)`` give ``params = argmin sum W (z - [1 X] params)^2`` (plus
+    the ridge). It needs no valid ``params``, with or without an intercept. One Gram
+    product.
+    """
+    fam, link = problem.family, problem.link
+    eta0 = eta_from_mean(fam, link, mu_start)
+    dmu = mean_derivative(fam, link, eta0)
+    h = dmu * dmu / fam.variance(mu_start)
+    z = eta0 - problem.offset + (problem.y - mu_start) / dmu
+    ok = (problem.w > 0) & jnp.isfinite(h) & jnp.isfinite(z)
+    H = hessian(problem, jnp.where(ok, h, 0.0))
+    rhs = data_gradient(problem, jnp.where(ok, h * z, 0.0))
+    H, rhs = _linalg.pin_intercept(H, rhs, problem.fit_intercept)
+    factors, _ = _linalg.factor(H)
+    return _linalg.solve(factors, rhs)

@@ -54,7 +54,7 @@ from jax.typing import ArrayLike
 from jaxglm import _linalg, inference
 from jaxglm import families as F
 from jaxglm._pytree import pytree_dataclass, static_field
-from jaxglm.results import ConvergenceWarning, Status
+from jaxglm._status import ConvergenceWarning, Status
 from jaxglm.solvers._driver import iterate
 from jaxglm.solvers._line_search import backtrack
 

@@ -40,10 +40,13 @@ from jaxglm import _linalg
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
+from jaxglm._fit import fit
 from jaxglm._pytree import pytree_dataclass
-from jaxglm.fit import deviance_at, fit, null_eta, null_params
+from jaxglm._spec import FitSpec, check_folds, is_concrete, resolve_spec, validate
+from jaxglm._statistics import null_eta
+from jaxglm.model import deviance_at, null_params
 from jaxglm.results import GLMResult
-from jaxglm.solvers import ProxNewton, iterate
+from jaxglm.solvers import AbstractSolver, iterate
 
 __all__ = ["CVResult", "PathResult", "cv", "path"]
 
@@ -210,21 +213,41 @@ def _rows_of_transpose(X: jax.Array) -> jax.Array:
     return jnp.transpose(X)
 
 
-def _prepare(X, y, family, link, weights, offset, penalty_factor):
+def _prepare(
+    X, y, family, link, solver, tol, max_iter, l1_ratio, weights, freq_weights, offset,
+    exposure, penalty_factor, alphas,
+) -> tuple[FitSpec, tuple]:  # fmt: skip
+    """Resolve and validate as :func:`jaxglm.fit` does, then the arrays of the compiled path:
+    ``(X, y, w, offset, penalty_factor, grid)`` with ``w`` = prior x frequency weights and
+    the exposure's log in the offset."""
+    spec = resolve_spec(
+        family, link, solver, np.shape(X), l1_ratio=l1_ratio, tol=tol, max_iter=max_iter,
+        path=True,
+    )  # fmt: skip
+    arrays = dict(
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+        penalty_factor=penalty_factor,
+    )  # fmt: skip
+    if is_concrete(X, y, arrays, alphas):
+        validate(spec, X, y, **arrays)
+        if alphas is not None:
+            grid = np.asarray(alphas, dtype=float)
+            if grid.ndim != 1 or not (np.isfinite(grid).all() and (grid >= 0).all()):
+                raise ValueError(f"alphas must be a 1-D grid of finite values >= 0, got {alphas!r}")
     X = jnp.asarray(X)
     if not jnp.issubdtype(X.dtype, jnp.floating):
         X = X.astype(jnp.asarray(1.0).dtype)
     dtype = X.dtype
     n, p = X.shape
-    family = F.Gaussian() if family is None else family
-    link = family.default_link() if link is None else link
-    if not isinstance(link, L.Link):
-        raise TypeError(f"link must be a jaxglm Link, got {link!r}")
-    y = jnp.asarray(y, dtype)
-    w = jnp.ones(n, dtype) if weights is None else jnp.asarray(weights, dtype)
+    w = jnp.ones(n, dtype)
+    for value in (weights, freq_weights):
+        w = w if value is None else w * jnp.asarray(value, dtype)
     off = jnp.zeros(n, dtype) if offset is None else jnp.asarray(offset, dtype)
+    if exposure is not None:
+        off = off + jnp.log(jnp.asarray(exposure, dtype))
     pf = jnp.ones(p, dtype) if penalty_factor is None else jnp.asarray(penalty_factor, dtype)
-    return X, y, w, off, pf, family, link
+    grid = None if alphas is None else jnp.asarray(alphas, dtype)
+    return spec, (X, jnp.asarray(y, dtype), w, off, pf, grid)
 
 
 def path(
@@ -234,27 +257,34 @@ def path(
     link: L.Link | None = None,
     *,
     weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
     offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
     fit_intercept: bool = True,
     l1_ratio: float = 1.0,
     penalty_factor: ArrayLike | None = None,
     n_alphas: int = 100,
     alpha_min_ratio: float | None = None,
     alphas: ArrayLike | None = None,
-    tol: float = 1e-7,
-    max_iter: int = 100,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
     independent: bool = False,
 ) -> PathResult:
     """The regularization path of a penalized GLM, as one compiled program (module docs).
 
     Args:
-        X, y, family, link, weights, offset, fit_intercept, penalty_factor: as
-            :func:`jaxglm.fit`.
+        X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept,
+            penalty_factor: as :func:`jaxglm.fit` (validated the same way;
+            ``NegativeBinomial`` needs a fixed ``alpha``).
         l1_ratio: elastic-net mixing (1: lasso, 0: ridge).
         n_alphas: grid size when ``alphas`` is None.
         alpha_min_ratio: smallest alpha over ``alpha_max`` (default 1e-4 if n > p else 1e-2).
         alphas: an explicit decreasing grid (then ``n_alphas``, ``alpha_min_ratio`` unused).
-        tol, max_iter: :class:`jaxglm.ProxNewton`'s KKT tolerance and steps per alpha.
+        solver: a solver with warm starts (default :class:`jaxglm.ProxNewton`, the only
+            one).
+        tol, max_iter: override the solver's KKT tolerance and steps per alpha (default:
+            its own, ``ProxNewton``'s 1e-8 and 100).
         independent: fit every alpha from the null model under ``vmap`` instead of
             warm-starting along the grid (same answers; for accelerators).
 
@@ -269,15 +299,17 @@ def path(
         >>> res.coef.shape, bool(res.dev_ratio[-1] > 0.5)
         ((5, 3), True)
     """
-    X, y, w, off, pf, family, link = _prepare(X, y, family, link, weights, offset, penalty_factor)
+    spec, (X, y, w, off, pf, grid) = _prepare(
+        X, y, family, link, solver, tol, max_iter, l1_ratio, weights, freq_weights, offset,
+        exposure, penalty_factor, alphas,
+    )  # fmt: skip
     ratio = _min_ratio(X.shape, alpha_min_ratio)
-    grid = None if alphas is None else jnp.asarray(alphas, X.dtype)
-    solver = ProxNewton(tol=tol, max_iter=max_iter)
     XT = _rows_of_transpose(X)
     res, _ = _path_jit(
         X, XT, y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid, jnp.asarray(ratio, X.dtype),
-        solver, jnp.zeros_like(w), family=family, link=link, fit_intercept=fit_intercept,
-        n_alphas=n_alphas if grid is None else len(grid), independent=independent,
+        spec.solver, jnp.zeros_like(w), family=spec.family, link=spec.link,
+        fit_intercept=fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
+        independent=independent,
     )  # fmt: skip
     return res
 
@@ -295,7 +327,9 @@ def cv(
     link: L.Link | None = None,
     *,
     weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
     offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
     fit_intercept: bool = True,
     l1_ratio: float = 1.0,
     penalty_factor: ArrayLike | None = None,
@@ -306,8 +340,9 @@ def cv(
     foldid: ArrayLike | None = None,
     seed: int = 0,
     refit: str = "min",
-    tol: float = 1e-7,
-    max_iter: int = 100,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
 ) -> CVResult:
     """k-fold cross-validation of the path: folds x alphas in one compiled program.
 
@@ -316,9 +351,10 @@ def cv(
     ``sum_test w d_i / sum_test w`` is computed for every alpha inside the scan.
 
     Args:
-        X, y, family, link, weights, offset, fit_intercept, l1_ratio, penalty_factor,
-            n_alphas, alpha_min_ratio, alphas, tol, max_iter: as :func:`path`.
-        n_folds: number of folds when ``foldid`` is None.
+        X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept,
+            l1_ratio, penalty_factor, n_alphas, alpha_min_ratio, alphas, solver, tol,
+            max_iter: as :func:`path`.
+        n_folds: number of folds when ``foldid`` is None (2 to ``n``).
         foldid: (n,) integer fold labels ``0..K-1`` (overrides ``n_folds``, ``seed``).
         seed: seed of the random fold assignment.
         refit: ``"min"`` or ``"1se"``: the alpha of ``res.refit``.
@@ -337,19 +373,19 @@ def cv(
     """
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")
-    X, y, w, off, pf, family, link = _prepare(X, y, family, link, weights, offset, penalty_factor)
+    spec, (X, y, w, off, pf, grid) = _prepare(
+        X, y, family, link, solver, tol, max_iter, l1_ratio, weights, freq_weights, offset,
+        exposure, penalty_factor, alphas,
+    )  # fmt: skip
     n = X.shape[0]
+    check_folds(n_folds, foldid, n)
     ids = fold_ids(n, n_folds, seed) if foldid is None else np.asarray(foldid).astype(int)
-    if ids.shape != (n,) or ids.min() < 0:
-        raise ValueError(f"foldid must be (n,) = ({n},) labels 0..K-1")
     folds = np.unique(ids)
     test = jnp.asarray(ids[None, :] == folds[:, None], X.dtype)  # (K, n)
     ratio = _min_ratio(X.shape, alpha_min_ratio)
-    grid = None if alphas is None else jnp.asarray(alphas, X.dtype)
-    solver = ProxNewton(tol=tol, max_iter=max_iter)
     full, fold_dev = _cv_jit(
         X, _rows_of_transpose(X), y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid,
-        jnp.asarray(ratio, X.dtype), solver, test, family=family, link=link,
+        jnp.asarray(ratio, X.dtype), spec.solver, test, family=spec.family, link=spec.link,
         fit_intercept=fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
     )  # fmt: skip
     mean = jnp.mean(fold_dev, axis=0)
@@ -362,8 +398,9 @@ def cv(
     if fit_intercept:
         start = jnp.concatenate([full.intercept[index][None], start])
     res = fit(
-        X, y, family, link, weights=w, offset=off, fit_intercept=fit_intercept,
-        alpha=full.alphas[index], l1_ratio=l1_ratio, penalty_factor=pf, solver=solver,
-        start_params=start,
+        X, y, spec.family, spec.link, weights=weights, freq_weights=freq_weights,
+        offset=offset, exposure=exposure, fit_intercept=fit_intercept,
+        alpha=full.alphas[index], l1_ratio=l1_ratio, penalty_factor=penalty_factor,
+        solver=spec.solver, start_params=start,
     )  # fmt: skip
     return CVResult(full, fold_dev, mean, se, alpha_min, alpha_1se, res)

@@ -1,8 +1,9 @@
-"""Fit results: :class:`GLMResult` (a pytree) and the :class:`Status` codes."""
+"""Fit results: :class:`GLMResult` (a pytree); the :class:`Status` codes live in
+:mod:`jaxglm._status` and are re-exported here."""
 
 from __future__ import annotations
 
-import enum
+import functools
 from typing import Any
 
 import jax
@@ -13,65 +14,12 @@ from jax.typing import ArrayLike
 from jaxglm import inference
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
+from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
+from jaxglm.distributions import chi2_sf, f_sf
 from jaxglm.families import Family
 from jaxglm.links import Link
 
-__all__ = ["ConvergenceWarning", "GLMResult", "PerfectSeparationWarning", "Status"]
-
-
-class ConvergenceWarning(UserWarning):
-    """A concrete fit ended without converging (see ``res.status_message``)."""
-
-
-class PerfectSeparationWarning(UserWarning):
-    """A concrete binomial-type fit has fitted probabilities numerically 0 or 1.
-
-    The maximum likelihood estimate does not exist (perfect or quasi-complete separation):
-    some coefficients diverge and their standard errors are meaningless. The warning names
-    the columns whose coefficients diverge.
-    """
-
-
-class Status(enum.IntEnum):
-    """Why a fit stopped; ``res.status`` holds the integer, per batch member."""
-
-    CONVERGED = 0
-    MAX_ITER = 1
-    NONFINITE = 2
-    RANK_DEFICIENT = 3
-    LINE_SEARCH_FAILED = 4
-    RUNNING = 5  # internal: never in a returned result
-    SEPARATION = 6
-
-    @property
-    def message(self) -> str:
-        """What happened and what to do about it."""
-        return _MESSAGES[self]
-
-
-_MESSAGES = {
-    Status.CONVERGED: "converged",
-    Status.MAX_ITER: "stopped at max_iter before converging: raise max_iter or loosen tol",
-    Status.NONFINITE: (
-        "the objective or its gradient became NaN/inf: check the data (NaN, y outside the "
-        "family's support, huge values) and the link's mean range"
-    ),
-    Status.RANK_DEFICIENT: (
-        "the Newton system is singular to working precision: the design has collinear or "
-        "constant columns (or is too ill-conditioned for float32); drop or rescale columns, "
-        "or use float64"
-    ),
-    Status.LINE_SEARCH_FAILED: (
-        "the line search found no decrease along a descent direction: the problem may be "
-        "ill-conditioned or the MLE may not exist (separation)"
-    ),
-    Status.RUNNING: "still running (internal state, never returned)",
-    Status.SEPARATION: (
-        "fitted probabilities numerically 0 or 1 occurred (perfect or quasi-complete "
-        "separation): the MLE does not exist and some coefficients diverge; drop the "
-        "separating columns, or use a ridge penalty (alpha > 0)"
-    ),
-}
+__all__ = ["ConvergenceWarning", "GLMResult", "PerfectSeparationWarning", "Status", "lr_test"]
 
 
 @pytree_dataclass
@@ -499,3 +447,79 @@ def _summary(res: GLMResult, alpha: float) -> str:
 def _num(x: Any) -> str:
     v = float(x)
     return f"{v:.0f}" if v == round(v) else f"{v:.6g}"
+
+
+def lr_test(
+    restricted: GLMResult, full: GLMResult, test: str | None = None
+) -> inference.HypothesisTest:
+    """Likelihood-ratio (analysis of deviance) test of a restricted model in a full one.
+
+    As R's ``anova(restricted, full, test=)`` on two glms: with ``J = df_resid`` of the
+    restricted fit minus that of the full fit and ``phi`` the full fit's ``scale``,
+
+    * ``test="chi2"``: ``(D_restricted - D_full) / phi`` on ``chi2(J)`` (R's
+      ``test="Chisq"``; for Poisson, Binomial, Bernoulli ``phi = 1`` and this is
+      ``2 (llf_full - llf_restricted)``);
+    * ``test="F"``: ``(D_restricted - D_full) / J / phi`` on ``F(J, df_resid_full)``
+      (R's ``test="F"``).
+
+    The default is ``"F"`` when the full fit's scale is estimated (``scale_estimated``:
+    a free-dispersion family, ``scale="X2"`` or ``"dev"``) and ``"chi2"`` otherwise. The
+    test is likelihood based: it ignores ``cov_type``. The two fits must use the same data,
+    family and link, with the restricted design nested in the full one: the columns are
+    not checked; the degrees of freedom, ``nobs`` and the null deviance (the same rows,
+    weights and offset) are, and a restricted fit with the smaller deviance is refused.
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = rng.poisson(np.exp(0.3 + 0.4 * X[:, 0]))
+        >>> full = jg.fit(X, y, family=jg.Poisson())
+        >>> small = jg.fit(X[:, :1], y, family=jg.Poisson())
+        >>> t = jg.lr_test(small, full)
+        >>> t.distribution, float(t.df_num)
+        ('chi2', 1.0)
+    """
+    for res in (restricted, full):
+        if np.ndim(res.status) != 0:
+            raise ValueError("lr_test compares two single fits: index batches first, res[i]")
+    if (type(restricted.family), type(restricted.link)) != (type(full.family), type(full.link)):
+        raise ValueError("lr_test needs the same family and link in both fits")
+    J = float(restricted.df_resid) - float(full.df_resid)
+    if not J > 0 or float(restricted.nobs) != float(full.nobs):
+        raise ValueError(
+            "restricted must be nested in full on the same data: need the same nobs and "
+            f"fewer parameters (df_resid {float(restricted.df_resid):g} vs "
+            f"{float(full.df_resid):g}, nobs {float(restricted.nobs):g} vs {float(full.nobs):g})"
+        )
+    # The same rows, weights and offset give the same null model: a fit on other data (or
+    # with another offset or exposure) has another null deviance, and its deviance
+    # difference is no likelihood ratio.
+    null_r, null_f = float(restricted.null_deviance), float(full.null_deviance)
+    if abs(null_r - null_f) > 1e-6 * max(abs(null_r), abs(null_f), 1e-12):
+        raise ValueError(
+            "restricted and full are not fits to the same data: their null deviances differ "
+            f"({null_r:.8g} vs {null_f:.8g}); the rows, weights and offset/exposure must match"
+        )
+    dev_r, dev_f = float(restricted.deviance), float(full.deviance)
+    if dev_r < dev_f - 1e-6 * max(abs(dev_f), 1e-12):
+        raise ValueError(
+            f"restricted has the smaller deviance ({dev_r:.8g} < {dev_f:.8g}): it is not "
+            "nested in full"
+        )
+    test = ("F" if full.scale_estimated else "chi2") if test is None else test
+    if test not in ("F", "chi2"):
+        raise ValueError(f"test must be 'F', 'chi2' or None, got {test!r}")
+    return _lr(restricted.deviance, full.deviance, full.scale, J, full.df_resid, test == "F")
+
+
+@functools.partial(jax.jit, static_argnames=("use_f",))
+def _lr(dev_r, dev_f, phi, J, df_denom, use_f):
+    diff = (dev_r - dev_f) / phi
+    J = jnp.asarray(J, diff.dtype)
+    if use_f:
+        return inference.HypothesisTest(diff / J, f_sf(diff / J, J, df_denom), J, df_denom, "F")
+    return inference.HypothesisTest(
+        diff, chi2_sf(diff, J), J, jnp.asarray(jnp.nan, diff.dtype), "chi2"
+    )

@@ -74,19 +74,15 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _linalg, _padding
+from jaxglm import _fit, _linalg, _padding
 from jaxglm import families as F
 from jaxglm import links as L
-from jaxglm.fit import _check_family, _column_names, _is_concrete, _pads, _validate, fit
-from jaxglm.results import ConvergenceWarning, GLMResult, Status
-from jaxglm.solvers import AbstractSolver, Newton, default_solver
+from jaxglm._spec import MEMBER_NDIM, FitSpec, column_names, is_concrete, resolve_spec, validate
+from jaxglm._status import ConvergenceWarning, Status
+from jaxglm.results import GLMResult
+from jaxglm.solvers import AbstractSolver
 
 __all__ = ["BootstrapResult", "bootstrap", "fit_many"]
-
-# The number of dimensions of one member's argument; one more means given per member.
-_MEMBER_NDIM = {
-    "X": 2, "y": 1, "weights": 1, "freq_weights": 1, "offset": 1, "exposure": 1, "alpha": 0,
-}  # fmt: skip
 
 
 def fit_many(
@@ -101,10 +97,16 @@ def fit_many(
     exposure: ArrayLike | None = None,
     fit_intercept: bool = True,
     alpha: ArrayLike = 0.0,
+    l1_ratio: float = 0.0,
     penalty_factor: ArrayLike | None = None,
     solver: AbstractSolver | None = None,
     tol: float | None = None,
     max_iter: int | None = None,
+    start_params: ArrayLike | None = None,
+    cov_type: str = "nonrobust",
+    groups: ArrayLike | None = None,
+    scale: float | str | None = None,
+    use_t: bool | None = None,
     batch_size: int | None = None,
     method: str | None = None,
 ) -> GLMResult:
@@ -119,8 +121,10 @@ def fit_many(
     Args:
         X: (n, p) shared design, or (m, n, p) one per member.
         Y: (m, n) responses, one row per member.
-        family, link, fit_intercept, penalty_factor, solver, tol, max_iter: as
-            :func:`jaxglm.fit`, shared by all members.
+        family, link, fit_intercept, l1_ratio, penalty_factor, solver, tol, max_iter,
+            start_params, cov_type, groups, scale, use_t: as :func:`jaxglm.fit`, shared
+            by all members (``NegativeBinomial(alpha=None)`` estimates each member's
+            alpha).
         weights, freq_weights, offset, exposure: (n,) shared or (m, n) per member.
         alpha: ridge strength, scalar shared or (m,) per member.
         batch_size: members per ``vmap`` (module docs); ``None``: all of them with
@@ -141,48 +145,23 @@ def fit_many(
         >>> res.params.shape, bool(res.converged.all())
         ((5, 3), True)
     """
+    spec = resolve_spec(
+        family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
+        tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
+    )  # fmt: skip
     arrays = dict(
         X=X, y=Y, weights=weights, freq_weights=freq_weights, offset=offset,
         exposure=exposure, alpha=alpha,
     )  # fmt: skip
-    if np.ndim(Y) != 2:
-        raise ValueError(f"Y must be 2-D (m, n): one response per row, got shape {np.shape(Y)}")
-    settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
-    res = _run_batch(arrays, penalty_factor, settings, batch_size, method, sample=None)
-    return dataclasses.replace(res, feature_names=_column_names(X))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Settings:
-    family: F.Family
-    link: L.Link
-    solver: AbstractSolver
-    fit_intercept: bool
-
-    @staticmethod
-    def make(family, link, solver, tol, max_iter, fit_intercept, x_shape) -> _Settings:
-        family = F.Gaussian() if family is None else family
-        if not isinstance(family, F.Family):
-            raise TypeError(f"family must be a jaxglm Family, got {family!r}")
-        link = family.default_link() if link is None else link
-        if not isinstance(link, L.Link):
-            raise TypeError(f"link must be a jaxglm Link, got {link!r}")
-        if solver is None:
-            solver = default_solver(*x_shape[-2:]) if len(x_shape) >= 2 else Newton()
-        if not isinstance(solver, AbstractSolver):
-            raise TypeError(f"solver must be a jaxglm solver, got {solver!r}")
-        if tol is not None:
-            solver = dataclasses.replace(solver, tol=tol)
-        if max_iter is not None:
-            solver = dataclasses.replace(solver, max_iter=max_iter)
-        return _Settings(family, link, solver, fit_intercept)
+    shared = dict(penalty_factor=penalty_factor, start_params=start_params, groups=groups)
+    res = _run_batch(spec, arrays, shared, batch_size, method, sample=None)
+    _warn_failed(res, spec.family.name, "fits")
+    return dataclasses.replace(res, feature_names=column_names(X))
 
 
 def _batched_names(arrays: dict[str, Any]) -> tuple[str, ...]:
     """The arguments given per member (one more dimension than one fit's)."""
-    return tuple(
-        k for k, v in arrays.items() if v is not None and np.ndim(v) == _MEMBER_NDIM[k] + 1
-    )
+    return tuple(k for k, v in arrays.items() if v is not None and np.ndim(v) == MEMBER_NDIM[k] + 1)
 
 
 def _batch_size_of(arrays: dict[str, Any], batched: tuple[str, ...]) -> int:
@@ -193,21 +172,28 @@ def _batch_size_of(arrays: dict[str, Any], batched: tuple[str, ...]) -> int:
 
 
 def _run_batch(
+    spec: FitSpec,
     arrays: dict[str, Any],
-    penalty_factor: Any,
-    settings: _Settings,
+    shared: dict[str, Any],
     batch_size: int | None,
     method: str | None,
     sample: _Sample | None,
 ) -> GLMResult:
-    """Validate and pad on the host (concrete inputs), then map ``fit`` over the members.
+    """Validate and pad on the host (concrete inputs), then map the compiled fit over the
+    members (:func:`jaxglm._fit.run`, the program ``jax.vmap(fit)`` runs).
 
-    With ``sample`` (:func:`bootstrap`) each member is a replicate whose frequency weights
-    are drawn, per chunk, by a small compiled function.
+    ``arrays`` holds the per-row arguments and ``alpha`` (each shared or per member);
+    ``shared`` the arguments every member shares (``penalty_factor``, ``start_params``,
+    ``groups``). With ``sample`` (:func:`bootstrap`, whose data :func:`jaxglm.fit` has
+    validated) each member is a replicate whose frequency weights are drawn, per chunk,
+    by a small compiled function.
     """
     batched = _batched_names(arrays)
     if sample is None and "y" not in batched:
-        raise ValueError("Y must hold one response per member: shape (m, n)")
+        raise ValueError(
+            f"y must be 2-D (m, n), members first (one response per row), got "
+            f"{np.shape(arrays['y'])}"
+        )
     m = sample.n_boot if sample is not None else _batch_size_of(arrays, batched)
     if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
@@ -216,15 +202,16 @@ def _run_batch(
         method = default_method(n, p, m, np.ndim(arrays["X"]) == 2)
     if method not in ("vmap", "map"):
         raise ValueError(f"method must be 'vmap', 'map' or None, got {method!r}")
-    concrete = _is_concrete(arrays, penalty_factor, settings.family, settings.solver)
-    if concrete:
-        _validate_batch(arrays, batched, penalty_factor, settings, m)
-        if _pads(settings.solver) and _padding.can_pad(*(arrays.get(k) for k in _padding.ROW_ARGS)):
-            arrays = _pad_batch(arrays, batched, _padding.bucket_size(n))
+    groups = shared["groups"]
+    if is_concrete(arrays, shared, spec):
+        if sample is None:
+            validate(spec, **arrays, **shared, members=m)
+        arrays, groups = _fit.prepare(spec, arrays, groups, batched)
+    arrays = dict(arrays, **shared)
+    arrays["groups"] = groups
     names = (*batched, "freq_weights") if sample is not None else batched
-    shared = tuple(None if k in names else v for k, v in arrays.items())
-    static = dict(keys=tuple(arrays), names=names, fit_intercept=settings.fit_intercept)
-    model = (penalty_factor, settings.family, settings.link, settings.solver)
+    common = tuple(None if k in names else v for k, v in arrays.items())
+    static = dict(keys=tuple(arrays), names=names)
 
     if method == "map":  # one compiled loop over all members: no chunks from Python
         size, run = m, functools.partial(_map_jit, batch_size=batch_size, **static)
@@ -244,19 +231,23 @@ def _run_batch(
                 sample.key, jnp.asarray(idx), probs, n_draws=sample.n_draws, n_rows=n_rows
             )
             member = (*member, counts)
-        parts.append(run(member, shared, *model))
-    res = parts[0] if len(parts) == 1 else _concatenate(parts, m)
-    res = dataclasses.replace(res, solver_name=settings.solver.name)
-    if _is_concrete(res.status):
-        failed = int(np.sum(np.asarray(res.status) != Status.CONVERGED))
-        if failed:
-            warnings.warn(
-                f"{failed} of {m} {settings.family.name} fits did not converge: see "
-                "res.status / res.status_message per member",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-    return res
+        parts.append(run(member, common, spec))
+    return parts[0] if len(parts) == 1 else _concatenate(parts, m)
+
+
+def _warn_failed(res: GLMResult, name: str, what: str) -> None:
+    """One ConvergenceWarning for a batch, pointing at the caller of the entry point."""
+    if not is_concrete(res.status):
+        return
+    status = np.asarray(res.status)
+    failed = int(np.sum(status != Status.CONVERGED))
+    if failed:
+        warnings.warn(
+            f"{failed} of {status.size} {name} {what} did not converge: see res.status / "
+            "res.status_message per member",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 MAP_MIN_SIZE = 4096
@@ -284,38 +275,28 @@ def default_method(n: int, p: int, members: int = 1, shared_design: bool = False
     return "vmap"
 
 
-def _member_fit(member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept):
-    kw = dict(zip(keys, shared, strict=True))
+def _member_fit(member, common, spec, keys, names):
+    kw = dict(zip(keys, common, strict=True))
     kw.update(zip(names, member, strict=True))
-    return fit(
-        kw.pop("X"), kw.pop("y"), family, link, **kw, fit_intercept=fit_intercept,
-        penalty_factor=penalty_factor, solver=solver,
-    )  # fmt: skip
+    return _fit.run(spec, kw, kw.pop("groups"))
 
 
-def _vmap(members, shared, penalty_factor, family, link, solver, *, keys, names, fit_intercept):
-    """``jax.vmap(fit)`` over the members, not wrapped in a ``jit`` of its own: ``fit`` is
-    jitted, so this runs the program a user's ``jax.vmap(fit)`` compiles."""
+def _vmap(members, common, spec, *, keys, names):
+    """``jax.vmap`` of the compiled fit over the members, not wrapped in a ``jit`` of its
+    own: the fit is jitted, so this runs the program a user's ``jax.vmap(fit)`` compiles."""
 
     def one(*member):
-        return _member_fit(
-            member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept
-        )
+        return _member_fit(member, common, spec, keys, names)
 
     return jax.vmap(one)(*members)
 
 
-@functools.partial(jax.jit, static_argnames=("keys", "names", "fit_intercept", "batch_size"))
-def _map_jit(
-    members, shared, penalty_factor, family, link, solver,
-    *, keys, names, fit_intercept, batch_size,
-) -> GLMResult:  # fmt: skip
-    """``lax.map(fit)`` over the members, in one compiled program."""
+@functools.partial(jax.jit, static_argnames=("keys", "names", "batch_size"))
+def _map_jit(members, common, spec, *, keys, names, batch_size) -> GLMResult:
+    """``lax.map`` of the compiled fit over the members, in one compiled program."""
 
     def one(member):
-        return _member_fit(
-            member, shared, penalty_factor, family, link, solver, keys, names, fit_intercept
-        )
+        return _member_fit(member, common, spec, keys, names)
 
     return lax.map(one, members, batch_size=batch_size)
 
@@ -331,7 +312,7 @@ def _take(a: Any, idx: np.ndarray, whole: bool) -> Any:
 
 def _concatenate(parts: list[GLMResult], m: int) -> GLMResult:
     """The chunks' results as one batch of ``m`` members (the fill-up repeats dropped)."""
-    if _is_concrete(parts):
+    if is_concrete(parts):
         return jax.tree.map(
             lambda *xs: jnp.asarray(np.concatenate([np.asarray(x) for x in xs])[:m]), *parts
         )
@@ -346,69 +327,6 @@ class _Sample:
     n_boot: int
     n_draws: int
     probs: np.ndarray | None  # (n,) row probabilities; None: uniform over the n_draws rows
-
-
-def _validate_batch(arrays, batched, penalty_factor, settings: _Settings, m: int) -> None:
-    """Host-side validation: member 0 by :func:`jaxglm.fit`'s rules, then every member."""
-    first = {k: (np.asarray(v)[0] if k in batched else v) for k, v in arrays.items()}
-    _validate(
-        settings.family, settings.link, settings.fit_intercept, **first,
-        penalty_factor=penalty_factor, start_params=None,
-    )  # fmt: skip
-    _check_family(settings.family, settings.link)
-    n = np.shape(first["X"])[0]
-    for k in batched:
-        arr = np.asarray(arrays[k], dtype=float)
-        shape = (m, *np.shape(first[k]))
-        if arr.shape != shape:
-            raise ValueError(f"{k} must have shape {shape}, got {arr.shape}")
-        _first_bad(np.isfinite(arr), f"{k} has a non-finite value")
-        if k in ("weights", "freq_weights", "alpha"):
-            _first_bad(arr >= 0, f"{k} has a negative value")
-        if k == "exposure":
-            _first_bad(arr > 0, "exposure must be > 0; bad value")
-    if "y" in batched:
-        Y = np.asarray(arrays["y"], dtype=float)
-        if Y.shape[1] != n:
-            raise ValueError(f"Y must have shape (m, {n}) to match X, got {Y.shape}")
-        fam = settings.family
-        _first_bad(fam.in_support(Y), f"Y is outside the support of {fam.name} ({fam.support})")
-    w = np.ones((m, n))
-    for k in ("weights", "freq_weights"):
-        if arrays[k] is not None:
-            w = w * np.asarray(arrays[k], dtype=float)
-    _first_bad((w > 0).any(axis=1), "all weights are zero: no observation to fit")
-
-
-def _first_bad(ok: np.ndarray, message: str) -> None:
-    if not ok.all():
-        where = tuple(int(i) for i in np.argwhere(~ok)[0])
-        raise ValueError(f"{message} at member, index {where}")
-
-
-def _pad_batch(arrays: dict[str, Any], batched: tuple[str, ...], n_to: int) -> dict[str, Any]:
-    """:func:`jaxglm._padding.pad_fit_arrays` for a batch (rows are axis 1 when batched)."""
-    n = np.shape(arrays["X"])[-2]
-    if n_to == n:
-        return dict(arrays)
-    out = dict(arrays)
-
-    def pad(name, value):
-        return _padding.pad_rows(arrays[name], n_to, value, axis=int(name in batched))
-
-    # Each member's first y: validated to be in the family's support (all of y is).
-    y = np.asarray(arrays["y"])
-    out["y"] = _padding.pad_rows(y, n_to, 0.0, axis=y.ndim - 1)
-    out["y"][..., n:] = y[..., :1]
-    out["X"] = pad("X", 0.0)
-    if arrays["weights"] is None:
-        out["weights"] = _padding.pad_rows(np.ones(n), n_to, 0.0)
-    else:
-        out["weights"] = pad("weights", 0.0)
-    for name, value in (("freq_weights", 0.0), ("offset", 0.0), ("exposure", 1.0)):
-        if arrays[name] is not None:
-            out[name] = pad(name, value)
-    return out
 
 
 # ---- bootstrap ------------------------------------------------------------------------------
@@ -475,10 +393,16 @@ def bootstrap(
     exposure: ArrayLike | None = None,
     fit_intercept: bool = True,
     alpha: ArrayLike = 0.0,
+    l1_ratio: float = 0.0,
     penalty_factor: ArrayLike | None = None,
     solver: AbstractSolver | None = None,
     tol: float | None = None,
     max_iter: int | None = None,
+    start_params: ArrayLike | None = None,
+    cov_type: str = "nonrobust",
+    groups: ArrayLike | None = None,
+    scale: float | str | None = None,
+    use_t: bool | None = None,
     batch_size: int | None = None,
     method: str | None = None,
 ) -> BootstrapResult:
@@ -501,7 +425,9 @@ def bootstrap(
 
     Args:
         X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept, alpha,
-            penalty_factor, solver, tol, max_iter: as :func:`jaxglm.fit` (one dataset).
+            l1_ratio, penalty_factor, solver, tol, max_iter, start_params, cov_type, groups,
+            scale, use_t: as :func:`jaxglm.fit` (one dataset); ``cov_type``, ``scale`` and
+            ``use_t`` shape ``res.fit``'s inference (and each replicate's).
         n_boot: number of replicates.
         key: a ``jax.random`` key or an int seed.
         ci_alpha: the percentile intervals have level ``1 - ci_alpha``.
@@ -510,7 +436,7 @@ def bootstrap(
     Returns:
         A :class:`BootstrapResult`. Replicates that do not converge (e.g. separation in a
         logistic resample) are counted in ``n_failed`` and left out of ``bse`` and
-        ``conf_int``; no warning is issued for them.
+        ``conf_int``; one :class:`jaxglm.ConvergenceWarning` gives their count.
 
     Example:
         >>> import numpy as np, jaxglm as jg
@@ -523,12 +449,32 @@ def bootstrap(
     """
     if not (isinstance(n_boot, int) and n_boot >= 1):
         raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
-    common = dict(
-        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
-        fit_intercept=fit_intercept, alpha=alpha, penalty_factor=penalty_factor,
-        solver=solver, tol=tol, max_iter=max_iter,
+    spec = resolve_spec(
+        family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
+        tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
     )  # fmt: skip
-    full = fit(X, y, family, link, **common)
+    full = _fit.fit(
+        X,
+        y,
+        family,
+        link,
+        weights=weights,
+        freq_weights=freq_weights,
+        offset=offset,
+        exposure=exposure,
+        fit_intercept=fit_intercept,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        penalty_factor=penalty_factor,
+        solver=solver,
+        tol=tol,
+        max_iter=max_iter,
+        start_params=start_params,
+        cov_type=cov_type,
+        groups=groups,
+        scale=scale,
+        use_t=use_t,
+    )  # fmt: skip  (validates the data, as a single fit)
     key = jax.random.key(key) if isinstance(key, int) else key
     arrays = dict(
         X=X, y=y, weights=weights, freq_weights=None, offset=offset, exposure=exposure,
@@ -538,15 +484,12 @@ def bootstrap(
     sample = _Sample(key, n_boot, n, None)
     if freq_weights is not None:
         fw = np.asarray(freq_weights, dtype=float)
-        if fw.shape != (n,) or not (np.isfinite(fw).all() and (fw >= 0).all()):
-            raise ValueError(f"freq_weights must be ({n},), finite and >= 0")
         if not np.array_equal(fw, np.round(fw)):
             raise ValueError("bootstrap needs integer freq_weights (counts of observations)")
         sample = _Sample(key, n_boot, int(fw.sum()), fw / fw.sum())
-    settings = _Settings.make(family, link, solver, tol, max_iter, fit_intercept, np.shape(X))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reps = _run_batch(arrays, penalty_factor, settings, batch_size, method, sample)
+    shared = dict(penalty_factor=penalty_factor, start_params=start_params, groups=groups)
+    reps = _run_batch(spec, arrays, shared, batch_size, method, sample)
+    _warn_failed(reps, spec.family.name, "bootstrap replicates")
     status = np.asarray(reps.status)
     ok = status == Status.CONVERGED
     params = np.where(ok[:, None], np.asarray(reps.params), np.nan)

@@ -15,7 +15,7 @@ from conftest import simulate
 
 import jaxglm as jg
 
-fit_module = sys.modules["jaxglm.fit"]
+fit_module = sys.modules["jaxglm._fit"]
 sweeps = sys.modules["jaxglm.sweeps"]
 
 STATS = (
@@ -198,7 +198,7 @@ def test_fit_many_validates_every_member(datasets):
     bad[2, 5] = -1.0
     with pytest.raises(ValueError, match="support of Poisson"):
         jg.fit_many(X[0], bad, jg.Poisson())
-    with pytest.raises(ValueError, match="Y must be 2-D"):
+    with pytest.raises(ValueError, match="y must be 2-D"):
         jg.fit_many(X[0], Y[0], jg.Poisson())
     with pytest.raises(ValueError, match="disagree on the batch size"):
         jg.fit_many(X[0], Y, jg.Poisson(), weights=np.ones((2, 80)))

@@ -11,7 +11,7 @@ from jax.experimental.compilation_cache import compilation_cache
 import jaxglm as jg
 from jaxglm import _padding
 
-fit_module = sys.modules["jaxglm.fit"]
+fit_module = sys.modules["jaxglm._fit"]
 STATS = (
     "params", "bse", "deviance", "null_deviance", "llf", "aic", "bic", "pearson_chi2", "scale",
     "nobs", "df_resid", "df_model", "n_iter", "status",

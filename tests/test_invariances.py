@@ -11,7 +11,7 @@ from conftest import simulate
 
 import jaxglm as jg
 
-fit_module = sys.modules["jaxglm.fit"]
+fit_module = sys.modules["jaxglm._fit"]
 STATS = ("deviance", "null_deviance", "llf", "aic", "bic", "pearson_chi2", "scale", "nobs")
 
 

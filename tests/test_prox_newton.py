@@ -8,6 +8,7 @@ import json
 import pathlib
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -174,8 +175,11 @@ def test_refresh_under_vmap_equals_a_loop(cancer):
     # The batching rule (one decision for all members, then a cond per member) against
     # the unbatched function member by member; members 0 and 2 refresh, 1 keeps its model.
     X, y, _ = cancer
-    Xj, yj, w, off, pf, fam, link = paths._prepare(X, y, jg.Bernoulli(), None, None, None, None)
-    problem = paths._problem(Xj, None, yj, w, off, pf, fam, link, True, 0.01, 0.5)
+    n, p = X.shape
+    problem = paths._problem(
+        jnp.asarray(X), None, jnp.asarray(y), jnp.ones(n), jnp.zeros(n), jnp.ones(p),
+        jg.Bernoulli(), jg.Logit(), True, 0.01, 0.5,
+    )  # fmt: skip
     rng = np.random.default_rng(1)
     eta = rng.normal(scale=0.5, size=(3, len(y)))
     gram = np.stack([np.eye(11) * (k + 1) for k in range(3)])

@@ -1,4 +1,12 @@
-"""Solvers: pure ``init / step / terminate`` functions run by one ``while_loop`` driver."""
+"""Solvers: pure ``init / step / terminate`` functions run by one ``while_loop`` driver.
+
+:func:`resolve` is the one place a solver is chosen and checked against what the fit asks
+of it (an L1 penalty, warm starts along a path); capabilities are attributes of
+:class:`AbstractSolver`.
+"""
+
+import dataclasses
+from typing import Any
 
 from jaxglm.solvers._driver import AbstractSolver, iterate
 from jaxglm.solvers.newton import Newton
@@ -17,6 +25,7 @@ __all__ = [
     "SubsampledNewton",
     "default_solver",
     "iterate",
+    "resolve",
 ]
 
 NEWTON_MAX_COST = 1500
@@ -88,3 +97,56 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     if n >= max(SUBSAMPLE_MIN_N, SUBSAMPLE_MIN_ROWS * (p + 1)):
         return SubsampledNewton()
     return Newton()
+
+
+def resolve(
+    solver: AbstractSolver | None,
+    n: int,
+    p: int,
+    *,
+    l1: bool = False,
+    warm_starts: bool = False,
+    tol: Any = None,
+    max_iter: Any = None,
+) -> AbstractSolver:
+    """The solver a fit runs: the given one or the default, checked and with overrides.
+
+    Args:
+        solver: the user's solver, or None for the default: ``ProxNewton()`` when ``l1``
+            or ``warm_starts`` is asked for, else :func:`default_solver` of ``(n, p)``.
+        n, p: the design's shape.
+        l1: the fit has an L1 / elastic-net penalty (``l1_ratio > 0`` or traced).
+        warm_starts: the fit runs along a path (:func:`jaxglm.path`, :func:`jaxglm.cv`).
+        tol, max_iter: override the solver's own defaults when not None.
+
+    Returns:
+        The solver.
+
+    Raises:
+        TypeError: ``solver`` is not a jaxglm solver.
+        ValueError: the solver cannot do what the fit asks.
+
+    Example:
+        >>> from jaxglm.solvers import resolve
+        >>> resolve(None, 1000, 5, l1=True, tol=1e-6).name, resolve(None, 1000, 5).name
+        ('ProxNewton', 'Newton')
+    """
+    if solver is None:
+        solver = ProxNewton() if (l1 or warm_starts) else default_solver(n, p)
+    if not isinstance(solver, AbstractSolver):
+        raise TypeError(f"solver must be a jaxglm solver, got {solver!r}")
+    if l1 and not solver.supports_l1:
+        raise ValueError(
+            "an L1 / elastic-net penalty (l1_ratio > 0, or a traced l1_ratio) needs a solver "
+            f"that supports it (solver=jaxglm.ProxNewton()), got solver={solver!r}"
+        )
+    if warm_starts and not solver.warm_starts:
+        raise ValueError(
+            "a path needs a solver with warm starts (solver=jaxglm.ProxNewton()), got "
+            f"solver={solver!r}"
+        )
+    if tol is not None:
+        solver = dataclasses.replace(solver, tol=tol)
+    if max_iter is not None:
+        solver = dataclasses.replace(solver, max_iter=max_iter)
+    return solver

@@ -10,14 +10,14 @@ so each member's result is exactly its own.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxglm._status import Status
 from jaxglm.model import Problem
-from jaxglm.results import Status
 
 
 class AbstractSolver(abc.ABC):
@@ -29,6 +29,24 @@ class AbstractSolver(abc.ABC):
 
     tol: Any
     max_iter: Any
+
+    # Capabilities: what the pipeline may ask of the solver (read there, never tested by
+    # the solver's class outside solvers/).
+    supports_l1: ClassVar[bool] = False
+    """Whether it minimizes an L1 / elastic-net penalty (``problem.l1``, exact zeros)."""
+    warm_starts: ClassVar[bool] = False
+    """Whether it continues along a path: ``carry(state)``, ``first_carry(problem, params)``
+    and ``init(..., carry=)`` reuse the previous fit's quantities."""
+    uses_mustart: ClassVar[bool] = False
+    """Whether ``init`` builds its first model from ``mu_start`` (R's start) itself; for the
+    others the pipeline starts them from R's start when the intercept-only point is
+    outside the link's mean range (:func:`jaxglm.model.start_params`)."""
+
+    @property
+    def pads_rows(self) -> bool:
+        """Whether rows of weight 0 appended to the data leave its iterations unchanged (the
+        pipeline then pads ``n`` to size buckets and shares compiled programs)."""
+        return True
 
     @abc.abstractmethod
     def init(self, problem: Problem, params: jax.Array, mu_start: jax.Array | None = None) -> Any:

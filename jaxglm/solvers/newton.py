@@ -48,7 +48,7 @@ from jax import lax
 from jaxglm import _linalg
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
-from jaxglm.results import Status
+from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver
 from jaxglm.solvers._line_search import backtrack
 
@@ -95,6 +95,8 @@ class Newton(AbstractSolver):
     fisher: bool = static_field(default=False)
     tol: jax.Array | float = 1e-8
     max_iter: jax.Array | int = 100
+
+    uses_mustart = True
 
     def _model(self, problem: M.Problem, params: jax.Array, eta: jax.Array, at: jax.Array):
         """The quadratic model of the objective expanded at ``at``, its minimizer from params.
@@ -144,7 +146,8 @@ class Newton(AbstractSolver):
         slope = jnp.where(exact, jnp.dot(state.grad, d), 0.0)
         floor = 0.05 / problem.total_weight
         tol = jnp.maximum(self.tol, _TOL_EPS * jnp.finfo(state.f.dtype).eps)
-        small_step = state.decrement / 2 <= tol * (state.f + floor)
+        # (decrement and f are inf at the start: never "small" there)
+        small_step = exact & (state.decrement / 2 <= tol * (state.f + floor))
 
         # Within tolerance the quadratic model is trusted over f: the full step is taken
         # if f stays finite.
@@ -159,8 +162,11 @@ class Newton(AbstractSolver):
         grad, hess, step, ok = self._model(problem, params, eta, expansion)
         virtual = jnp.any(expansion != eta)
         decrement = jnp.where(virtual, jnp.inf, -jnp.dot(grad, step))
-        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
-        converged = small_step | (decrement / 2 <= tol**2 * (f + floor))
+        # The first model is built at R's start, whatever the starting point's objective:
+        # without an intercept an identity link starts at beta = 0, outside the mean range
+        # (f = inf there), and the next step's line search accepts any finite point.
+        finite = (jnp.isfinite(f) | (state.n_iter < 0)) & jnp.all(jnp.isfinite(grad))
+        converged = small_step | (~virtual & (decrement / 2 <= tol**2 * (f + floor)))
         # A rejected first step (from the mustart model) is no failure: the next step is a
         # Newton step from the intercept-only point.
         status = jnp.select(

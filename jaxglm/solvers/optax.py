@@ -71,7 +71,7 @@ from jax import lax
 from jaxglm import _linalg
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
-from jaxglm.results import Status
+from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver
 
 __all__ = ["INFORMATION_MAX_P", "Optax"]
@@ -231,6 +231,11 @@ class Optax(AbstractSolver):
     seed: jax.Array | int = 0
     tol: jax.Array | float = 1e-8
     max_iter: jax.Array | int = 1000
+
+    @property
+    def pads_rows(self) -> bool:
+        """Full batch only: mini-batches shuffle and cut the rows by ``n``."""
+        return self.batch_size is None
 
     def __post_init__(self) -> None:
         # Static fields only: the array fields may hold tracers or placeholders here.

@@ -74,7 +74,7 @@ from jax import lax
 from jaxglm import _linalg
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
-from jaxglm.results import Status
+from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver
 from jaxglm.solvers._line_search import backtrack_with_rows
 
@@ -222,6 +222,9 @@ class ProxNewton(AbstractSolver):
     max_iter: jax.Array | int = 100
     inner_max_iter: jax.Array | int = 1000
     inner: str = static_field(default="fista")
+
+    supports_l1 = True
+    warm_starts = True
 
     def _score(self, problem: M.Problem, eta: jax.Array) -> jax.Array:
         """The data part's gradient (no penalty): one pass over ``X``."""

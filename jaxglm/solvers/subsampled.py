@@ -63,7 +63,7 @@ from jax import lax
 from jaxglm import _linalg
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
-from jaxglm.results import Status
+from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver, iterate
 from jaxglm.solvers._line_search import ARMIJO, MAX_HALVINGS
 from jaxglm.solvers.newton import Newton
@@ -138,6 +138,14 @@ class SubsampledNewton(AbstractSolver):
     hessian_rows: int | None = static_field(default=None)
     tol: jax.Array | float = 1e-8
     max_iter: jax.Array | int = 100
+
+    uses_mustart = True
+
+    @property
+    def pads_rows(self) -> bool:
+        """False: its row subsamples depend on ``n`` (and at its large ``n`` a padded copy
+        costs more than a compile)."""
+        return False
 
     def _strides(self, problem: M.Problem) -> tuple[int, int]:
         n, p = problem.X.shape

@@ -1,0 +1,382 @@
+"""``fit()``: the short pipeline every entry point shares (shared/DESIGN.md).
+
+resolve (:func:`jaxglm._spec.resolve_spec`) -> validate (:func:`jaxglm._spec.validate`)
+-> prepare (:func:`prepare`: row padding, dtype, neutral values for absent arrays) -> the
+compiled fit (:func:`run`, one program per specification and shape) -> report
+(:func:`report`: warnings from the status codes, names from the design).
+:func:`jaxglm.fit_many`, :func:`jaxglm.bootstrap` and the paths use the same steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.typing import ArrayLike
+
+from jaxglm import _aliasing, _padding
+from jaxglm import _statistics as S
+from jaxglm import families as F
+from jaxglm import links as L
+from jaxglm import model as M
+from jaxglm._spec import FitSpec, column_names, is_concrete, resolve_spec, validate
+from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
+from jaxglm.multinomial import Multinomial, MultinomialResult, fit_multinomial
+from jaxglm.results import GLMResult
+from jaxglm.solvers import AbstractSolver, iterate, nb_alpha
+
+__all__ = ["fit", "prepare", "report", "run"]
+
+
+def fit(
+    X: ArrayLike,
+    y: ArrayLike,
+    family: F.Family | None = None,
+    link: L.Link | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    freq_weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    exposure: ArrayLike | None = None,
+    fit_intercept: bool = True,
+    alpha: ArrayLike = 0.0,
+    l1_ratio: float = 0.0,
+    penalty_factor: ArrayLike | None = None,
+    solver: AbstractSolver | None = None,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    start_params: ArrayLike | None = None,
+    cov_type: str = "nonrobust",
+    groups: ArrayLike | None = None,
+    scale: float | str | None = None,
+    use_t: bool | None = None,
+    drop_collinear: bool = False,
+) -> GLMResult | MultinomialResult:
+    """Fit a generalized linear model by (penalized) maximum likelihood.
+
+    The model is ``g(E[y]) = eta = offset + intercept + X @ beta`` with ``y`` from
+    ``family`` and ``Var(y_i) = phi V(mu_i) / weights_i``. The solver minimizes
+    ``deviance / (2 sum(w)) + alpha / 2 * sum_j penalty_factor_j beta_j^2`` (``w`` = prior
+    x frequency weights; the intercept is never penalized).
+
+    Args:
+        X: (n, p) design, without an intercept column. A pandas DataFrame's column names
+            label the summary.
+        y: (n,) response. For ``Binomial`` the proportion of successes, with the trial
+            counts as ``weights``; for ``Bernoulli`` 0/1.
+        family: a :class:`jaxglm.Family`; default ``Gaussian()``.
+        link: a :class:`jaxglm.Link`; default the family's (R's) default link.
+        weights: (n,) prior weights as R's ``glm(weights=)``; rows with weight 0 are
+            dropped (not counted in ``nobs`` or the degrees of freedom).
+        freq_weights: (n,) frequency weights: row ``i`` stands for ``freq_weights[i]``
+            identical rows (``nobs``, ``df_resid``, ``scale`` and BIC count them).
+        offset: (n,) known part of ``eta``.
+        exposure: (n,) positive exposure; ``log(exposure)`` is added to the offset.
+        fit_intercept: include an (unpenalized) intercept.
+        alpha: ridge penalty strength (traceable, so it can be vmapped).
+        l1_ratio: elastic-net mixing in [0, 1]: the penalty is ``alpha * sum_j f_j
+            (l1_ratio |beta_j| + (1 - l1_ratio) / 2 beta_j^2)`` (glmnet's and glum's form).
+            A number > 0 selects :class:`jaxglm.ProxNewton` (``bse``, ``aic`` and ``bic``
+            are then NaN and ``res.kkt_violation`` reports the optimality); a traced value
+            (vmap over it) needs ``solver=jaxglm.ProxNewton()``.
+        penalty_factor: (p,) per-feature penalty factors ``f_j >= 0`` (default 1).
+        solver: a solver object (default :func:`jaxglm.solvers.default_solver`: Newton
+            for p up to about 1,500, else L-BFGS).
+        tol, max_iter: override the solver's own defaults when given.
+        start_params: starting ``params`` (intercept first when ``fit_intercept``);
+            default R's start (one IRLS step from the family's ``mustart``).
+        cov_type: the covariance of ``params`` (:func:`jaxglm.inference.sandwich_cov`):
+            ``"nonrobust"`` (default: ``scale`` x inverse expected information, R's
+            ``summary.glm``); ``"HC0"``, ``"HC1"``, ``"HC2"``, ``"HC3"``
+            (heteroscedasticity robust sandwich); ``"cluster"`` (cluster robust, with
+            ``groups``; correction ``G/(G-1) (n-1)/(n-k)``, statsmodels' default). The
+            sandwich's bread is the observed Hessian, as statsmodels' GLM; it does not
+            depend on ``scale``. ``"none"``: no covariance (``bse``, tests and intervals
+            NaN), which skips the ``(p+1) x (p+1)`` information at the solution — for a
+            :class:`jaxglm.SubsampledNewton` fit a Gram product over all rows, the largest
+            single cost of a large fit.
+        groups: (n,) integer cluster labels for ``cov_type="cluster"`` (any integers;
+            traceable: the clusters are counted inside the compiled fit, only clusters
+            with a positive-weight row count).
+        scale: the dispersion used by ``bse`` and the tests: None (the family's: Pearson
+            chi2 / ``df_resid`` where the family has a free dispersion, else 1),
+            ``"X2"`` (Pearson chi2 / ``df_resid``, e.g. quasi-Poisson), ``"dev"``
+            (deviance / ``df_resid``) or a positive number (fixed). It does not change
+            ``llf``/``aic``/``bic`` (the family's likelihood, as R's).
+        use_t: use Student's t (with ``df_resid``; with ``G - 1`` for ``"cluster"``) for
+            p-values, intervals and tests (F for Wald tests). Default (None): R's rule,
+            t exactly when the scale is estimated (``scale`` None with a free-dispersion
+            family, ``"X2"`` or ``"dev"``). statsmodels' GLM defaults to the normal
+            (``use_t=False``); pass ``use_t=False`` to get its p-values.
+        drop_collinear: R's behaviour for an aliased (collinear or constant) column: the
+            columns of ``[1, X]`` (rows with positive weight) are taken in order and a
+            column is aliased when its residual norm after projection on the kept earlier
+            columns is below ``1e-7`` times its own norm (R's ``qr(tol = 1e-7)``, limited
+            pivoting); the model is fitted on the kept columns and the aliased ones get
+            NaN ``coef``, ``bse`` and covariance (``res.aliased`` lists their indices).
+            Needs concrete inputs. With False (default) an aliased column is reported by
+            a :class:`ConvergenceWarning` naming it and, as a rule, status
+            ``RANK_DEFICIENT``.
+
+    Compilation: one program per (family, link, solver, ``p``, dtype, size bucket of ``n``).
+    Concrete inputs are padded on the host with rows of weight 0 up to the next size bucket
+    (``n <= 32`` -> 32, else the next multiple of ``2 ** (floor(log2 n) - 3)``: less than
+    12.5% extra rows), so e.g. every ``n`` from 1,000 to 1,024 runs one program. The padded
+    rows change no result (``nobs``, degrees of freedom and all statistics mask zero
+    weights) and nothing of them is returned. Not padded: traced inputs (under
+    ``jit``/``vmap``: pad before), ``jax.Array`` inputs (data the caller already put on a
+    device: padding would copy it, about 0.5 s for 800 MB here), mini-batch
+    :class:`jaxglm.Optax` and :class:`jaxglm.SubsampledNewton` (their row batches and
+    subsamples depend on ``n``).
+
+    Returns:
+        A :class:`jaxglm.GLMResult`. Failure is a value: check ``res.converged`` /
+        ``res.status``. When the inputs are concrete (not traced by ``jit``/``vmap``) the
+        inputs are validated (``ValueError`` naming the argument and the first bad index)
+        and a :class:`ConvergenceWarning` is issued if the fit did not converge, a
+        :class:`PerfectSeparationWarning` naming the columns for status ``SEPARATION``.
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(500, 2))
+        >>> y = rng.poisson(np.exp(0.5 + X @ np.array([0.3, -0.2])))
+        >>> res = jg.fit(X, y, family=jg.Poisson())
+        >>> res.params.shape, bool(res.converged)
+        ((3,), True)
+    """
+    if isinstance(family, Multinomial):
+        return _fit_multinomial(locals())
+    spec = resolve_spec(
+        family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
+        tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
+    )  # fmt: skip
+    arrays = dict(
+        X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,
+        exposure=exposure, alpha=alpha, penalty_factor=penalty_factor, start_params=start_params,
+    )  # fmt: skip
+    names = column_names(X)
+    concrete = is_concrete(arrays, groups, spec)
+    if not concrete:
+        if drop_collinear:
+            raise ValueError("drop_collinear=True needs concrete inputs (not under jit/vmap)")
+        return run(spec, arrays, groups, names)
+    validate(spec, **arrays, groups=groups)
+    dropped = ()
+    if drop_collinear:  # R's rule is a host QR of X (as dear as a Gram): only when asked
+        dropped = _aliasing.aliased(X, weights, freq_weights, alpha, fit_intercept)
+        arrays = _drop_columns(arrays, dropped, fit_intercept)
+    arrays, groups = prepare(spec, arrays, groups)
+    res = run(spec, arrays, groups, None if dropped else names)
+    if dropped:
+        res = _expand(res, dropped, np.shape(X)[1], names)
+    report(spec, res, X, weights, freq_weights, alpha, names, stacklevel=3)
+    return res
+
+
+def prepare(
+    spec: FitSpec, arrays: dict[str, Any], groups: Any, members: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], Any]:
+    """Pad the rows of validated, concrete host arrays to their size bucket (when the
+    solver allows it and no array is already on a device); ``members`` names the arrays
+    given per batch member (their rows are axis 1)."""
+    row_arrays = [arrays.get(k) for k in _padding.ROW_ARGS]
+    if not (spec.solver.pads_rows and _padding.can_pad(*row_arrays, groups)):
+        return arrays, groups
+    n_to = _padding.bucket_size(np.shape(arrays["X"])[-2])
+    arrays = _padding.pad_fit_arrays(arrays, n_to, members)
+    if groups is not None:
+        groups = _padding.pad_labels(groups, n_to)
+    return arrays, groups
+
+
+def run(
+    spec: FitSpec, arrays: dict[str, Any], groups: Any, names: tuple[str, ...] | None = None
+) -> GLMResult:
+    """The compiled fit of one model: cast to the design's dtype, absent arrays as their
+    neutral values (so that fits with and without them share one program), then
+    ``_fit_jit``. Traceable: the members of :func:`jaxglm.fit_many` call it under vmap."""
+    # Concrete host inputs are prepared with NumPy and handed to the jitted function as
+    # they are (one transfer each); eager jnp calls would each dispatch a small program.
+    on_host = is_concrete(arrays, groups) and not any(
+        isinstance(v, jax.Array) for v in arrays.values()
+    )
+    xp = np if on_host else jnp
+    X = xp.asarray(arrays["X"])
+    if not jnp.issubdtype(X.dtype, jnp.floating):
+        X = X.astype(jnp.result_type(float))
+    dtype = jax.dtypes.canonicalize_dtype(X.dtype)
+    X = X.astype(dtype, copy=False) if xp is np else X
+    n, p = X.shape
+    cast = {k: None if v is None else xp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
+    ones = xp.ones(n, dtype)
+    off = xp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
+    if cast["exposure"] is not None:
+        off = off + xp.log(cast["exposure"])
+    l1_ratio = spec.l1_ratio
+    res = _fit_jit(
+        X, cast["y"],
+        ones if cast["weights"] is None else cast["weights"],
+        ones if cast["freq_weights"] is None else cast["freq_weights"],
+        off, cast["alpha"], np.asarray(l1_ratio, dtype) if is_concrete(l1_ratio) else l1_ratio,
+        xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
+        cast["start_params"], xp.arange(n) if groups is None else xp.asarray(groups),
+        np.int32(spec.robust_code), np.int32(spec.scale_code), jnp.asarray(spec.scale_value, dtype),
+        family=spec.family, link=spec.link, solver=spec.solver,
+        fit_intercept=spec.fit_intercept,
+        has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
+        covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
+    )  # fmt: skip
+    return dataclasses.replace(
+        res, feature_names=names, solver_name=spec.solver.name, cov_type=spec.cov_type,
+        scale_type=spec.scale_type, use_t=spec.use_t,
+    )  # fmt: skip
+
+
+def report(
+    spec: FitSpec,
+    res: GLMResult,
+    X: Any,
+    weights: Any,
+    freq_weights: Any,
+    alpha: Any,
+    names: tuple[str, ...] | None,
+    stacklevel: int = 2,
+) -> None:
+    """Warn about a concrete single fit that did not converge: a ConvergenceWarning (naming
+    R's aliased columns for a singular system), a PerfectSeparationWarning naming the
+    diverging columns; ``stacklevel`` points at the caller of the entry point."""
+    if not is_concrete(res.status):  # inside an outer jit the result may be traced
+        return
+    status = int(res.status)
+    if status == Status.RANK_DEFICIENT and not res.aliased:
+        dropped = _aliasing.aliased(X, weights, freq_weights, alpha, spec.fit_intercept)
+        if dropped:
+            warnings.warn(
+                f"columns {_aliasing.names(dropped, names)} of X are collinear with the "
+                "earlier columns (or constant, with the intercept): the coefficients are "
+                "not identified; pass drop_collinear=True for R's NA coefficients",
+                ConvergenceWarning,
+                stacklevel=stacklevel,
+            )
+    if status == Status.SEPARATION:
+        columns = _aliasing.separating_columns(np.asarray(X, float), res)
+        warnings.warn(
+            f"{spec.family.name} fit: {res.status_message}; diverging columns: "
+            f"{_aliasing.names(columns, names)}",
+            PerfectSeparationWarning,
+            stacklevel=stacklevel,
+        )
+    elif status != Status.CONVERGED:
+        warnings.warn(
+            f"{spec.family.name} fit did not converge: {res.status_message}",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def _drop_columns(arrays: dict[str, Any], dropped: tuple[int, ...], fit_intercept: bool):
+    """The arrays of the fit on the kept columns (R's NA for the aliased ones)."""
+    if not dropped:
+        return arrays
+    p = np.shape(arrays["X"])[1]
+    keep = np.array([j for j in range(p) if j not in dropped], dtype=int)
+    out = dict(arrays, X=np.asarray(arrays["X"])[:, keep])
+    if arrays["penalty_factor"] is not None:
+        out["penalty_factor"] = np.asarray(arrays["penalty_factor"])[keep]
+    sp = arrays["start_params"]
+    if sp is not None:
+        sp = np.asarray(sp)
+        out["start_params"] = np.concatenate([sp[:1], sp[1:][keep]]) if fit_intercept else sp[keep]
+    return out
+
+
+def _expand(sub: GLMResult, dropped: tuple[int, ...], p: int, names: Any) -> GLMResult:
+    """The fit on the kept columns re-expanded to all ``p``: aliased coefficients NaN."""
+    keep = np.array([j for j in range(p) if j not in dropped], dtype=int)
+    dtype = sub.coef.dtype
+    coef = jnp.full(p, jnp.nan, dtype).at[keep].set(sub.coef)
+    idx = jnp.concatenate([jnp.zeros(1, int), jnp.asarray(keep) + 1])
+    cov = jnp.full((p + 1, p + 1), jnp.nan, dtype).at[idx[:, None], idx[None, :]].set(sub.cov)
+    return dataclasses.replace(sub, coef=coef, cov=cov, aliased=tuple(dropped), feature_names=names)
+
+
+def _fit_multinomial(args: dict[str, Any]) -> MultinomialResult:
+    """``fit`` for :class:`jaxglm.Multinomial` (:mod:`jaxglm.multinomial`): the arguments it
+    supports, a ValueError for the others."""
+    unsupported = {
+        "link": None, "freq_weights": None, "exposure": None, "fit_intercept": True,
+        "l1_ratio": 0.0, "solver": None, "start_params": None, "cov_type": "nonrobust",
+        "groups": None, "scale": None, "use_t": None, "drop_collinear": False,
+    }  # fmt: skip
+    for name, default in unsupported.items():
+        value = args[name]
+        if not (value is default or (isinstance(value, float | int) and value == default)):
+            raise ValueError(f"Multinomial fits do not support {name}={value!r}")
+    return fit_multinomial(
+        args["X"], args["y"], args["family"], weights=args["weights"], offset=args["offset"],
+        alpha=args["alpha"], penalty_factor=args["penalty_factor"], tol=args["tol"],
+        max_iter=args["max_iter"], feature_names=column_names(args["X"]),
+    )  # fmt: skip
+
+
+# ---- the compiled fit ----------------------------------------------------------------------
+
+
+@jax.jit(static_argnames=("fit_intercept", "has_offset", "covariance", "estimate_alpha"))
+def _fit_jit(
+    X, y, prior, freq, offset, alpha, l1_ratio, penalty_factor, start_params, groups, code,
+    scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
+    estimate_alpha=False,
+) -> GLMResult:  # fmt: skip
+    dtype = X.dtype
+    ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)  # l1_ratio 0 without L1
+    l1 = l1 if solver.supports_l1 else None
+    w = prior * freq
+
+    def make_problem(fam):
+        return M.Problem(
+            X=X, y=y, w=w, offset=offset, saturated=fam.saturated_loglik(y),
+            total_weight=jnp.sum(w), penalty=ridge, family=fam, link=link,
+            fit_intercept=fit_intercept, l1=l1,
+        )  # fmt: skip
+
+    problem = make_problem(family)
+    mu_start = None
+    if start_params is None:
+        mu_start = family.mustart(y, w)
+        params0 = M.null_params(problem)
+        if not solver.uses_mustart:
+            params0 = _r_start(problem, params0, mu_start)
+    elif fit_intercept:
+        params0 = start_params
+    else:
+        params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
+    state = iterate(solver, problem, solver.init(problem, params0, mu_start))
+    alpha_bse = None
+    if estimate_alpha:
+        problem, state, alpha_bse = nb_alpha.alpha_loop(make_problem, solver, problem, state, w)
+    if isinstance(family, F._Binomial):
+        state = state._replace(status=S.separation_status(problem, state.eta, state.status))
+    cov = S.Covariance(covariance, groups, code, scale_code, scale_value)
+    res = S.result(problem, solver, state, prior, freq, has_offset, cov)
+    kkt = state.kkt if solver.supports_l1 else jnp.asarray(jnp.nan, dtype)
+    res = dataclasses.replace(res, kkt_violation=kkt)
+    if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
+        return dataclasses.replace(
+            res, aic=res.aic + 2.0, bic=res.bic + jnp.log(res.nobs), alpha_bse=alpha_bse
+        )
+    return dataclasses.replace(res, alpha_bse=jnp.asarray(jnp.nan, dtype))
+
+
+def _r_start(problem: M.Problem, params0: jax.Array, mu_start: jax.Array) -> jax.Array:
+    """``params0`` (the intercept-only point) where its objective is finite, else R's start:
+    for solvers that do not build their first model from ``mu_start`` themselves (an
+    identity link without an intercept starts at ``beta = 0``, outside the mean range)."""
+    valid = jnp.isfinite(M.objective(problem, params0, M.linear_predictor(problem, params0)))
+    return lax.cond(valid, lambda: params0, lambda: M.start_params(problem, mu_start))

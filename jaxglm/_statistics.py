@@ -1,0 +1,126 @@
+"""Statistics at the solution: deviance, Pearson chi2, llf / AIC / BIC, the covariance,
+R's null model and its deviance, and the separation status of binomial-type fits."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxglm import _linalg, inference
+from jaxglm import model as M
+from jaxglm._status import Status
+from jaxglm.results import GLMResult
+from jaxglm.solvers import Newton, iterate
+
+SCALE_TYPES = ("X2", "dev", "fixed")  # traced as an index: all share one compiled program
+
+
+class Covariance(NamedTuple):
+    """How ``_result`` computes the covariance and the scale (static and traced parts)."""
+
+    kind: str  # "model", "robust" or "none"
+    groups: jax.Array
+    code: jax.Array
+    scale_code: jax.Array  # index into SCALE_TYPES
+    scale_value: jax.Array
+
+
+def separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) -> jax.Array:
+    """``SEPARATION`` when a positive-weight row has ``mu`` within ``10 eps`` of 0 or 1.
+
+    R's ``glm.fit`` test ("fitted probabilities numerically 0 or 1 occurred", with
+    ``eps = 10 * .Machine$double.eps``; here the working dtype's eps). At a separated
+    design the likelihood increases toward a limit as coefficients diverge, so the
+    iteration "converges" on the deviance while such rows appear. NONFINITE and
+    RANK_DEFICIENT keep their codes. A ridge penalty on every coefficient makes the optimum
+    finite and unique, and fitted probabilities near 0 or 1 are then part of it (wide
+    ridge logistic fits have them): such fits are not flagged.
+    """
+    mu = M.mean_from_eta(problem.family, problem.link, eta)
+    eps = 10 * jnp.finfo(eta.dtype).eps
+    extreme = jnp.any((problem.w > 0) & ((mu <= eps) | (mu >= 1 - eps)))
+    if problem.penalty.shape[0] > 1:
+        extreme = extreme & ~jnp.all(M.penalized(problem)[1:])
+    replace = extreme & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
+                         | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
+    return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
+
+
+def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
+    """Statistics at the solution."""
+    fam, link = problem.family, problem.link
+    p = problem.X.shape[1]
+    dtype = problem.y.dtype
+    eta = state.eta
+    valid = problem.w > 0
+    deviance = M.deviance_at(problem, eta)
+    mu = M.mean_from_eta(fam, link, eta)
+    pearson = jnp.sum(jnp.where(valid, problem.w * (problem.y - mu) ** 2 / fam.variance(mu), 0.0))
+    nobs = jnp.sum(jnp.where(valid, freq, 0.0))
+    rank = p + int(problem.fit_intercept)
+    df_resid = nobs - rank
+    scale = jnp.stack([pearson / df_resid, deviance / df_resid, spec.scale_value])[spec.scale_code]
+
+    # Log-likelihood with R's dispersion convention (families.Family.llf_scale).
+    phi = fam.llf_scale(deviance, nobs, problem.total_weight)
+    theta = M.theta_from_eta(fam, link, eta)
+    rows = prior * fam.natural_loglik(problem.y, theta) / phi + fam.log_base_measure(
+        problem.y, phi, prior
+    )
+    llf = jnp.sum(jnp.where(valid, freq * rows, 0.0))
+    k = rank + fam.dispersion_params()
+    penalized = jnp.any(M.penalized(problem))
+    aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
+    bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
+
+    # Covariance: scale x inverse expected information (R's summary.glm), or a sandwich.
+    info = None if spec.kind == "none" else solver.information(problem, state)
+    n_groups = jnp.asarray(jnp.nan, dtype)
+    if info is None:
+        cov = jnp.full((p + 1, p + 1), jnp.nan, dtype)
+    elif spec.kind == "robust":
+        cov, ok, groups = inference.sandwich_cov(
+            problem, eta, prior, freq, spec.groups, spec.code, nobs
+        )
+        cov = jnp.where(penalized | ~ok, jnp.nan, cov)
+        n_groups = jnp.where(spec.code == inference.robust_code("cluster"), groups, jnp.nan)
+    else:
+        factors, ok = _linalg.factor(info)
+        inv = _linalg.solve(factors, jnp.eye(p + 1, dtype=dtype)) / problem.total_weight
+        cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)
+
+    return GLMResult(
+        coef=state.params[1:], intercept=state.params[0], cov=cov,
+        scale=jnp.asarray(scale, dtype), deviance=deviance,
+        null_deviance=null_deviance(problem, has_offset),
+        llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
+        df_model=jnp.asarray(p, dtype), df_resid=df_resid,
+        n_iter=state.n_iter, status=state.status, family=fam, link=link,
+        fit_intercept=problem.fit_intercept, n_groups=n_groups,
+    )  # fmt: skip
+
+
+def null_eta(problem: M.Problem) -> jax.Array:
+    """The linear predictor of R's null model: the intercept-only fit with the offset (by
+    Newton, whatever solver fitted the model: exact and cheap), or the offset alone
+    without an intercept."""
+    if not problem.fit_intercept:
+        return problem.offset
+    null_problem = dataclasses.replace(
+        problem, X=problem.X[:, :0], XT=None, penalty=problem.penalty[:1], l1=None
+    )
+    newton = Newton()
+    return iterate(newton, null_problem, newton.init(null_problem, M.null_params(null_problem))).eta
+
+
+def null_deviance(problem: M.Problem, has_offset: bool) -> jax.Array:
+    """R's null deviance: the deviance at :func:`null_eta`, in closed form without an
+    offset (the link of the weighted mean)."""
+    if problem.fit_intercept and not has_offset:
+        ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
+        eta = M.eta_from_mean(problem.family, problem.link, ybar)
+        return M.deviance_at(problem, jnp.full_like(problem.y, eta))
+    return M.deviance_at(problem, null_eta(problem))
