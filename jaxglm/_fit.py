@@ -160,6 +160,15 @@ def fit(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,
         exposure=exposure, alpha=alpha, penalty_factor=penalty_factor, start_params=start_params,
     )  # fmt: skip
+    return fit_spec(spec, arrays, groups, drop_collinear)
+
+
+def fit_spec(
+    spec: FitSpec, arrays: dict[str, Any], groups: Any = None, drop_collinear: bool = False
+) -> GLMResult:
+    """:func:`fit` after its arguments are resolved: validate, prepare, run, report (the
+    warnings point at the caller of the public entry point that called this)."""
+    X = arrays["X"]
     names = column_names(X)
     concrete = is_concrete(arrays, groups, spec)
     if not concrete:
@@ -169,13 +178,15 @@ def fit(
     validate(spec, **arrays, groups=groups)
     dropped = ()
     if drop_collinear:  # R's rule is a host QR of X (as dear as a Gram): only when asked
-        dropped = _aliasing.aliased(X, weights, freq_weights, alpha, fit_intercept)
-        arrays = _drop_columns(arrays, dropped, fit_intercept)
-    arrays, groups = prepare(spec, arrays, groups)
-    res = run(spec, arrays, groups, None if dropped else names)
+        dropped = _aliasing.aliased(
+            X, arrays["weights"], arrays["freq_weights"], arrays["alpha"], spec.fit_intercept
+        )
+        arrays = _drop_columns(arrays, dropped, spec.fit_intercept)
+    prepared, groups = prepare(spec, arrays, groups)
+    res = run(spec, prepared, groups, None if dropped else names)
     if dropped:
         res = _expand(res, dropped, np.shape(X)[1], names)
-    report(spec, res, X, weights, freq_weights, alpha, names, stacklevel=3)
+    report(spec, res, arrays, names, stacklevel=4)
     return res
 
 
@@ -241,16 +252,15 @@ def run(
 def report(
     spec: FitSpec,
     res: GLMResult,
-    X: Any,
-    weights: Any,
-    freq_weights: Any,
-    alpha: Any,
+    arrays: dict[str, Any],
     names: tuple[str, ...] | None,
     stacklevel: int = 2,
 ) -> None:
     """Warn about a concrete single fit that did not converge: a ConvergenceWarning (naming
     R's aliased columns for a singular system), a PerfectSeparationWarning naming the
     diverging columns; ``stacklevel`` points at the caller of the entry point."""
+    X, weights, freq_weights = arrays["X"], arrays["weights"], arrays["freq_weights"]
+    alpha = arrays["alpha"]
     if not is_concrete(res.status):  # inside an outer jit the result may be traced
         return
     status = int(res.status)
@@ -361,6 +371,11 @@ def _fit_jit(
     alpha_bse = None
     if estimate_alpha:
         problem, state, alpha_bse = nb_alpha.alpha_loop(make_problem, solver, problem, state, w)
+    # Under jit/vmap nothing was validated on the host: a member with y outside the support
+    # is NONFINITE (the likelihood is not defined there), whatever its iterations gave.
+    in_support = jnp.all(jnp.where(w > 0, problem.family.in_support(y), True))
+    status = jnp.where(in_support, state.status, Status.NONFINITE)
+    state = state._replace(status=status.astype(state.status.dtype))
     if isinstance(family, F._Binomial):
         state = state._replace(status=S.separation_status(problem, state.eta, state.status))
     cov = S.Covariance(covariance, groups, code, scale_code, scale_value)

@@ -415,4 +415,4 @@ def check_folds(n_folds: Any, foldid: Any, n: int) -> None:
     if ids.shape != (n,) or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"foldid must be ({n},) integer fold labels, got {ids.dtype} {ids.shape}")
     if ids.min() < 0 or len(np.unique(ids)) < 2:
-        raise ValueError("foldid must hold labels >= 0 of at least two folds")
+        raise ValueError("foldid must be labels >= 0 of at least two folds")

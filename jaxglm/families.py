@@ -6,7 +6,7 @@ A family is a frozen dataclass pytree that writes only
 * ``theta_from_mean(mu)`` — the canonical link :math:`(a')^{-1}`,
 * ``log_base_measure(y, phi, w)`` — the row's :math:`\log b` term as it enters the
   log-likelihood (with the dispersion and prior weight where they enter),
-* ``in_support(y)`` — the support of ``y`` (host-side validation, not inside jit),
+* ``in_support(y)`` — the support of ``y`` (host-side validation, and per member inside jit),
 * ``mustart(y, w)`` — R's ``family$initialize`` starting mean,
 
 and any family parameter as an array field. The mean :math:`a'(\theta)`, the variance
@@ -78,7 +78,8 @@ class Family(abc.ABC):
 
     @abc.abstractmethod
     def in_support(self, y: np.ndarray) -> np.ndarray:
-        """Host-side: a boolean mask of the entries of ``y`` inside the support."""
+        """A boolean mask of the entries of ``y`` inside the support: NumPy for host
+        validation, JAX for the per-member check inside the compiled fit."""
 
     @abc.abstractmethod
     def mustart(self, y: jax.Array, w: jax.Array) -> jax.Array:
@@ -144,6 +145,11 @@ class Family(abc.ABC):
         return self.canonical[0]() if self.canonical is not None else L.Log()
 
 
+def _xp(*values):
+    """``jax.numpy`` when any value is a JAX array (or traced), else NumPy."""
+    return jnp if any(isinstance(v, jax.Array) for v in values) else np
+
+
 def _weighted_gaussian_log_b(y, phi, w):
     return -w * y * y / (2.0 * phi) - 0.5 * jnp.log(2.0 * jnp.pi * phi / w)
 
@@ -177,7 +183,7 @@ class Gaussian(Family):
         return _weighted_gaussian_log_b(y, phi, w)
 
     def in_support(self, y):
-        return np.isfinite(y)
+        return _xp(y).isfinite(y)
 
     def mustart(self, y, w):
         return y
@@ -448,12 +454,9 @@ class Tweedie(Family):
         )
 
     def in_support(self, y):
-        p = float(self.power)
-        if p == 0.0:
-            return np.isfinite(y)
-        if 1.0 <= p < 2.0:
-            return y >= 0
-        return y > 0
+        xp = _xp(y, self.power)
+        p = xp.asarray(self.power)
+        return xp.where(p == 0, xp.isfinite(y), xp.where(p < 2, y >= 0, y > 0))
 
     def mustart(self, y, w):
         return y + 0.1 * (y == 0)

@@ -362,7 +362,7 @@ class BootstrapResult:
         fit: the fit to the data (a :class:`jaxglm.GLMResult`).
         params: (n_boot, k) the replicates' ``params`` (NaN for replicates that failed).
         bse: (k,) bootstrap standard errors: the standard deviation (``ddof=1``) of the
-            successful replicates.
+            successful replicates (NaN, as ``conf_int``, when fewer than two succeeded).
         conf_int: (k, 2) percentile intervals of level ``1 - ci_alpha``.
         status: (n_boot,) every replicate's :class:`jaxglm.Status` code.
         n_failed: replicates that did not converge (left out of ``bse`` and ``conf_int``).
@@ -453,28 +453,11 @@ def bootstrap(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
     )  # fmt: skip
-    full = _fit.fit(
-        X,
-        y,
-        family,
-        link,
-        weights=weights,
-        freq_weights=freq_weights,
-        offset=offset,
-        exposure=exposure,
-        fit_intercept=fit_intercept,
-        alpha=alpha,
-        l1_ratio=l1_ratio,
-        penalty_factor=penalty_factor,
-        solver=solver,
-        tol=tol,
-        max_iter=max_iter,
-        start_params=start_params,
-        cov_type=cov_type,
-        groups=groups,
-        scale=scale,
-        use_t=use_t,
-    )  # fmt: skip  (validates the data, as a single fit)
+    data = dict(
+        X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+        alpha=alpha, penalty_factor=penalty_factor, start_params=start_params,
+    )  # fmt: skip
+    full = _fit.fit_spec(spec, data, groups)  # validates the data, as a single fit
     key = jax.random.key(key) if isinstance(key, int) else key
     arrays = dict(
         X=X, y=y, weights=weights, freq_weights=None, offset=offset, exposure=exposure,
@@ -493,8 +476,11 @@ def bootstrap(
     status = np.asarray(reps.status)
     ok = status == Status.CONVERGED
     params = np.where(ok[:, None], np.asarray(reps.params), np.nan)
-    bse = np.nanstd(params, axis=0, ddof=1)
-    lo, hi = np.nanquantile(params, [ci_alpha / 2, 1 - ci_alpha / 2], axis=0)
+    k = params.shape[1]
+    bse, lo, hi = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
+    if ok.sum() >= 2:  # a standard deviation needs two successful replicates
+        bse = np.nanstd(params, axis=0, ddof=1)
+        lo, hi = np.nanquantile(params, [ci_alpha / 2, 1 - ci_alpha / 2], axis=0)
     return BootstrapResult(
         fit=full, params=params, bse=bse, conf_int=np.stack([lo, hi], axis=-1), status=status,
         n_failed=int((~ok).sum()), replicates=reps,
