@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any, ClassVar, NamedTuple
 
@@ -55,6 +56,7 @@ from jaxglm import _linalg, inference
 from jaxglm import families as F
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import ConvergenceWarning, Status
+from jaxglm.results import _check_columns
 from jaxglm.solvers._driver import iterate
 from jaxglm.solvers._line_search import backtrack
 
@@ -73,7 +75,10 @@ class Multinomial(F.Family):
     passed as ``c / c.sum(1)`` with ``weights=c.sum(1)``, as R's binomial).
 
     Args:
-        n_classes: the number of classes ``k >= 2``.
+        n_classes: the number of classes ``k >= 2``; None (the default): the fit infers
+            it, ``max(y) + 1`` for concrete integer labels (a class above the largest
+            label cannot be inferred: pass ``n_classes``), ``y.shape[1]`` for rows. Traced
+            labels (``y`` under ``jit`` / ``vmap``) need it given.
         symmetric: one coefficient vector per class (needs a ridge penalty, ``alpha > 0``).
 
     Example:
@@ -83,13 +88,15 @@ class Multinomial(F.Family):
         [0.2119, 0.5761]
     """
 
-    n_classes: int = static_field(default=2)
+    n_classes: int | None = static_field(default=None)
     symmetric: bool = static_field(default=False)
     support: ClassVar[str] = "class labels 0..k-1, or rows of class proportions"
 
     @property
     def n_natural(self) -> int:
         """Length ``m`` of a row's natural parameter: ``k - 1``, or ``k`` when symmetric."""
+        if self.n_classes is None:
+            raise ValueError("Multinomial(n_classes=None): the number of classes is set by the fit")
         return self.n_classes if self.symmetric else self.n_classes - 1
 
     def log_partition(self, theta: jax.Array) -> jax.Array:
@@ -211,6 +218,10 @@ class MultinomialResult:
     def predict(self, X: ArrayLike, offset: ArrayLike | None = None) -> jax.Array:
         """(n, k) class probabilities (rows sum to 1), class 0 first.
 
+        Raises:
+            ValueError: ``X`` has not the fit's number of columns, or (a data frame) not
+                the fit's ``feature_names`` in the same order.
+
         Example:
             >>> import numpy as np, jaxglm as jg
             >>> X = np.random.default_rng(1).normal(size=(60, 1))
@@ -218,6 +229,7 @@ class MultinomialResult:
             >>> bool(np.allclose(res.predict(X).sum(1), 1.0))
             True
         """
+        _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
         X = jnp.asarray(X, self.params.dtype)
         eta = self.params[0] + jnp.matmul(X, self.params[1:], precision="highest")
         if offset is not None:
@@ -443,18 +455,58 @@ def _fit_compiled(X, Y, prior, offset, ridge, solver, family, has_offset):
     )  # fmt: skip
 
 
-def _one_hot(y: Any, k: int, dtype: Any) -> np.ndarray | jax.Array:
-    """(n,) labels -> (n, k) one-hot; (n, k) rows are taken as given."""
+def _one_hot(y: Any, k: int | None, dtype: Any) -> tuple[np.ndarray | jax.Array, int]:
+    """(n,) labels -> (n, k) one-hot rows and ``k`` (``max(y) + 1`` when ``k`` is None);
+    (n, k) rows are taken as given."""
     if np.ndim(y) == 2:
-        return y
+        return y, np.shape(y)[1] if k is None else k
     if isinstance(y, jax.core.Tracer):
-        return jax.nn.one_hot(y, k, dtype=dtype)
+        if k is None:
+            raise ValueError(
+                "Multinomial(n_classes=None) infers the classes from concrete labels; y is "
+                "traced (under jit or vmap): pass n_classes"
+            )
+        return jax.nn.one_hot(y, k, dtype=dtype), k
     labels = np.asarray(y)
-    valid = (labels == np.round(labels)) & (labels >= 0) & (labels < k)
+    if labels.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Multinomial y must be integer class labels 0..k-1, got dtype {labels.dtype}"
+        )
+    integer = np.isfinite(labels) & (labels == np.round(labels))
+    if not np.all(integer):
+        bad = int(np.flatnonzero(~integer)[0])
+        raise ValueError(
+            f"Multinomial y must be integer class labels 0..k-1: y[{bad}] = {labels[bad].item()!r}"
+        )
+    if k is None:
+        k = int(labels.max(initial=-1)) + 1
+        if k < 2:
+            raise ValueError(
+                f"Multinomial(n_classes=None) infers max(y) + 1 = {k} classes; it needs 2 or more"
+            )
+        if k > labels.size:  # before an (n, k) one-hot: some class is surely empty
+            j = int(np.setdiff1d(np.arange(labels.size + 1), labels)[0])
+            raise ValueError(
+                f"class {j} has no rows: Multinomial(n_classes=None) inferred max(y) + 1 = {k} "
+                f"classes from {labels.size} labels"
+            )
+    valid = (labels >= 0) & (labels < k)
     if not np.all(valid):
         bad = int(np.flatnonzero(~valid)[0])
         raise ValueError(f"y[{bad}] = {labels[bad].item()!r} is not a class label in 0..{k - 1}")
-    return np.eye(k, dtype=dtype)[labels.astype(int)]
+    return np.eye(k, dtype=dtype)[labels.astype(int)], k
+
+
+def _check_classes(Y: np.ndarray, prior: np.ndarray) -> None:
+    """Raise a ValueError naming the first class without a row of positive weight: its
+    intercept's MLE is at minus infinity."""
+    counts = np.sum(Y[prior > 0], axis=0)
+    if np.any(counts <= 0):
+        j = int(np.flatnonzero(counts <= 0)[0])
+        raise ValueError(
+            f"class {j} has no rows (with positive weight): its intercept would diverge to "
+            "-inf; drop the class (relabel the others 0..k-2, or drop its column of y)"
+        )
 
 
 def fit_multinomial(
@@ -475,7 +527,8 @@ def fit_multinomial(
     Args:
         X: (n, p) design without the intercept column.
         y: (n,) integer labels ``0..k-1``, or (n, k) one-hot rows or class proportions.
-        family: :class:`Multinomial`.
+        family: :class:`Multinomial`; ``n_classes=None`` is resolved from ``y`` (see
+            there), and the result's ``family`` carries the number.
         weights: (n,) prior weights (the trials for rows of proportions).
         offset: (n, m) known part of ``eta`` (``m = k - 1``, or ``k`` when symmetric).
         alpha, penalty_factor: ridge ``alpha/2 sum_j f_j ||B_j||^2`` (intercepts free).
@@ -485,6 +538,11 @@ def fit_multinomial(
     Returns:
         A :class:`MultinomialResult`.
 
+    Raises:
+        ValueError: labels that are not integers ``0..k-1`` (or rows not of proportions),
+            a class without a row of positive weight (concrete ``y`` and weights), or
+            ``n_classes=None`` with traced labels.
+
     Example:
         >>> import numpy as np, jaxglm as jg
         >>> X = np.random.default_rng(2).normal(size=(200, 2))
@@ -492,8 +550,8 @@ def fit_multinomial(
         >>> res.bse.shape
         (3, 3)
     """
-    k, m = family.n_classes, family.n_natural
-    if not (isinstance(k, int) and k >= 2):
+    k = family.n_classes
+    if not (k is None or (isinstance(k, int) and k >= 2)):
         raise ValueError(f"Multinomial needs n_classes >= 2, got {k!r}")
     X = jnp.asarray(X)
     if not jnp.issubdtype(X.dtype, jnp.floating):
@@ -502,7 +560,9 @@ def fit_multinomial(
     if X.ndim != 2:
         raise ValueError(f"X must be (n, p), got shape {X.shape}")
     n, p = X.shape
-    Y = _one_hot(y, k, dtype)
+    Y, k = _one_hot(y, k, dtype)
+    family = dataclasses.replace(family, n_classes=k)
+    m = family.n_natural
     if np.shape(Y) != (n, k):
         raise ValueError(f"y must be (n,) labels or (n, {k}) rows for n = {n}, got {np.shape(Y)}")
     if not isinstance(Y, jax.core.Tracer):
@@ -512,6 +572,10 @@ def fit_multinomial(
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"y[{i}] is not a row of class proportions summing to 1")
     prior = jnp.ones(n, dtype) if weights is None else jnp.asarray(weights, dtype)
+    if prior.shape != (n,):
+        raise ValueError(f"weights must be (n,) = ({n},), got shape {prior.shape}")
+    if not isinstance(Y, jax.core.Tracer) and not isinstance(prior, jax.core.Tracer):
+        _check_classes(np.asarray(Y), np.asarray(prior))
     off = jnp.zeros((n, m), dtype) if offset is None else jnp.broadcast_to(
         jnp.asarray(offset, dtype), (n, m))  # fmt: skip
     pf = jnp.ones(p, dtype) if penalty_factor is None else jnp.asarray(penalty_factor, dtype)

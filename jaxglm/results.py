@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 import jax
@@ -231,6 +232,10 @@ class GLMResult:
     ) -> jax.Array:
         """Predicted mean (``which="mean"``) or linear predictor (``"linear"``) for ``X``.
 
+        Raises:
+            ValueError: ``X`` has not the fit's number of columns, or (a data frame) not
+                the fit's ``feature_names`` in the same order.
+
         Example:
             >>> import numpy as np, jaxglm as jg
             >>> X = np.arange(8.0).reshape(-1, 1) / 8
@@ -238,6 +243,7 @@ class GLMResult:
             >>> res.predict(X[:2]).shape
             (2,)
         """
+        _check_columns(X, self.coef.shape[-1], self.feature_names)
         X = jnp.asarray(X, self.coef.dtype)
         eta = self.intercept[..., None] + jnp.matmul(X, self.coef[..., None])[..., 0]
         if offset is not None:
@@ -263,7 +269,8 @@ class GLMResult:
         link, and ``mean_se = |dmu/deta| se(eta)``: statsmodels'
         ``get_prediction(...).summary_frame()``. See :class:`jaxglm.inference.Prediction`.
         (With ``cov_type="cluster"`` and ``use_t``, statsmodels' prediction intervals use
-        ``df_resid`` while its p-values use ``G - 1``; here both use ``G - 1``.)
+        ``df_resid`` while its p-values use ``G - 1``; here both use ``G - 1``.) ``X`` is
+        checked as in :meth:`predict`.
 
         Example:
             >>> import numpy as np, jaxglm as jg
@@ -275,8 +282,9 @@ class GLMResult:
         """
         if np.ndim(self.status) != 0:
             raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
+        _check_columns(X, self.coef.shape[-1], self.feature_names)
         X = jnp.asarray(X, self.coef.dtype)
-        if X.ndim != 2 or X.shape[1] != self.coef.shape[-1]:
+        if X.ndim != 2:
             raise ValueError(f"X must be (m, {self.coef.shape[-1]}), got shape {X.shape}")
         off = _offset(X.shape[0], offset, exposure, X.dtype)
         params = (
@@ -373,6 +381,39 @@ class GLMResult:
         shape = np.shape(self.status)
         kind = f"batch of {shape}" if shape else Status(int(self.status)).name.lower()
         return f"GLMResult({self.family.name}, {self.link.name}, {kind})"
+
+
+def _check_columns(X: Any, n_features: int, feature_names: tuple[str, ...] | None) -> None:
+    """Raise a ValueError unless ``X`` has the fit's columns (``predict`` and its kin).
+
+    A data frame's column names (``X.columns``) must equal the fit's ``feature_names`` in
+    the same order, as scikit-learn requires (no reordering by name); arrays, and fits
+    without names, are checked by the column count only. Reads shapes only, so ``X`` may
+    be a tracer.
+
+    Args:
+        X: the new design, without the intercept column.
+        n_features: the fit's number of columns (the last axis of ``coef``).
+        feature_names: the fit's column names, or None.
+    """
+    columns = getattr(X, "columns", None)
+    if feature_names is not None and columns is not None:
+        names = tuple(str(c) for c in columns)
+        if names != tuple(feature_names):
+            pairs = itertools.zip_longest(names, feature_names, fillvalue="(none)")
+            i, (got, want) = next((i, ab) for i, ab in enumerate(pairs) if ab[0] != ab[1])
+            missing = [name for name in feature_names if name not in names]
+            raise ValueError(
+                "X's feature names must be the fit's, in the same order: column "
+                f"{i} is {got!r}, the fit's is {want!r}"
+                + (f"; missing: {missing}" if missing else "")
+            )
+    shape = np.shape(X)
+    if not shape or shape[-1] != n_features:
+        raise ValueError(
+            f"X has {shape[-1] if shape else 'no'} columns; the fit has {n_features} (the "
+            "columns of the X passed to fit, without an intercept column)"
+        )
 
 
 def _offset(n: int, offset: Any, exposure: Any, dtype: Any) -> jax.Array:
