@@ -80,11 +80,11 @@ def main(argv: list[str] | None = None) -> None:
         "glum path (alpha_search, default tol)": glum,
         "jaxglm path, tol 5e-6": path(5e-6),
         "jaxglm path, tol 1e-6": path(1e-6),
-        "jaxglm path, tol 1e-7 (default)": path(1e-7),
+        "jaxglm path, tol 1e-7": path(1e-7),
     }
     if not args.no_cv:
         tools["jaxglm cv, 5 folds, tol 5e-6"] = folds(5e-6)
-        tools["jaxglm cv, 5 folds, tol 1e-7 (default)"] = folds(1e-7)
+        tools["jaxglm cv, 5 folds, tol 1e-7"] = folds(1e-7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         glum_tight_s, ref = seconds(lambda: glum(1e-10))
