@@ -181,8 +181,8 @@ def fit_spec(
         dropped = _aliasing.aliased(
             X, arrays["weights"], arrays["freq_weights"], arrays["alpha"], spec.fit_intercept
         )
-        arrays = _drop_columns(arrays, dropped, spec.fit_intercept)
-    prepared, groups = prepare(spec, arrays, groups)
+    kept = _drop_columns(arrays, dropped, spec.fit_intercept)
+    prepared, groups = prepare(spec, kept, groups)
     res = run(spec, prepared, groups, None if dropped else names)
     if dropped:
         res = _expand(res, dropped, np.shape(X)[1], names)

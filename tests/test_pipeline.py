@@ -217,3 +217,12 @@ def test_import_graph_has_no_cycle():
         text=True, check=True,
     ).stdout  # fmt: skip
     assert "cycle:" not in out and " 0 cycles" in out, out
+
+
+def test_separation_warning_with_dropped_columns_names_the_full_design():
+    """drop_collinear with a separated fit: the warning reads the caller's X (all columns)."""
+    x = np.linspace(-1, 1, N)
+    Xs = np.column_stack([np.zeros(N), x, RNG.normal(size=N)])
+    with pytest.warns(jg.PerfectSeparationWarning, match=r"diverging columns: \[1(, 2)?\]"):
+        res = jg.fit(Xs, (x > 0).astype(float), jg.Bernoulli(), drop_collinear=True)
+    assert res.aliased == (0,)
