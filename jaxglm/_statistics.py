@@ -15,8 +15,6 @@ from jaxglm._status import Status
 from jaxglm.results import GLMResult
 from jaxglm.solvers import Newton, iterate
 
-SCALE_TYPES = ("X2", "dev", "fixed")  # traced as an index: all share one compiled program
-
 
 class Covariance(NamedTuple):
     """How ``_result`` computes the covariance and the scale (static and traced parts)."""
@@ -24,7 +22,7 @@ class Covariance(NamedTuple):
     kind: str  # "model", "robust" or "none"
     groups: jax.Array
     code: jax.Array
-    scale_code: jax.Array  # index into SCALE_TYPES
+    scale_code: jax.Array  # index into jaxglm._spec.SCALE_TYPES (traced: one program)
     scale_value: jax.Array
 
 
