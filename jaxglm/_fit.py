@@ -392,6 +392,8 @@ def _fit_jit(
 def _r_start(problem: M.Problem, params0: jax.Array, mu_start: jax.Array) -> jax.Array:
     """``params0`` (the intercept-only point) where its objective is finite, else R's start:
     for solvers that do not build their first model from ``mu_start`` themselves (an
-    identity link without an intercept starts at ``beta = 0``, outside the mean range)."""
-    valid = jnp.isfinite(M.objective(problem, params0, M.linear_predictor(problem, params0)))
+    identity link without an intercept starts at ``beta = 0``, outside the mean range).
+    ``params0``'s slopes are 0, so its linear predictor needs no pass over ``X``."""
+    eta0 = problem.offset + params0[0]
+    valid = jnp.isfinite(M.objective(problem, params0, eta0))
     return lax.cond(valid, lambda: params0, lambda: M.start_params(problem, mu_start))

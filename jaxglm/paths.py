@@ -214,15 +214,15 @@ def _rows_of_transpose(X: jax.Array) -> jax.Array:
 
 
 def _prepare(
-    X, y, family, link, solver, tol, max_iter, l1_ratio, weights, freq_weights, offset,
-    exposure, penalty_factor, alphas,
+    X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights, freq_weights,
+    offset, exposure, penalty_factor, alphas,
 ) -> tuple[FitSpec, tuple]:  # fmt: skip
     """Resolve and validate as :func:`jaxglm.fit` does, then the arrays of the compiled path:
     ``(X, y, w, offset, penalty_factor, grid)`` with ``w`` = prior x frequency weights and
     the exposure's log in the offset."""
     spec = resolve_spec(
-        family, link, solver, np.shape(X), l1_ratio=l1_ratio, tol=tol, max_iter=max_iter,
-        path=True,
+        family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
+        tol=tol, max_iter=max_iter, path=True,
     )  # fmt: skip
     arrays = dict(
         weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
@@ -300,15 +300,15 @@ def path(
         ((5, 3), True)
     """
     spec, (X, y, w, off, pf, grid) = _prepare(
-        X, y, family, link, solver, tol, max_iter, l1_ratio, weights, freq_weights, offset,
-        exposure, penalty_factor, alphas,
+        X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
+        freq_weights, offset, exposure, penalty_factor, alphas,
     )  # fmt: skip
     ratio = _min_ratio(X.shape, alpha_min_ratio)
     XT = _rows_of_transpose(X)
     res, _ = _path_jit(
         X, XT, y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid, jnp.asarray(ratio, X.dtype),
         spec.solver, jnp.zeros_like(w), family=spec.family, link=spec.link,
-        fit_intercept=fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
+        fit_intercept=spec.fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
         independent=independent,
     )  # fmt: skip
     return res
@@ -374,8 +374,8 @@ def cv(
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")
     spec, (X, y, w, off, pf, grid) = _prepare(
-        X, y, family, link, solver, tol, max_iter, l1_ratio, weights, freq_weights, offset,
-        exposure, penalty_factor, alphas,
+        X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
+        freq_weights, offset, exposure, penalty_factor, alphas,
     )  # fmt: skip
     n = X.shape[0]
     check_folds(n_folds, foldid, n)
@@ -386,7 +386,7 @@ def cv(
     full, fold_dev = _cv_jit(
         X, _rows_of_transpose(X), y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid,
         jnp.asarray(ratio, X.dtype), spec.solver, test, family=spec.family, link=spec.link,
-        fit_intercept=fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
+        fit_intercept=spec.fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
     )  # fmt: skip
     mean = jnp.mean(fold_dev, axis=0)
     se = jnp.std(fold_dev, axis=0, ddof=1) / np.sqrt(len(folds))
@@ -395,11 +395,11 @@ def cv(
     alpha_min, alpha_1se = full.alphas[best], full.alphas[int(within.min())]
     index = best if refit == "min" else int(within.min())
     start = full.coef[index]  # the path's fit at that alpha: the refit starts converged
-    if fit_intercept:
+    if spec.fit_intercept:
         start = jnp.concatenate([full.intercept[index][None], start])
     res = fit(
         X, y, spec.family, spec.link, weights=weights, freq_weights=freq_weights,
-        offset=offset, exposure=exposure, fit_intercept=fit_intercept,
+        offset=offset, exposure=exposure, fit_intercept=spec.fit_intercept,
         alpha=full.alphas[index], l1_ratio=l1_ratio, penalty_factor=penalty_factor,
         solver=spec.solver, start_params=start,
     )  # fmt: skip
