@@ -59,6 +59,7 @@ from jaxglm._status import ConvergenceWarning, Status
 from jaxglm.results import _check_columns
 from jaxglm.solvers._driver import iterate
 from jaxglm.solvers._line_search import backtrack
+from jaxglm.solvers._stopping import floored_tol, within
 
 __all__ = ["Multinomial", "MultinomialResult", "fit_multinomial"]
 
@@ -374,9 +375,8 @@ class _MultinomialNewton:
         d = state.step
         d_eta = d[0] + jnp.matmul(problem.X, d[1:], precision="highest")
         slope = jnp.sum(state.grad * d)
-        floor = 0.05 / problem.total_weight
-        tol = jnp.maximum(self.tol, 10 * jnp.finfo(state.f.dtype).eps)
-        small_step = state.decrement / 2 <= tol * (state.f + floor)
+        tol = floored_tol(self.tol, state.f.dtype)
+        small_step = within(state.decrement, state.f, tol, problem.total_weight)
 
         t, f, found = backtrack(
             lambda t: _objective(problem, state.B + t * d, state.eta + t * d_eta),
@@ -386,18 +386,14 @@ class _MultinomialNewton:
         eta = state.eta + t * d_eta
         grad, H, step, ok = self._model(problem, B, eta)
         decrement = -jnp.sum(grad * step)
-        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
-        converged = small_step | (decrement / 2 <= tol**2 * (f + floor))
-        status = jnp.select(
-            [~finite, ~ok, converged, ~found],
-            [Status.NONFINITE, Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
+        converged = small_step | within(decrement, f, tol**2, problem.total_weight)
+        status = jnp.select(  # NONFINITE is the driver's decision
+            [~ok, converged, ~found],
+            [Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         )
         return _State(B, eta, f, grad, H, step, decrement, state.n_iter + 1,
                       status.astype(jnp.int32))  # fmt: skip
-
-    def terminate(self, problem: _Problem, state: _State) -> jax.Array:
-        return state.status != Status.RUNNING
 
 
 def _natural_loglik(problem: _Problem, eta: jax.Array) -> jax.Array:

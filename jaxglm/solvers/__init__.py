@@ -1,4 +1,5 @@
-"""Solvers: pure ``init / step / terminate`` functions run by one ``while_loop`` driver.
+"""Solvers: pure ``init / step`` functions run by one ``while_loop`` driver, which owns the
+NONFINITE and MAX_ITER decisions (:mod:`jaxglm.solvers._driver`).
 
 :func:`resolve` is the one place a solver is chosen and checked against what the fit asks
 of it (an L1 penalty, warm starts along a path); capabilities are attributes of

@@ -1,10 +1,20 @@
 """The one loop: a bounded ``lax.while_loop`` over a solver's pure step function.
 
-A solver is ``init(problem, params) -> state``, ``step(problem, state) -> state`` and
-``terminate(problem, state) -> bool``; its state carries ``n_iter`` and ``status``
-(:class:`jaxglm.Status`). Under ``jax.vmap`` the loop runs until every member has
-terminated, and JAX's batching rule for ``while_loop`` keeps finished members unchanged,
-so each member's result is exactly its own.
+A solver is ``init(problem, params) -> state`` and ``step(problem, state) -> state``; its
+state is a NamedTuple carrying at least ``params``, ``eta``, ``f`` (the objective),
+``grad`` (a gradient whose finiteness stands for the point's), ``n_iter`` and ``status``
+(:class:`jaxglm.Status`). The driver owns the decisions every solver shares:
+
+* it steps while ``status`` is RUNNING and ``n_iter < max_iter``;
+* after each step, a non-finite ``f`` or ``grad`` is NONFINITE, except for a step from
+  ``n_iter = -1``: a solver that builds its first model at R's start (``mu_start``) takes
+  that step whatever the objective at the starting point (e.g. ``beta = 0`` outside an
+  identity link's mean range without an intercept);
+* a member still RUNNING after ``max_iter`` steps is MAX_ITER.
+
+Under ``jax.vmap`` the loop runs until every member has finished, and JAX's batching rule
+for ``while_loop`` keeps finished members unchanged, so each member's result is exactly its
+own.
 """
 
 from __future__ import annotations
@@ -21,10 +31,10 @@ from jaxglm.model import Problem
 
 
 class AbstractSolver(abc.ABC):
-    """Interface of a solver: three pure functions, its own defaults, its final information.
+    """Interface of a solver: two pure functions, its own defaults, its final information.
 
     Its state is a NamedTuple with at least ``params`` ((p+1,), intercept first), ``eta``,
-    ``n_iter`` and ``status``.
+    ``f``, ``grad``, ``n_iter`` and ``status`` (module docs).
     """
 
     tol: Any
@@ -61,10 +71,6 @@ class AbstractSolver(abc.ABC):
         """One iteration."""
 
     @abc.abstractmethod
-    def terminate(self, problem: Problem, state: Any) -> jax.Array:
-        """Whether to stop (converged or failed); the driver adds the ``max_iter`` bound."""
-
-    @abc.abstractmethod
     def information(self, problem: Problem, state: Any) -> jax.Array | None:
         """The (p+1, p+1) expected information per unit weight at the final state.
 
@@ -80,11 +86,18 @@ class AbstractSolver(abc.ABC):
 
 
 def iterate(solver: AbstractSolver, problem: Problem, state: Any) -> Any:
-    """Run ``solver.step`` until ``terminate`` or ``max_iter`` steps; mark ``MAX_ITER``."""
+    """Run ``solver.step`` while RUNNING, at most ``max_iter`` steps (module docs: the
+    NONFINITE and MAX_ITER decisions)."""
 
     def cond(s):
-        return (~solver.terminate(problem, s)) & (s.n_iter < solver.max_iter)
+        return (s.status == Status.RUNNING) & (s.n_iter < solver.max_iter)
 
-    state = lax.while_loop(cond, lambda s: solver.step(problem, s), state)
+    def body(s):
+        new = solver.step(problem, s)
+        finite = (jnp.isfinite(new.f) | (s.n_iter < 0)) & jnp.all(jnp.isfinite(new.grad))
+        status = jnp.where(finite, new.status, Status.NONFINITE)
+        return new._replace(status=status.astype(new.status.dtype))
+
+    state = lax.while_loop(cond, body, state)
     status = jnp.where(state.status == Status.RUNNING, Status.MAX_ITER, state.status)
     return state._replace(status=status.astype(state.status.dtype))

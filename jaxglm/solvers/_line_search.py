@@ -1,6 +1,6 @@
 """Armijo backtracking along a direction, shared by the Newton-type solvers.
 
-Trials ``t = 1, 1/2, 1/4, ...`` (at most 31 of them, down to ``2^-30``) until
+Trials ``t = t0, t0/2, t0/4, ...`` (``t0 = 1`` by default; at most 31 of them) until
 ``f(t) <= f(0) + 1e-4 t slope + 16 ulp of f(0)`` (rounding near the optimum does not count
 as failure). Each trial is one call of ``f_at``, which the solvers make O(n) by moving
 ``eta`` along a precomputed ``X d``.
@@ -24,6 +24,7 @@ def backtrack(
     f0: jax.Array,
     slope: jax.Array,
     trust: jax.Array | bool = False,
+    t0: jax.Array | float = 1.0,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The first accepted step length along a descent direction.
 
@@ -33,11 +34,12 @@ def backtrack(
         slope: the predicted change of the objective per unit ``t`` (negative).
         trust: accept any finite ``f(t)`` (Newton within tolerance: the quadratic model is
             trusted over ``f``, whose rounding can exceed the predicted decrease).
+        t0: the first trial (e.g. a 1-D Newton step on ``t``); halved from there.
 
     Returns:
         ``(t, f(t), found)``; ``t = 0`` and ``f(0)`` when no trial was accepted.
     """
-    t, f, _, found = backtrack_with_rows(lambda t: (f_at(t), ()), f0, slope, trust)
+    t, f, _, found = backtrack_with_rows(lambda t: (f_at(t), ()), f0, slope, trust, t0)
     return t, f, found
 
 
@@ -46,6 +48,7 @@ def backtrack_with_rows(
     f0: jax.Array,
     slope: jax.Array,
     trust: jax.Array | bool = False,
+    t0: jax.Array | float = 1.0,
 ) -> tuple[jax.Array, jax.Array, Any, jax.Array]:
     """:func:`backtrack` where each trial also returns per-row quantities (e.g. the rows'
     derivatives, computed with the objective in one elementwise pass): ``(t, f(t), rows,
@@ -65,7 +68,7 @@ def backtrack_with_rows(
         t, f_t, _, k = carry
         return ~accepted(t, f_t) & (k <= MAX_HALVINGS)
 
-    one = jnp.asarray(1.0, f0.dtype)
-    t, f, rows, _ = lax.while_loop(searching, halve, (one, *f_rows_at(one), 1))
+    first = jnp.asarray(t0, f0.dtype)
+    t, f, rows, _ = lax.while_loop(searching, halve, (first, *f_rows_at(first), 1))
     found = accepted(t, f)
     return jnp.where(found, t, 0.0), jnp.where(found, f, f0), rows, found

@@ -51,8 +51,7 @@ from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver
 from jaxglm.solvers._line_search import backtrack
-
-_TOL_EPS = 10  # tol is floored at this many machine epsilons of the working dtype
+from jaxglm.solvers._stopping import floored_tol, within
 
 
 class _NewtonState(NamedTuple):
@@ -144,10 +143,9 @@ class Newton(AbstractSolver):
         d_eta = _linalg.direction(problem.X, d)
         exact = jnp.isfinite(state.decrement)  # the model was expanded at params
         slope = jnp.where(exact, jnp.dot(state.grad, d), 0.0)
-        floor = 0.05 / problem.total_weight
-        tol = jnp.maximum(self.tol, _TOL_EPS * jnp.finfo(state.f.dtype).eps)
+        tol = floored_tol(self.tol, state.f.dtype)
         # (decrement and f are inf at the start: never "small" there)
-        small_step = exact & (state.decrement / 2 <= tol * (state.f + floor))
+        small_step = exact & within(state.decrement, state.f, tol, problem.total_weight)
 
         # Within tolerance the quadratic model is trusted over f: the full step is taken
         # if f stays finite.
@@ -162,25 +160,20 @@ class Newton(AbstractSolver):
         grad, hess, step, ok = self._model(problem, params, eta, expansion)
         virtual = jnp.any(expansion != eta)
         decrement = jnp.where(virtual, jnp.inf, -jnp.dot(grad, step))
-        # The first model is built at R's start, whatever the starting point's objective:
-        # without an intercept an identity link starts at beta = 0, outside the mean range
-        # (f = inf there), and the next step's line search accepts any finite point.
-        finite = (jnp.isfinite(f) | (state.n_iter < 0)) & jnp.all(jnp.isfinite(grad))
-        converged = small_step | (~virtual & (decrement / 2 <= tol**2 * (f + floor)))
+        converged = small_step | (~virtual & within(decrement, f, tol**2, problem.total_weight))
         # A rejected first step (from the mustart model) is no failure: the next step is a
-        # Newton step from the intercept-only point.
+        # Newton step from the intercept-only point. (NONFINITE is the driver's decision;
+        # the first model is built at R's start whatever the objective at the starting
+        # point: the driver exempts the step from n_iter -1.)
         status = jnp.select(
-            [~finite, ~ok, converged, ~searched & exact],
-            [Status.NONFINITE, Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
+            [~ok, converged, ~searched & exact],
+            [Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         )
         return _NewtonState(
             params, eta, expansion, f, grad, hess, step, decrement, state.n_iter + 1,
             status.astype(jnp.int32),
         )  # fmt: skip
-
-    def terminate(self, problem: M.Problem, state: _NewtonState) -> jax.Array:
-        return state.status != Status.RUNNING
 
     def information(self, problem: M.Problem, state: _NewtonState) -> jax.Array:
         if self.fisher or problem.canonical:

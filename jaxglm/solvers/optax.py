@@ -312,16 +312,16 @@ class Optax(AbstractSolver):
         converged = gnorm <= self._tol(f.dtype) * state.grad_norm0
         stalled = jnp.where(f < state.f, 0, state.stalled + 1)
         failed = line_search & (stalled >= _STALL_ITERATIONS)
-        status = jnp.select(
-            [~finite, converged, failed],
-            [Status.NONFINITE, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
+        status = jnp.select(  # NONFINITE is the driver's decision (f, grad)
+            [converged, failed],
+            [Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         ).astype(jnp.int32)
         n_iter = state.n_iter + 1
         if line_search:
             # The line search has evaluated f and grad at z already; eta is needed only by
             # the caller, once the loop is over: one pass over X saved per iteration.
-            last = (status != Status.RUNNING) | (n_iter >= self.max_iter)
+            last = (status != Status.RUNNING) | ~finite | (n_iter >= self.max_iter)
             eta = lax.cond(
                 last,
                 lambda: _linalg.linear_predictor(problem.X, params, problem.offset),
@@ -363,9 +363,6 @@ class Optax(AbstractSolver):
 
         (z, opt_state), _ = lax.scan(body, (state.z, state.opt_state), (rows, real))
         return z, opt_state
-
-    def terminate(self, problem: M.Problem, state: _OptaxState) -> jax.Array:
-        return state.status != Status.RUNNING
 
     def information(self, problem: M.Problem, state: _OptaxState) -> jax.Array | None:
         if problem.X.shape[1] > INFORMATION_MAX_P:

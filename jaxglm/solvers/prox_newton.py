@@ -84,7 +84,7 @@ INNER_FRACTION = 0.01
 class _ProxState(NamedTuple):
     params: jax.Array
     eta: jax.Array
-    score: jax.Array  # (p+1,) gradient of the data part at params (no penalty)
+    grad: jax.Array  # (p+1,) gradient of the data part at params (no penalty)
     f: jax.Array  # full objective F
     kkt: jax.Array  # max KKT violation at params
     gram: jax.Array  # (p+1, p+1) data Hessian model: the last Fisher Gram, BFGS-updated since
@@ -262,7 +262,7 @@ class ProxNewton(AbstractSolver):
 
     def carry(self, state: _ProxState) -> PathCarry:
         """What the next fit on a path starts from (:meth:`init`)."""
-        return PathCarry(state.eta, state.score, state.gram, state.lmax)
+        return PathCarry(state.eta, state.grad, state.gram, state.lmax)
 
     def first_carry(self, problem: M.Problem, params: jax.Array) -> PathCarry:
         """A :class:`PathCarry` at ``params`` with a fresh Gram (a path's first fit)."""
@@ -346,7 +346,7 @@ class ProxNewton(AbstractSolver):
         return out[0], out[5]
 
     def step(self, problem: M.Problem, state: _ProxState) -> _ProxState:
-        grad = state.score + problem.penalty * state.params
+        grad = state.grad + problem.penalty * state.params
         gram, lmax = _refreshed(state.refresh, problem, state.eta, state.gram, state.lmax)
         hess = gram + jnp.diag(problem.penalty)
         # Weyl: the ridge raises the top eigenvalue by at most its largest entry; pinning
@@ -377,26 +377,22 @@ class ProxNewton(AbstractSolver):
         eta = state.eta + t * d_eta
         # The accepted trial's rows give the new data gradient (one pass); none accepted:
         # the point has not moved.
-        score = jnp.where(found, M.data_gradient(problem, g_rows), state.score)
-        gram = _bfgs_update(gram, params - state.params, score - state.score)
+        score = jnp.where(found, M.data_gradient(problem, g_rows), state.grad)
+        gram = _bfgs_update(gram, params - state.params, score - state.grad)
         new_grad = score + problem.penalty * params
         kkt = kkt_violation(problem, params, new_grad)
-        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(new_grad))
         # A stale model (an earlier point's Gram) that cut the KKT violation less than 4x,
         # or whose direction failed the line search, is rebuilt at the next step.
         refresh = (kkt > 0.25 * state.kkt) | ~found
-        status = jnp.select(
-            [~finite, kkt <= self.tol, ~found & state.refresh],
-            [Status.NONFINITE, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
+        status = jnp.select(  # NONFINITE is the driver's decision (f, grad)
+            [kkt <= self.tol, ~found & state.refresh],
+            [Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         )
         return _ProxState(
             params, eta, score, f, kkt, gram, lmax, refresh, state.n_iter + 1,
             status.astype(jnp.int32),
         )  # fmt: skip
-
-    def terminate(self, problem: M.Problem, state: _ProxState) -> jax.Array:
-        return state.status != Status.RUNNING
 
     def information(self, problem: M.Problem, state: _ProxState) -> None:
         return None

@@ -65,12 +65,12 @@ from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver, iterate
-from jaxglm.solvers._line_search import ARMIJO, MAX_HALVINGS
+from jaxglm.solvers._line_search import backtrack
+from jaxglm.solvers._stopping import floored_tol, within
 from jaxglm.solvers.newton import Newton
 
 _RESTART_RATIO = 0.25  # rebuild the preconditioner when the decrement falls by less than 4x
 _FAR = 1e-4  # ... or while the predicted decrease (nats per unit weight) exceeds this
-_TOL_EPS = 10
 
 
 class _State(NamedTuple):
@@ -212,29 +212,12 @@ class SubsampledNewton(AbstractSolver):
         def objective(t):
             return M.objective(problem, state.params + t * s, state.eta + t * ds)
 
-        slack = 16 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
-
-        def accepted(t, f_t):
-            return f_t <= state.f + ARMIJO * t * slope0 + slack
-
-        def halve(carry):
-            t, _, k = carry
-            t = t / 2
-            return t, objective(t), k + 1
-
-        def searching(carry):
-            t, f_t, k = carry
-            return ~accepted(t, f_t) & (k <= MAX_HALVINGS)
-
-        t, f_t, _ = lax.while_loop(searching, halve, (t, objective(t), 0))
-        return t, f_t, accepted(t, f_t)
+        return backtrack(objective, state.f, slope0, t0=t)
 
     def step(self, problem: M.Problem, state: _State) -> _State:
         _, hessian_stride = self._strides(problem)
         ds = _linalg.direction(problem.X, state.direction)
         t, f, found = self._line_search(problem, state, ds)
-        t = jnp.where(found, t, 0.0)
-        f = jnp.where(found, f, state.f)
         params = state.params + t * state.direction
         eta = state.eta + t * ds
         grad, curvature = self._gradient(problem, params, eta)
@@ -269,8 +252,7 @@ class SubsampledNewton(AbstractSolver):
         direction = -pgrad + beta * state.direction
         direction = jnp.where(jnp.dot(direction, grad) < 0, direction, -pgrad)
 
-        tol = jnp.maximum(self.tol, _TOL_EPS * jnp.finfo(f.dtype).eps)
-        floor = 0.05 / problem.total_weight
+        tol = floored_tol(self.tol, f.dtype)
         # At the rounding floor (float32) the decrement of a noisy gradient cannot reach
         # tol^2: a step from a decrement within tol that lowers f by no more than rounding
         # AND no longer cuts the decrement 4x ends the fit too. f alone stalls too early at
@@ -280,22 +262,18 @@ class SubsampledNewton(AbstractSolver):
         stagnant = (f >= state.f - 16 * jnp.finfo(f.dtype).eps * jnp.abs(state.f)) & (
             decrement > state.decrement / 4
         )
-        converged = (decrement / 2 <= tol**2 * (f + floor)) | (
-            stagnant & (state.decrement / 2 <= tol * (state.f + floor))
+        converged = within(decrement, f, tol**2, problem.total_weight) | (
+            stagnant & within(state.decrement, state.f, tol, problem.total_weight)
         )
-        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(grad))
         status = jnp.select(
-            [~finite, ~ok, converged, ~found],
-            [Status.NONFINITE, Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
+            [~ok, converged, ~found],
+            [Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         )
         return _State(
             params, eta, f, grad, curvature, pgrad, direction, factors, decrement, exact,
             state.n_iter + 1, status.astype(jnp.int32),
         )  # fmt: skip
-
-    def terminate(self, problem: M.Problem, state: _State) -> jax.Array:
-        return state.status != Status.RUNNING
 
     def information(self, problem: M.Problem, state: _State) -> jax.Array:
         return M.expected_information(problem, state.eta)
