@@ -41,3 +41,21 @@ def test_estimated_alpha_under_vmap_equals_the_loop():
         np.testing.assert_allclose(batch.family.alpha[i], one.family.alpha, rtol=1e-10)
         np.testing.assert_allclose(batch[i].params, one.params, rtol=1e-10)
         np.testing.assert_allclose(batch[i].alpha_bse, one.alpha_bse, rtol=1e-10)
+
+
+def test_default_estimates_alpha_in_float32_once_per_shape():
+    """NegativeBinomial() estimates alpha (R's glm.nb default). In float32 the loop stops at
+    float32's resolution of log(alpha) (before: 50 outer fits, then MAX_ITER, about 4 s a
+    call on randhie), and a second call reuses the compiled program."""
+    data = sm.datasets.randhie.load_pandas().data
+    X = data[REF["columns"]].to_numpy(np.float32)
+    y = data["mdvis"].to_numpy(np.float32)
+    fit_module = __import__("sys").modules["jaxglm._fit"]
+    res = jg.fit(X, y, family=jg.NegativeBinomial())
+    assert res.params.dtype == np.float32
+    assert bool(res.converged), res.status_message
+    np.testing.assert_allclose(float(res.family.alpha), REF["alpha"], rtol=1e-4)
+    before = fit_module._fit_jit._cache_size()
+    again = jg.fit(X, y, family=jg.NegativeBinomial())
+    assert fit_module._fit_jit._cache_size() == before
+    assert float(again.family.alpha) == float(res.family.alpha)

@@ -19,7 +19,14 @@ from jaxglm._status import Status
 from jaxglm.solvers._driver import iterate
 
 _NB_MAX_OUTER = 50
-_NB_TOL = 1e-10  # on |change of log(alpha)| between outer iterations
+_NB_TOL = 1e-10  # on |change of log(alpha)| between outer iterations (and Newton steps)
+_NB_TOL_EPS = 10  # ... floored at this many machine epsilons of the working dtype
+
+
+def _tol(dtype: jnp.dtype) -> jax.Array:
+    """``max(1e-10, 10 eps)``: in float32 ``log(alpha)`` rounds at ~1e-7, and a change
+    below that is never certified (the loop ran its 50 outer fits, then said MAX_ITER)."""
+    return jnp.maximum(_NB_TOL, _NB_TOL_EPS * jnp.finfo(dtype).eps)
 
 
 def _nb_loglik(log_alpha, y, mu, w):
@@ -47,7 +54,7 @@ def _alpha_newton(log_alpha, y, mu, w):
         return la + step, step, k + 1
 
     def cond(c):
-        return (jnp.abs(c[1]) > _NB_TOL) & (c[2] < 100) & jnp.isfinite(c[0])
+        return (jnp.abs(c[1]) > _tol(y.dtype)) & (c[2] < 100) & jnp.isfinite(c[0])
 
     la, _, _ = lax.while_loop(cond, body, (log_alpha, jnp.asarray(jnp.inf, y.dtype), 0))
     return la
@@ -58,8 +65,9 @@ def alpha_loop(make_problem, solver, problem, state, w):
 
     Starts from the fit at the initial alpha; each outer iteration maximizes the profile
     likelihood in ``log(alpha)`` at the current ``mu`` (Newton), then refits ``beta`` from
-    the current ``beta``; stops when ``log(alpha)`` moves less than 1e-10 and the GLM fit
-    converged, or after 50 outer iterations (status ``MAX_ITER``). Returns the final
+    the current ``beta``; stops when ``log(alpha)`` moves less than 1e-10 (10 machine
+    epsilons in float32) and the GLM fit converged, or after 50 outer iterations (status
+    ``MAX_ITER``). Returns the final
     problem (its family holds the estimate), the solver state and the standard error of
     alpha, ``1 / sqrt(-d^2 l / d alpha^2)`` at fixed ``beta`` (MASS's ``SE.theta``,
     transformed to alpha).
@@ -79,13 +87,13 @@ def alpha_loop(make_problem, solver, problem, state, w):
     def cond(c):
         la, st, change, k = c
         ok = (st.status == Status.CONVERGED) | (st.status == Status.MAX_ITER)
-        return (change > _NB_TOL) & (k < _NB_MAX_OUTER) & ok & jnp.isfinite(la)
+        return (change > _tol(y.dtype)) & (k < _NB_MAX_OUTER) & ok & jnp.isfinite(la)
 
     la0 = jnp.log(jnp.asarray(fam0.alpha, y.dtype))
     inf = jnp.asarray(jnp.inf, y.dtype)
     la, state, change, _ = lax.while_loop(cond, outer, (la0, state, inf, 0))
     status = jnp.where(
-        (state.status == Status.CONVERGED) & ~(change <= _NB_TOL),
+        (state.status == Status.CONVERGED) & ~(change <= _tol(y.dtype)),
         Status.MAX_ITER,
         state.status,
     )
