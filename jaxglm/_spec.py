@@ -229,6 +229,11 @@ def _first_bad(ok: np.ndarray) -> tuple[int, ...]:
 
 
 def _numeric(name: str, value: Any) -> np.ndarray:
+    if type(value).__module__.startswith("scipy.sparse"):
+        raise ValueError(
+            f"{name} is a scipy sparse matrix: pass a dense array ({name}.toarray()); sparse "
+            "designs are not supported yet"
+        )
     arr = value if isinstance(value, jax.Array) else np.asarray(value)
     if arr.dtype == object or not (
         jnp.issubdtype(arr.dtype, jnp.number) or jnp.issubdtype(arr.dtype, jnp.bool_)
@@ -326,6 +331,11 @@ def validate(
         )
     if not batched and np.ndim(ya) != 1:
         raise ValueError(f"y must be 1-D (n,), got shape {np.shape(ya)}")
+    if batched and np.shape(ya)[1] != n and np.shape(ya)[0] == n:
+        raise ValueError(
+            f"y has shape {np.shape(ya)}: the members go first, (m, n) = (m, {n}); pass its "
+            "transpose"
+        )
     if batched and np.shape(ya)[0] != members:
         raise ValueError(f"y must have shape ({members}, {n}), got {np.shape(ya)}")
     ya = _rows("y", ya, n, members)

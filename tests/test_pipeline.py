@@ -98,6 +98,21 @@ def test_batch_messages_name_the_member():
         jg.fit_many(X, Y2, jg.Poisson(), weights=changed(np.ones((2, N)), (1, 0), -1.0))
     with pytest.raises(ValueError, match=r"y must be 2-D \(m, n\), members first"):
         jg.fit_many(X, Y, jg.Poisson())
+    with pytest.raises(ValueError, match=r"y has shape \(40, 2\): the members go first"):
+        jg.fit_many(X, Y2.T, jg.Poisson())
+    with pytest.raises(ValueError, match="l1_ratio must be a number"):
+        jg.cv(X, Y, jg.Poisson(), l1_ratio=[0.1, 0.5])
+
+
+def test_sparse_design_is_refused_with_a_clear_message():
+    sparse = pytest.importorskip("scipy.sparse")
+    for entry in (
+        lambda Xs: jg.fit(Xs, Y, jg.Poisson()),
+        lambda Xs: jg.fit_many(Xs, Y2, jg.Poisson()),
+        lambda Xs: jg.path(Xs, Y, jg.Poisson()),
+    ):
+        with pytest.raises(ValueError, match="X is a scipy sparse matrix"):
+            entry(sparse.csr_matrix(X))
 
 
 def test_link_mean_range_and_options_are_checked():
