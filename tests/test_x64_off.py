@@ -1,0 +1,50 @@
+"""JAX's default configuration (x64 off), in its own process: the test session enables x64.
+
+One subprocess runs the checks that need x64 off: float64 NumPy input fits in float32
+(JAX's dtype, as the result shows), NegativeBinomial() estimates alpha and converges, and a
+second call of the same shape reuses the compiled program.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys, numpy as np, statsmodels.api as sm
+    import jax
+    import jaxglm as jg
+    assert not jax.config.jax_enable_x64
+    fit_module = sys.modules["jaxglm._fit"]
+    data = sm.datasets.randhie.load_pandas().data
+    y = data["mdvis"].to_numpy(float)
+    X = data.drop(columns="mdvis").to_numpy(float)
+    first = jg.fit(X, y, jg.NegativeBinomial())
+    size = fit_module._fit_jit._cache_size()
+    second = jg.fit(X, y, jg.NegativeBinomial())
+    recompiled = fit_module._fit_jit._cache_size() - size
+    pois = jg.fit(X, y, jg.Poisson())
+    print(json.dumps(dict(
+        dtype=str(first.params.dtype), status=int(first.status), alpha=float(first.family.alpha),
+        second_status=int(second.status), recompiled=recompiled,
+        poisson_status=int(pois.status), poisson_dtype=str(pois.params.dtype),
+    )))
+    """
+)
+
+
+def test_x64_off_fits_in_float32_and_compiles_once():
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=Path(__file__).parents[1], env=env,
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["dtype"] == "float32" and got["poisson_dtype"] == "float32"
+    assert got["status"] == 0 and got["second_status"] == 0 and got["poisson_status"] == 0
+    assert got["recompiled"] == 0
+    # statsmodels' NB2 alpha on randhie (tests/references/nb_alpha_reference.json): 1.29
+    assert abs(got["alpha"] - 1.2929) < 1e-3
