@@ -96,7 +96,7 @@ def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
         null_deviance=null_deviance(problem, has_offset),
         llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
         df_model=jnp.asarray(p, dtype), df_resid=df_resid,
-        n_iter=state.n_iter, status=state.status, family=fam, link=link,
+        n_iter=state.n_iter, status_code=state.status, family=fam, link=link,
         fit_intercept=problem.fit_intercept, n_groups=n_groups,
     )  # fmt: skip
 

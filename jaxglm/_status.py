@@ -35,6 +35,13 @@ class Status(enum.IntEnum):
     RUNNING = 5  # internal: never in a returned result
     SEPARATION = 6
 
+    def __str__(self) -> str:
+        """The name (``print(res.status)`` shows ``CONVERGED``; ``int()`` gives the code)."""
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return format(self.name, spec)
+
     @property
     def message(self) -> str:
         """What happened and what to do about it."""

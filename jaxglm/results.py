@@ -63,7 +63,7 @@ class GLMResult:
     df_model: jax.Array
     df_resid: jax.Array
     n_iter: jax.Array
-    status: jax.Array
+    status_code: jax.Array  # the Status integer(s); read it as ``status``
     family: Family
     link: Link
     fit_intercept: bool = static_field(default=True)
@@ -216,6 +216,19 @@ class GLMResult:
     def converged(self) -> jax.Array:
         """``status == Status.CONVERGED``, per batch member."""
         return self.status == Status.CONVERGED
+
+    @property
+    def status(self) -> Status | jax.Array:
+        """Why the fit stopped: a :class:`jaxglm.Status` for a concrete single fit (it prints
+        its name, and compares and converts as its integer), the integer codes for a batch
+        or under ``jit`` (``res.status_message`` has their texts)."""
+        code = self.status_code
+        concrete = isinstance(code, jax.Array | np.ndarray | np.generic | int) and not isinstance(
+            code, jax.core.Tracer
+        )
+        if not concrete or np.ndim(code) != 0:  # a batch, traced, or an abstract shape
+            return code
+        return Status(int(code))
 
     @property
     def status_message(self) -> str | list:

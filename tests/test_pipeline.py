@@ -241,3 +241,11 @@ def test_separation_warning_with_dropped_columns_names_the_full_design():
     with pytest.warns(jg.PerfectSeparationWarning, match=r"diverging columns: \[1(, 2)?\]"):
         res = jg.fit(Xs, (x > 0).astype(float), jg.Bernoulli(), drop_collinear=True)
     assert res.aliased == (0,)
+
+
+def test_status_prints_its_name():
+    res = jg.fit(X, Y, jg.Poisson())
+    assert str(res.status) == "CONVERGED" and f"{res.status}" == "CONVERGED"
+    assert res.status == jg.Status.CONVERGED and int(res.status) == 0
+    many = jg.fit_many(X, Y2, jg.Poisson())
+    assert np.asarray(many.status).tolist() == [0, 0] and str(many[1].status) == "CONVERGED"
