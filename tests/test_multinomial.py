@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import jaxglm as jg
+from jaxglm import model as M
 from jaxglm import multinomial as MN
 from tests.test_references import rel_err
 
@@ -86,24 +87,32 @@ def test_two_classes_equal_bernoulli_logit():
 
 
 def test_block_hessian_equals_jax_hessian_of_the_objective():
-    """The Kronecker-block Newton system vs jax.hessian of the total objective (oracle)."""
+    """The core's block row derivatives and block Gram (model.gradient / model.hessian on
+    (p+1, m) parameters) vs jax.hessian of the total objective (oracle)."""
     X, y = simulated(k=4, n=40, seed=1)
     rng = np.random.default_rng(2)
     for fam in (jg.Multinomial(4), jg.Multinomial(4, symmetric=True)):
         m = fam.n_natural
-        Y = np.eye(4)[y] if fam.symmetric else np.eye(4)[y][:, 1:]
+        Y = fam.encode(jnp.asarray(y, jnp.float64))
         w = rng.uniform(0.5, 2.0, size=40)
         offset = 0.1 * rng.normal(size=(40, m))
-        prob = MN._Problem(
-            jnp.asarray(X), jnp.asarray(Y), jnp.asarray(w), jnp.asarray(offset),
-            jnp.asarray(w.sum()), jnp.asarray([0.0, 0.3, 0.2]), fam,
+        prob = M.Problem(
+            X=jnp.asarray(X), y=Y, w=jnp.asarray(w), offset=jnp.asarray(offset),
+            saturated=fam.saturated_loglik(Y), total_weight=jnp.asarray(w.sum()),
+            penalty=jnp.asarray([0.0, 0.3, 0.2]), family=fam, link=jg.Canonical(),
         )  # fmt: skip
         B = jnp.asarray(0.3 * rng.normal(size=(3, m)))
-        grad, H = jax.jit(MN._newton_system)(prob, B, MN._eta(prob, B))
+
+        @jax.jit
+        def system(prob, B):
+            g, h = M.row_derivatives(prob, M.linear_predictor(prob, B), fisher=False)
+            return M.gradient(prob, B, g), M.hessian(prob, h)
+
+        grad, H = system(prob, B)
 
         def f(b, prob=prob, m=m):
             b = b.reshape(3, m)
-            return MN._objective(prob, b, MN._eta(prob, b))
+            return M.objective(prob, b, M.linear_predictor(prob, b))
 
         flat = B.reshape(-1)
         np.testing.assert_allclose(grad.reshape(-1), jax.jit(jax.grad(f))(flat), rtol=1e-10)
