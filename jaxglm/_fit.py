@@ -356,7 +356,7 @@ def _fit_jit(
     elif fit_intercept:
         params0 = start_params
     else:
-        params0 = jnp.concatenate([jnp.zeros(1, dtype), start_params])
+        params0 = jnp.concatenate([jnp.zeros((1, *start_params.shape[1:]), dtype), start_params])
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
     alpha_bse = None
     if estimate_alpha:

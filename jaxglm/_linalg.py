@@ -208,10 +208,15 @@ def cluster_gram(X: jax.Array, r: jax.Array, ids: jax.Array) -> jax.Array:
     """``sum_g s_g s_g^T`` with ``s_g = sum_{i in g} r_i [1, x_i]``: a clustered meat.
 
     ``ids`` are integer cluster labels in ``[0, n)`` (dense or not); the (n, p+1) cluster
-    sums are formed by one segment sum, then their Gram matrix.
+    sums are formed by one segment sum, then their Gram matrix. For (n, m) ``r`` (an
+    m-vector ``theta``) the scores are ``kron([1, x_i], r_i)``, in the order of a (p+1, m)
+    ``params.ravel()`` ((n, (p+1) m) of them).
     """
     n = X.shape[0]
-    s = jax.ops.segment_sum(
-        jnp.concatenate([r[:, None], X * r[:, None]], axis=1), ids, num_segments=n
-    )
+    if r.ndim == 2:
+        X1 = jnp.concatenate([jnp.ones((n, 1), X.dtype), X], axis=1)
+        scores = (X1[:, :, None] * r[:, None, :]).reshape(n, -1)
+    else:
+        scores = jnp.concatenate([r[:, None], X * r[:, None]], axis=1)
+    s = jax.ops.segment_sum(scores, ids, num_segments=n)
     return jnp.matmul(s.T, s, precision=_HIGHEST)

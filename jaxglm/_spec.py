@@ -172,9 +172,10 @@ def resolve_spec(
         vector_theta=bool(family.event_ndim), tol=tol, max_iter=max_iter,
     )  # fmt: skip
     cov_type = _cov_type(cov_type)
-    if family.event_ndim and cov_type not in ("nonrobust", "none"):
+    if family.event_ndim and cov_type in ("HC2", "HC3"):
         raise ValueError(
-            f"cov_type={cov_type!r} is not supported for {family.name}: use 'nonrobust' or 'none'"
+            f"cov_type={cov_type!r} is not supported for {family.name} (its leverages are "
+            "(m, m) blocks): use 'nonrobust', 'HC0', 'HC1', 'cluster' or 'none'"
         )
     if (cov_type == "cluster") != (groups is not None):
         raise ValueError("groups= is required with cov_type='cluster', and only used there")
@@ -401,20 +402,20 @@ def _event_shape(family: F.Family) -> tuple[int, ...]:
 
 
 def _check_offset(family: F.Family, offset: Any, n: int, members: int | None) -> None:
-    """The offset: (n,) (or (members, n)); for an m-vector ``theta`` also (n, m) (or
-    (members, n, m)), one column per class of ``theta``."""
-    if not family.event_ndim or np.ndim(offset) == 1 + int(members is not None):
+    """The offset: (n,) (or (members, n) per member); for an m-vector ``theta`` (n,) or
+    (n, m) shared, or (members, n, m) per member (one column per class of ``theta``)."""
+    if not family.event_ndim:
         _rows("offset", offset, n, members)
         return
     m = family.n_natural
     arr = np.asarray(_numeric("offset", offset), dtype=np.float64)
-    shapes = [(n, m)] if members is None else [(n, m), (members, n, m)]
+    shapes = [(n,), (n, m)] if members is None else [(n,), (n, m), (members, n, m)]
     if arr.shape not in shapes:
-        want = " or ".join(str(s) for s in [(n,), *shapes])
+        want = " or ".join(str(s) for s in shapes)
         raise ValueError(f"offset must have shape {want} to match X, got {arr.shape}")
     finite = np.isfinite(arr)
     if not finite.all():
-        raise ValueError(f"offset has a non-finite value at row {_first_bad(finite)[-2]}")
+        raise ValueError(f"offset has a non-finite value at index {_first_bad(finite)}")
 
 
 def _check_y_shape(y: Any, n: int, members: int | None) -> np.ndarray:
