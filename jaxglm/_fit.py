@@ -67,14 +67,16 @@ def fit(
         X: (n, p) design, without an intercept column. A pandas DataFrame's column names
             label the summary.
         y: (n,) response. For ``Binomial`` the proportion of successes, with the trial
-            counts as ``weights``; for ``Bernoulli`` 0/1.
+            counts as ``weights``; for ``Bernoulli`` 0/1; for :class:`jaxglm.Multinomial`
+            integer labels ``0..k-1`` (n,) or (n, k) rows of class proportions.
         family: a :class:`jaxglm.Family`; default ``Gaussian()``.
         link: a :class:`jaxglm.Link`; default the family's (R's) default link.
         weights: (n,) prior weights as R's ``glm(weights=)``; rows with weight 0 are
             dropped (not counted in ``nobs`` or the degrees of freedom).
         freq_weights: (n,) frequency weights: row ``i`` stands for ``freq_weights[i]``
             identical rows (``nobs``, ``df_resid``, ``scale`` and BIC count them).
-        offset: (n,) known part of ``eta``.
+        offset: (n,) known part of ``eta``; for Multinomial also (n, m), one column per
+            class of ``theta`` (an (n,) offset is added to every class).
         exposure: (n,) positive exposure; ``log(exposure)`` is added to the offset.
         fit_intercept: include an (unpenalized) intercept.
         alpha: ridge penalty strength (traceable, so it can be vmapped).
@@ -134,7 +136,8 @@ def fit(
     subsamples depend on ``n``).
 
     Returns:
-        A :class:`jaxglm.GLMResult`. Failure is a value: check ``res.converged`` /
+        A :class:`jaxglm.GLMResult` (a :class:`jaxglm.MultinomialResult` for Multinomial,
+        whose ``params`` are (p+1, m)). Failure is a value: check ``res.converged`` /
         ``res.status``. When the inputs are concrete (not traced by ``jit``/``vmap``) the
         inputs are validated (``ValueError`` naming the argument and the first bad index)
         and a :class:`ConvergenceWarning` is issued if the fit did not converge, a
@@ -351,7 +354,7 @@ def _fit_jit(
         # (elementwise, relative) against 8e-7 from mustart.
         mu_start = None if family.event_ndim else family.mustart(y, w)
         params0 = M.null_params(problem)
-        if not solver.uses_mustart:
+        if not (solver.uses_mustart or family.event_ndim):  # class shares: inside the range
             params0 = _r_start(problem, params0, mu_start)
     elif fit_intercept:
         params0 = start_params

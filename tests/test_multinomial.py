@@ -55,6 +55,18 @@ def test_matches_statsmodels_mnlogit(anes):
     assert "class 6" in text and "x5" in text and "reference: class 0" in text
 
 
+def test_optax_lbfgs_matches_statsmodels_mnlogit(anes):
+    """The same (p+1, m) objective and statistics through another solver of the core."""
+    X, y, ref, _ = anes
+    res = jg.fit(X, y, family=jg.Multinomial(7), solver=jg.Optax(), tol=1e-10)
+    assert bool(res.converged) and res.solver_name == "Optax(L-BFGS)"
+    assert rel_err(res.params, ref["params"]) < 1e-6
+    assert rel_err(res.bse, ref["bse"]) < 1e-6
+    assert abs(float(res.llf) / ref["llf"] - 1.0) < 1e-8
+    with pytest.raises(ValueError, match="vector theta"):
+        jg.fit(X, y, family=jg.Multinomial(7), solver=jg.ProxNewton())
+
+
 def test_predict_gives_probabilities(anes):
     X, _, _, res = anes
     prob = np.asarray(res.predict(X[:50]))
