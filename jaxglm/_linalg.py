@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy.linalg import cho_solve
 
@@ -128,11 +129,37 @@ def _gram_vmap(axis_size: int, in_batched: list[bool], X: jax.Array, h: jax.Arra
     return G + jnp.swapaxes(jnp.triu(G, 1), 1, 2), True
 
 
-def pin_intercept(H: jax.Array, g: jax.Array, fit_intercept: bool) -> tuple[jax.Array, jax.Array]:
-    """Without an intercept, make parameter 0 inert: unit diagonal, zero row/column/gradient."""
+def block_gram(X: jax.Array, H: jax.Array) -> jax.Array:
+    """``sum_i kron([1 x_i][1 x_i]^T, H_i)``: the ((p+1) m, (p+1) m) Gram of (m, m) row
+    blocks ``H`` (n, m, m), symmetric, in the order of a (p+1, m) ``params.ravel()``.
+
+    Formed without any per-row Kronecker product: for each of the ``m (m+1) / 2`` class
+    pairs ``(a, b)`` one :func:`gram` with the weights ``H[:, a, b]`` (``n (p+1)^2`` flops
+    each), all pairs in one product when :func:`batched_gram_in_one_product` allows, else
+    one pair after another. Memory: the result, ``H`` and ``X``; nothing of size ``n p m``.
+    """
+    n, p = X.shape
+    m = H.shape[-1]
+    rows, cols = np.triu_indices(m)
+    weights = H[:, rows, cols].T  # (pairs, n)
+    if batched_gram_in_one_product(n, p, len(rows)):
+        pair_grams = jax.vmap(gram, in_axes=(None, 0))(X, weights)
+    else:
+        pair_grams = lax.map(lambda h: gram(X, h), weights)
+    blocks = jnp.zeros((m, m, p + 1, p + 1), pair_grams.dtype).at[rows, cols].set(pair_grams)
+    blocks = blocks.at[cols, rows].set(jnp.swapaxes(pair_grams, -1, -2))
+    return jnp.transpose(blocks, (2, 0, 3, 1)).reshape((p + 1) * m, (p + 1) * m)
+
+
+def pin_intercept(
+    H: jax.Array, g: jax.Array, fit_intercept: bool, width: int = 1
+) -> tuple[jax.Array, jax.Array]:
+    """Without an intercept, make the ``width`` intercept parameters (the first entries of
+    the flat parameters: 1, or ``m`` for (p+1, m) ones) inert: unit diagonal, zero
+    rows/columns/gradient."""
     if fit_intercept:
         return H, g
-    e0 = jnp.zeros(H.shape[0], H.dtype).at[0].set(1.0)
+    e0 = jnp.zeros(H.shape[0], H.dtype).at[:width].set(1.0)
     H = H * (1.0 - e0)[:, None] * (1.0 - e0)[None, :] + jnp.diag(e0)
     return H, g * (1.0 - e0)
 
@@ -181,10 +208,15 @@ def cluster_gram(X: jax.Array, r: jax.Array, ids: jax.Array) -> jax.Array:
     """``sum_g s_g s_g^T`` with ``s_g = sum_{i in g} r_i [1, x_i]``: a clustered meat.
 
     ``ids`` are integer cluster labels in ``[0, n)`` (dense or not); the (n, p+1) cluster
-    sums are formed by one segment sum, then their Gram matrix.
+    sums are formed by one segment sum, then their Gram matrix. For (n, m) ``r`` (an
+    m-vector ``theta``) the scores are ``kron([1, x_i], r_i)``, in the order of a (p+1, m)
+    ``params.ravel()`` ((n, (p+1) m) of them).
     """
     n = X.shape[0]
-    s = jax.ops.segment_sum(
-        jnp.concatenate([r[:, None], X * r[:, None]], axis=1), ids, num_segments=n
-    )
+    if r.ndim == 2:
+        X1 = jnp.concatenate([jnp.ones((n, 1), X.dtype), X], axis=1)
+        scores = (X1[:, :, None] * r[:, None, :]).reshape(n, -1)
+    else:
+        scores = jnp.concatenate([r[:, None], X * r[:, None]], axis=1)
+    s = jax.ops.segment_sum(scores, ids, num_segments=n)
     return jnp.matmul(s.T, s, precision=_HIGHEST)

@@ -104,10 +104,13 @@ def pad_fit_arrays(
     def pad(name, value):
         return pad_rows(arrays[name], n_to, value, axis=int(name in members))
 
-    # Each fit's first y: validated to be in the family's support (all of y is).
+    # Each fit's first y: validated to be in the family's support (all of y is). Rows are
+    # axis 0 (axis 1 per member); a Multinomial's y may carry a class axis after them.
     y = np.asarray(arrays["y"])
-    out["y"] = pad_rows(y, n_to, 0.0, axis=y.ndim - 1)
-    out["y"][..., n:] = y[..., :1]
+    axis = int("y" in members)
+    out["y"] = pad_rows(y, n_to, 0.0, axis=axis)
+    rows = (slice(None),) * axis
+    out["y"][(*rows, slice(n, None))] = y[(*rows, slice(0, 1))]
     out["X"] = pad("X", 0.0)
     if arrays["weights"] is None:
         out["weights"] = pad_rows(np.ones(n), n_to, 0.0)

@@ -108,6 +108,8 @@ def resolve_spec(
     scale: Any = None,
     use_t: bool | None = None,
     path: bool = False,
+    y: Any = None,
+    batched: bool = False,
 ) -> FitSpec:
     """The :class:`FitSpec` of an entry point's arguments (the one place defaults live).
 
@@ -118,6 +120,8 @@ def resolve_spec(
         x_shape: the shape of ``X`` (its last two axes are one fit's ``(n, p)``).
         path: the fits run along a path (:func:`jaxglm.path`, :func:`jaxglm.cv`): the
             solver must warm-start, and NegativeBinomial's ``alpha`` must be given.
+        y, batched: the response (members first when ``batched``), from which
+            ``Multinomial(n_classes=None)`` infers its number of classes.
 
     Returns:
         The specification.
@@ -143,6 +147,9 @@ def resolve_spec(
                 "and pass NegativeBinomial(alpha=res.family.alpha)"
             )
         family = dataclasses.replace(family, alpha=1.0)  # the ML loop's start (MASS: Poisson)
+    if isinstance(family, F.Multinomial):
+        _check_vector_options(link, fit_intercept, path, scale, use_t)
+        family = family.resolve(y, batched)
     link = family.default_link() if link is None else link
     if not isinstance(link, L.Link):
         raise TypeError(f"link must be a jaxglm Link, got {link!r}")
@@ -161,9 +168,15 @@ def resolve_spec(
         )
     n, p = tuple(x_shape[-2:]) if len(x_shape) >= 2 else (0, 0)
     solver = solvers.resolve(
-        solver, n, p, l1=traced_l1 or l1_ratio > 0, warm_starts=path, tol=tol, max_iter=max_iter
-    )
+        solver, n, p, l1=traced_l1 or l1_ratio > 0, warm_starts=path,
+        vector_theta=bool(family.event_ndim), tol=tol, max_iter=max_iter,
+    )  # fmt: skip
     cov_type = _cov_type(cov_type)
+    if family.event_ndim and cov_type in ("HC2", "HC3"):
+        raise ValueError(
+            f"cov_type={cov_type!r} is not supported for {family.name} (its leverages are "
+            "(m, m) blocks): use 'nonrobust', 'HC0', 'HC1', 'cluster' or 'none'"
+        )
     if (cov_type == "cluster") != (groups is not None):
         raise ValueError("groups= is required with cov_type='cluster', and only used there")
     scale_type, scale_value = _scale_option(scale, family)
@@ -177,6 +190,19 @@ def resolve_spec(
         family, link, solver, fit_intercept, l1_ratio, estimate_alpha, cov_type, scale_type,
         scale_value, use_t,
     )  # fmt: skip
+
+
+def _check_vector_options(link: Any, fit_intercept: Any, path: bool, scale: Any, use_t: Any):
+    """The options a Multinomial fit does not have: a ValueError naming each."""
+    if link is not None and not isinstance(link, L.Canonical):
+        raise ValueError(f"Multinomial has only its canonical link (link=None), got {link!r}")
+    if path:
+        raise ValueError("paths and cross-validation do not support Multinomial")
+    if scale is not None or use_t:
+        raise ValueError(
+            f"Multinomial has a fixed scale (1) and normal tests: scale={scale!r} and "
+            f"use_t={use_t!r} are not supported"
+        )
 
 
 def _cov_type(cov_type: Any) -> str:
@@ -324,21 +350,10 @@ def validate(
     n, p = _check_design(X, batched and np.ndim(X) == 3)
     if batched and np.ndim(X) == 3 and np.shape(X)[0] != members:
         raise ValueError(f"X must have shape ({members}, n, p) per member, got {np.shape(X)}")
-    ya = _numeric("y", y)
-    if batched and np.ndim(ya) != 2:
-        raise ValueError(
-            f"y must be 2-D (m, n), members first (one response per row), got {np.shape(ya)}"
-        )
-    if not batched and np.ndim(ya) != 1:
-        raise ValueError(f"y must be 1-D (n,), got shape {np.shape(ya)}")
-    if batched and np.shape(ya)[1] != n and np.shape(ya)[0] == n:
-        raise ValueError(
-            f"y has shape {np.shape(ya)}: the members go first, (m, n) = (m, {n}); pass its "
-            "transpose"
-        )
-    if batched and np.shape(ya)[0] != members:
-        raise ValueError(f"y must have shape ({members}, {n}), got {np.shape(ya)}")
-    ya = _rows("y", ya, n, members)
+    if spec.family.event_ndim:
+        ya = None
+    else:
+        ya = _check_y_shape(y, n, members)
     w = np.ones(n)
     for name, value in (("weights", weights), ("freq_weights", freq_weights)):
         if value is not None:
@@ -353,14 +368,17 @@ def validate(
         member = f" (member {int(np.argmax(empty))})" if np.ndim(empty) else ""
         raise ValueError(f"all weights are zero: no observation to fit{member}")
     if offset is not None:
-        _rows("offset", offset, n, members)
+        _check_offset(spec.family, offset, n, members)
     if exposure is not None:
         arr = _rows("exposure", exposure, n, members)
         if (arr <= 0).any():
             place = _where(_first_bad(arr > 0), arr.ndim == 2)
             raise ValueError(f"exposure must be > 0; bad value at {place}")
     _check_family(spec.family, spec.link)
-    _check_response(spec, ya)
+    if spec.family.event_ndim:
+        spec.family.check_response(y, w, batched)
+    else:
+        _check_response(spec, ya)
     a = np.asarray(alpha, dtype=float)
     shapes = ((), (members,)) if batched else ((),)
     if a.shape not in shapes or not (np.isfinite(a).all() and (a >= 0).all()):
@@ -371,16 +389,58 @@ def validate(
         if pf.shape != (p,) or not (np.isfinite(pf).all() and (pf >= 0).all()):
             raise ValueError(f"penalty_factor must be ({p},) finite and >= 0, got {pf.shape}")
     if start_params is not None:
-        k = p + int(spec.fit_intercept)
+        shape = (p + int(spec.fit_intercept), *_event_shape(spec.family))
         sp = np.asarray(_numeric("start_params", start_params), dtype=float)
-        if sp.shape != (k,) or not np.isfinite(sp).all():
-            raise ValueError(f"start_params must be ({k},) and finite, got shape {sp.shape}")
+        if sp.shape != shape or not np.isfinite(sp).all():
+            raise ValueError(f"start_params must be {shape} and finite, got shape {sp.shape}")
     if groups is not None:
         arr = np.asarray(groups)
         if arr.shape != (n,):
             raise ValueError(f"groups must have shape ({n},) to match X, got {arr.shape}")
         if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.bool_)):
             raise ValueError(f"groups must be integer cluster labels, got dtype {arr.dtype}")
+
+
+def _event_shape(family: F.Family) -> tuple[int, ...]:
+    """The shape of one row's natural parameter: (), or (m,) for an m-vector ``theta``."""
+    return (family.n_natural,) if family.event_ndim else ()
+
+
+def _check_offset(family: F.Family, offset: Any, n: int, members: int | None) -> None:
+    """The offset: (n,) (or (members, n) per member); for an m-vector ``theta`` (n,) or
+    (n, m) shared, or (members, n, m) per member (one column per class of ``theta``)."""
+    if not family.event_ndim:
+        _rows("offset", offset, n, members)
+        return
+    m = family.n_natural
+    arr = np.asarray(_numeric("offset", offset), dtype=np.float64)
+    shapes = [(n,), (n, m)] if members is None else [(n,), (n, m), (members, n, m)]
+    if arr.shape not in shapes:
+        want = " or ".join(str(s) for s in shapes)
+        raise ValueError(f"offset must have shape {want} to match X, got {arr.shape}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise ValueError(f"offset has a non-finite value at index {_first_bad(finite)}")
+
+
+def _check_y_shape(y: Any, n: int, members: int | None) -> np.ndarray:
+    """A scalar family's ``y``: numeric, (n,) or (members, n), finite; as float64."""
+    batched = members is not None
+    ya = _numeric("y", y)
+    if batched and np.ndim(ya) != 2:
+        raise ValueError(
+            f"y must be 2-D (m, n), members first (one response per row), got {np.shape(ya)}"
+        )
+    if not batched and np.ndim(ya) != 1:
+        raise ValueError(f"y must be 1-D (n,), got shape {np.shape(ya)}")
+    if batched and np.shape(ya)[1] != n and np.shape(ya)[0] == n:
+        raise ValueError(
+            f"y has shape {np.shape(ya)}: the members go first, (m, n) = (m, {n}); pass its "
+            "transpose"
+        )
+    if batched and np.shape(ya)[0] != members:
+        raise ValueError(f"y must have shape ({members}, {n}), got {np.shape(ya)}")
+    return _rows("y", ya, n, members)
 
 
 def _check_response(spec: FitSpec, y: np.ndarray) -> None:

@@ -1,5 +1,12 @@
 """Statistics at the solution: deviance, Pearson chi2, llf / AIC / BIC, the covariance,
-R's null model and its deviance, and the separation status of binomial-type fits."""
+R's null model and its deviance, and the separation status of binomial-type fits.
+
+A family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`) shares the deviance,
+the log-likelihood (:func:`loglik`), the null model and the covariance (the inverse
+expected information of ``params.ravel()``); its result is a
+:class:`jaxglm.MultinomialResult` with ``llnull`` in place of the null deviance, the scale
+fixed at 1 and no Pearson statistic (:func:`_vector_result`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import jax.numpy as jnp
 from jaxglm import _linalg, inference
 from jaxglm import model as M
 from jaxglm._status import Status
-from jaxglm.results import GLMResult
+from jaxglm.results import GLMResult, MultinomialResult
 from jaxglm.solvers import Newton, iterate
 
 
@@ -47,8 +54,43 @@ def separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) -> 
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
 
 
+def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> jax.Array:
+    """The log-likelihood at ``eta`` with dispersion ``phi``: ``sum_i fw_i (w_i (y_i theta_i
+    - a(theta_i)) / phi + log b(y_i, phi, w_i))`` over the rows with positive weight."""
+    fam = problem.family
+    theta = M.theta_from_eta(fam, problem.link, eta)
+    rows = prior * fam.natural_loglik(problem.y, theta) / phi + fam.log_base_measure(
+        problem.y, phi, prior
+    )
+    return jnp.sum(jnp.where(problem.w > 0, freq * rows, 0.0))
+
+
+def _covariance(problem, solver, state, prior, freq, spec, nobs, scale, penalized):
+    """``(cov, n_groups)``: ``scale`` x the inverse expected information, a sandwich
+    (``spec.kind == "robust"``), or NaN (``"none"``, or a solver without the information)."""
+    dtype = problem.y.dtype
+    k = state.params.size
+    info = None if spec.kind == "none" else solver.information(problem, state)
+    n_groups = jnp.asarray(jnp.nan, dtype)
+    if info is None:
+        cov = jnp.full((k, k), jnp.nan, dtype)
+    elif spec.kind == "robust":
+        cov, ok, groups = inference.sandwich_cov(
+            problem, state.eta, prior, freq, spec.groups, spec.code, nobs
+        )
+        cov = jnp.where(penalized | ~ok, jnp.nan, cov)
+        n_groups = jnp.where(spec.code == inference.robust_code("cluster"), groups, jnp.nan)
+    else:
+        factors, ok = _linalg.factor(info)
+        inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype)) / problem.total_weight
+        cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)
+    return cov, n_groups
+
+
 def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     """Statistics at the solution."""
+    if problem.family.event_ndim:
+        return _vector_result(problem, solver, state, prior, freq, has_offset, spec)
     fam, link = problem.family, problem.link
     p = problem.X.shape[1]
     dtype = problem.y.dtype
@@ -64,31 +106,14 @@ def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
 
     # Log-likelihood with R's dispersion convention (families.Family.llf_scale).
     phi = fam.llf_scale(deviance, nobs, problem.total_weight)
-    theta = M.theta_from_eta(fam, link, eta)
-    rows = prior * fam.natural_loglik(problem.y, theta) / phi + fam.log_base_measure(
-        problem.y, phi, prior
-    )
-    llf = jnp.sum(jnp.where(valid, freq * rows, 0.0))
+    llf = loglik(problem, eta, prior, freq, phi)
     k = rank + fam.dispersion_params()
     penalized = jnp.any(M.penalized(problem))
     aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
     bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
 
     # Covariance: scale x inverse expected information (R's summary.glm), or a sandwich.
-    info = None if spec.kind == "none" else solver.information(problem, state)
-    n_groups = jnp.asarray(jnp.nan, dtype)
-    if info is None:
-        cov = jnp.full((p + 1, p + 1), jnp.nan, dtype)
-    elif spec.kind == "robust":
-        cov, ok, groups = inference.sandwich_cov(
-            problem, eta, prior, freq, spec.groups, spec.code, nobs
-        )
-        cov = jnp.where(penalized | ~ok, jnp.nan, cov)
-        n_groups = jnp.where(spec.code == inference.robust_code("cluster"), groups, jnp.nan)
-    else:
-        factors, ok = _linalg.factor(info)
-        inv = _linalg.solve(factors, jnp.eye(p + 1, dtype=dtype)) / problem.total_weight
-        cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)
+    cov, n_groups = _covariance(problem, solver, state, prior, freq, spec, nobs, scale, penalized)
 
     return GLMResult(
         coef=state.params[1:], intercept=state.params[0], cov=cov,
@@ -97,6 +122,31 @@ def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
         llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
         df_model=jnp.asarray(p, dtype), df_resid=df_resid,
         n_iter=state.n_iter, status_code=state.status, family=fam, link=link,
+        fit_intercept=problem.fit_intercept, n_groups=n_groups,
+    )  # fmt: skip
+
+
+def _vector_result(problem, solver, state, prior, freq, has_offset, spec) -> MultinomialResult:
+    """The statistics of an m-vector ``theta`` fit (scale 1): ``K = (p+1) m`` parameters
+    (``p m`` without an intercept) for AIC/BIC and ``df_resid``; ``llnull`` at R's null
+    model (:func:`null_predictor`)."""
+    p = problem.X.shape[1]
+    m = state.params.shape[1]
+    dtype = problem.y.dtype
+    nobs = jnp.sum(jnp.where(problem.w > 0, freq, 0.0))
+    k = (p + int(problem.fit_intercept)) * m
+    one = jnp.ones((), dtype)
+    llf = loglik(problem, state.eta, prior, freq, one)
+    llnull = loglik(problem, null_predictor(problem, has_offset), prior, freq, one)
+    penalized = jnp.any(M.penalized(problem))
+    cov, n_groups = _covariance(problem, solver, state, prior, freq, spec, nobs, one, penalized)
+    return MultinomialResult(
+        params=state.params, cov=cov, llf=llf, llnull=llnull,
+        deviance=M.deviance_at(problem, state.eta),
+        aic=jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k),
+        bic=jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k),
+        nobs=nobs, df_model=jnp.asarray(p * m, dtype), df_resid=nobs - k,
+        n_iter=state.n_iter, status_code=state.status, family=problem.family,
         fit_intercept=problem.fit_intercept, n_groups=n_groups,
     )  # fmt: skip
 
@@ -114,11 +164,16 @@ def null_eta(problem: M.Problem) -> jax.Array:
     return iterate(newton, null_problem, newton.init(null_problem, M.null_params(null_problem))).eta
 
 
-def null_deviance(problem: M.Problem, has_offset: bool) -> jax.Array:
-    """R's null deviance: the deviance at :func:`null_eta`, in closed form without an
-    offset (the link of the weighted mean)."""
+def null_predictor(problem: M.Problem, has_offset: bool) -> jax.Array:
+    """The linear predictor of R's null model: :func:`null_eta`, in closed form without an
+    offset (the link of the weighted mean, per class for an m-vector ``theta``)."""
     if problem.fit_intercept and not has_offset:
-        ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
+        ybar = M.weighted_mean(problem, problem.y)
         eta = M.eta_from_mean(problem.family, problem.link, ybar)
-        return M.deviance_at(problem, jnp.full_like(problem.y, eta))
-    return M.deviance_at(problem, null_eta(problem))
+        return jnp.broadcast_to(eta, problem.y.shape)
+    return null_eta(problem)
+
+
+def null_deviance(problem: M.Problem, has_offset: bool) -> jax.Array:
+    """R's null deviance: the deviance at :func:`null_predictor`."""
+    return M.deviance_at(problem, null_predictor(problem, has_offset))

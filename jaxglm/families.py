@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import abc
+import dataclasses
 from typing import ClassVar
 
 import jax
@@ -35,7 +36,7 @@ from jax.scipy import special
 
 from jaxglm import _numerics as num
 from jaxglm import links as L
-from jaxglm._pytree import pytree_dataclass
+from jaxglm._pytree import pytree_dataclass, static_field
 
 __all__ = [
     "Bernoulli",
@@ -44,6 +45,7 @@ __all__ = [
     "Gamma",
     "Gaussian",
     "InverseGaussian",
+    "Multinomial",
     "NegativeBinomial",
     "Poisson",
     "Tweedie",
@@ -59,10 +61,14 @@ class Family(abc.ABC):
             the model can use the exact, overflow-free ``theta = c * eta``; ``None`` when no
             fixed link is canonical (its canonical link depends on a parameter).
         support: the support of ``y`` in words, for error messages.
+        event_ndim: the number of axes of one row's natural parameter: 0 (a scalar
+            ``theta``), or 1 for :class:`Multinomial` (an m-vector ``theta``; ``y``,
+            ``eta`` and ``mu`` are then (n, m), the row derivatives (n, m) and (n, m, m)).
     """
 
     canonical: ClassVar[tuple[type[L.Link], float] | None] = None
     support: ClassVar[str] = "real numbers"
+    event_ndim: ClassVar[int] = 0
 
     @abc.abstractmethod
     def log_partition(self, theta: jax.Array) -> jax.Array:
@@ -106,19 +112,26 @@ class Family(abc.ABC):
     # ---- derived by autodiff -------------------------------------------------------------
 
     def mean(self, theta: jax.Array) -> jax.Array:
-        """:math:`\\mu = a'(\\theta)`, by ``jax.grad`` of :meth:`log_partition`."""
-        return jnp.vectorize(jax.grad(self.log_partition))(theta)
+        """:math:`\\mu = a'(\\theta)`, by ``jax.grad`` of :meth:`log_partition` (per row's
+        m-vector when ``event_ndim`` is 1)."""
+        signature = "(m)->(m)" if self.event_ndim else None
+        return jnp.vectorize(jax.grad(self.log_partition), signature=signature)(theta)
 
     def variance_theta(self, theta: jax.Array) -> jax.Array:
-        """:math:`a''(\\theta)`, by ``jax.hessian`` of :meth:`log_partition`."""
-        return jnp.vectorize(jax.hessian(self.log_partition))(theta)
+        """:math:`a''(\\theta)`, by ``jax.hessian`` of :meth:`log_partition` (an (m, m)
+        block per row when ``event_ndim`` is 1)."""
+        signature = "(m)->(m,m)" if self.event_ndim else None
+        return jnp.vectorize(jax.hessian(self.log_partition), signature=signature)(theta)
 
     def variance(self, mu: jax.Array) -> jax.Array:
         """The variance function :math:`V(\\mu) = a''(\\theta(\\mu))`."""
         return self.variance_theta(self.theta_from_mean(mu))
 
     def natural_loglik(self, y: jax.Array, theta: jax.Array) -> jax.Array:
-        """:math:`y \\theta - a(\\theta)`, the part of the log-likelihood that involves theta."""
+        """:math:`y \\theta - a(\\theta)`, the part of the log-likelihood that involves theta
+        (:math:`y \\cdot \\theta - a(\\theta)` per row when ``event_ndim`` is 1)."""
+        if self.event_ndim:
+            return jnp.sum(y * theta, axis=-1) - self.log_partition(theta)
         return y * theta - self.log_partition(theta)
 
     def saturated_loglik(self, y: jax.Array) -> jax.Array:
@@ -484,3 +497,201 @@ def _fmt(x) -> str:
         return f"{float(x):g}"
     except (TypeError, jax.errors.ConcretizationTypeError):
         return "traced"
+
+
+@pytree_dataclass
+class Multinomial(Family):
+    r"""Categorical / multinomial response with ``n_classes`` classes (softmax regression).
+
+    The natural parameter of a row is an m-vector (``event_ndim = 1``):
+    :math:`a(\theta) = \log(1 + \sum_j e^{\theta_j})` over the ``m = k - 1`` non-reference
+    classes (class 0 the reference, statsmodels' ``MNLogit``), or
+    :math:`\log \sum_j e^{\theta_j}` over all ``m = k`` with ``symmetric=True``
+    (scikit-learn's multinomial ``LogisticRegression``; identifiable only with a ridge
+    penalty, its intercepts pinned to sum to 0). :math:`\mu = \nabla a`,
+    :math:`V = \nabla^2 a = \mathrm{diag}(\mu) - \mu\mu^T` by autodiff; canonical link only.
+
+    ``y`` as given to :func:`jaxglm.fit`: integer labels ``0..k-1`` (n,), one-hot rows
+    (n, k), or rows of proportions (n, k) with the trials as prior weights (count rows
+    ``c`` are passed as ``c / c.sum(1)`` with ``weights=c.sum(1)``, as R's binomial). Inside
+    the fit (:meth:`encode`) ``y`` is the (n, m) proportions of the classes of ``theta``.
+
+    Args:
+        n_classes: the number of classes ``k >= 2``; None (the default): the fit infers
+            it, ``max(y) + 1`` for concrete integer labels (a class above the largest
+            label cannot be inferred: pass ``n_classes``), ``y.shape[1]`` for rows. Traced
+            labels (``y`` under ``jit`` / ``vmap``) need it given.
+        symmetric: one coefficient vector per class (needs a ridge penalty, ``alpha > 0``).
+
+    Example:
+        >>> import jax.numpy as jnp, jaxglm as jg
+        >>> fam = jg.Multinomial(3)
+        >>> [round(float(v), 4) for v in fam.mean(jnp.array([0.0, 1.0]))]
+        [0.2119, 0.5761]
+    """
+
+    n_classes: int | None = static_field(default=None)
+    symmetric: bool = static_field(default=False)
+    canonical: ClassVar = (L.Canonical, 1.0)
+    support: ClassVar[str] = "class labels 0..k-1, or rows of class proportions"
+    event_ndim: ClassVar[int] = 1
+
+    @property
+    def n_natural(self) -> int:
+        """Length ``m`` of a row's natural parameter: ``k - 1``, or ``k`` when symmetric."""
+        if self.n_classes is None:
+            raise ValueError("Multinomial(n_classes=None): the number of classes is set by the fit")
+        return self.n_classes if self.symmetric else self.n_classes - 1
+
+    def log_partition(self, theta: jax.Array) -> jax.Array:
+        """:math:`a(\\theta)` of one row's (m,) natural parameter (safe log-sum-exp)."""
+        if self.symmetric:
+            return jax.nn.logsumexp(theta, axis=-1)
+        zero = jnp.zeros((*theta.shape[:-1], 1), theta.dtype)
+        return jax.nn.logsumexp(jnp.concatenate([zero, theta], axis=-1), axis=-1)
+
+    def theta_from_mean(self, mu: jax.Array) -> jax.Array:
+        """:math:`\\theta_j = \\log \\mu_j - \\log \\mu_0` (the reference class's probability
+        ``1 - sum(mu)``; symmetric: ``log mu``, defined up to a constant)."""
+        if self.symmetric:
+            return jnp.log(mu)
+        return jnp.log(mu) - jnp.log1p(-jnp.sum(mu, axis=-1, keepdims=True))
+
+    def _all_classes(self, y: jax.Array) -> jax.Array:
+        """(n, k) proportions of every class from the (n, m) of ``theta``'s classes."""
+        if self.symmetric:
+            return y
+        return jnp.concatenate([1.0 - jnp.sum(y, axis=-1, keepdims=True), y], axis=-1)
+
+    def log_base_measure(self, y: jax.Array, phi: jax.Array, w: jax.Array) -> jax.Array:
+        """``log(w! / prod_j (w y_j)!)`` for proportions of ``w`` trials; 0 for labels."""
+        counts = w[..., None] * self._all_classes(y)
+        gammaln = special.gammaln
+        return gammaln(w + 1.0) - jnp.sum(gammaln(counts + 1.0), axis=-1)
+
+    def saturated_loglik(self, y: jax.Array) -> jax.Array:
+        """:math:`\\sup_\\theta (y \\cdot \\theta - a(\\theta)) = \\sum_j y_j \\log y_j` over
+        all k classes (``0 log 0 = 0``): 0 for labels and one-hot rows."""
+        return jnp.sum(special.xlogy(*(2 * (self._all_classes(y),))), axis=-1)
+
+    def in_support(self, y):
+        """Rows of ``theta``'s (n, m) class proportions: in [0, 1], summing to 1 with the
+        reference class's share."""
+        xp = _xp(y)
+        total = xp.sum(y, axis=-1)
+        sums = xp.abs(total - 1.0) < 1e-8 if self.symmetric else total <= 1.0 + 1e-8
+        return xp.all((y >= 0) & (y <= 1), axis=-1) & sums
+
+    def mustart(self, y: jax.Array, w: jax.Array) -> jax.Array:
+        """``(w y + 1/k) / (w + 1)``: R's binomial start, per class."""
+        return (w[:, None] * y + 1.0 / self.n_classes) / (w[:, None] + 1.0)
+
+    def encode(self, y):
+        """One fit's ``y`` as given (labels (n,) or rows (n, k)) -> the (n, m) proportions of
+        ``theta``'s classes, with NumPy for host arrays (labels and rows then share one
+        compiled fit) and ``jax.numpy`` for JAX or traced ones. A label that is not an
+        integer in ``0..k-1`` gives a row of NaN (outside :meth:`in_support`: under
+        ``jit`` / ``vmap``, status NONFINITE)."""
+        xp = _xp(y)
+        if y.ndim == 1:
+            labels = xp.where(xp.isfinite(y), y, -1).astype(xp.int32)
+            valid = (labels == y) & (labels >= 0) & (labels < self.n_classes)
+            onehot = xp.arange(self.n_classes) == labels[:, None]
+            y = xp.where(valid[:, None], onehot.astype(y.dtype), xp.nan).astype(y.dtype)
+        return y if self.symmetric else y[..., 1:]
+
+    def resolve(self, y, batched: bool = False) -> Multinomial:
+        """This family with ``n_classes`` set: inferred from concrete ``y`` when None
+        (``max(y) + 1`` for labels, the number of columns for rows; ``batched``: ``y``
+        carries a members axis first).
+
+        Raises:
+            ValueError: ``n_classes`` below 2, labels that are not integers, an inferred
+                class count below 2 or above the number of labels, or traced labels with
+                ``n_classes=None``.
+        """
+        k = self.n_classes
+        if not (k is None or (isinstance(k, int) and k >= 2)):
+            raise ValueError(f"Multinomial needs n_classes >= 2, got {k!r}")
+        if k is not None:
+            return self
+        if isinstance(y, jax.core.Tracer):
+            raise ValueError(
+                "Multinomial(n_classes=None) infers the classes from concrete labels; y is "
+                "traced (under jit or vmap): pass n_classes"
+            )
+        if np.ndim(y) > 1 + int(batched):
+            return dataclasses.replace(self, n_classes=int(np.shape(y)[-1]))
+        labels = _labels(y)
+        k = int(labels.max(initial=-1)) + 1
+        if k < 2:
+            raise ValueError(
+                f"Multinomial(n_classes=None) infers max(y) + 1 = {k} classes; it needs 2 or more"
+            )
+        if k > labels.size:  # before an (n, k) one-hot: some class is surely empty
+            j = int(np.setdiff1d(np.arange(labels.size + 1), labels)[0])
+            raise ValueError(
+                f"class {j} has no rows: Multinomial(n_classes=None) inferred max(y) + 1 = {k} "
+                f"classes from {labels.size} labels"
+            )
+        return dataclasses.replace(self, n_classes=k)
+
+    def check_response(self, y, w: np.ndarray, batched: bool) -> None:
+        """Host validation of ``y`` as given (labels or rows; members first when
+        ``batched``) against the prior x frequency weights ``w`` (n,) or (members, n).
+
+        Raises:
+            ValueError: labels that are not integers in ``0..k-1``, rows not of ``k``
+                class proportions, or a class without a row of positive weight (its
+                intercept's MLE is at minus infinity).
+        """
+        k, n = self.n_classes, np.shape(w)[-1]
+        label_ndim = 1 + int(batched)
+        if np.ndim(y) < label_ndim or np.shape(y)[label_ndim - 1] != n:
+            raise ValueError(
+                f"y must be (n,) labels or (n, {k}) rows for n = {n}, got {np.shape(y)}"
+            )
+        if np.ndim(y) == label_ndim:
+            labels = _labels(y)
+            valid = (labels >= 0) & (labels < k)
+            if not np.all(valid):
+                bad = tuple(int(i) for i in np.argwhere(~valid)[0])
+                value = labels[bad].item()
+                raise ValueError(
+                    f"y[{', '.join(map(str, bad))}] = {value!r} is not a class label in 0..{k - 1}"
+                )
+            Y = np.eye(k)[labels.astype(int)]
+        elif np.ndim(y) == label_ndim + 1 and np.shape(y)[-1] == k:
+            Y = np.asarray(y, dtype=float)
+            bad = ~(np.all((Y >= 0) & (Y <= 1), axis=-1) & (np.abs(Y.sum(-1) - 1.0) < 1e-8))
+            if bad.any():
+                i = ", ".join(map(str, np.argwhere(bad)[0]))
+                raise ValueError(f"y[{i}] is not a row of class proportions summing to 1")
+        else:
+            raise ValueError(
+                f"y must be (n,) labels or (n, {k}) rows for n = {n}, got {np.shape(y)}"
+            )
+        counts = np.sum(np.where(np.asarray(w)[..., None] > 0, Y, 0.0), axis=-2)
+        if np.any(counts <= 0):
+            j = int(np.argwhere(counts <= 0)[0][-1])
+            raise ValueError(
+                f"class {j} has no rows (with positive weight): its intercept would diverge to "
+                "-inf; drop the class (relabel the others 0..k-2, or drop its column of y)"
+            )
+
+
+def _labels(y) -> np.ndarray:
+    """Concrete class labels as an array, checked to be integers (any numeric dtype)."""
+    labels = np.asarray(y)
+    if labels.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Multinomial y must be integer class labels 0..k-1, got dtype {labels.dtype}"
+        )
+    integer = np.isfinite(labels) & (labels == np.round(labels))
+    if not np.all(integer):
+        bad = tuple(int(i) for i in np.argwhere(~integer)[0])
+        raise ValueError(
+            "Multinomial y must be integer class labels 0..k-1: "
+            f"y[{', '.join(map(str, bad))}] = {labels[bad].item()!r}"
+        )
+    return labels

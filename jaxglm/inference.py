@@ -118,6 +118,8 @@ def sandwich_cov(
     k = X.shape[1] + 1
     valid = problem.w > 0
     g, h = M.row_derivatives(problem, eta, fisher=False)
+    if g.ndim == 2:
+        return _block_sandwich(problem, g, h, prior, groups, code, nobs)
     bread = _linalg.gram(X, jnp.where(valid, problem.w * h, 0.0))
     bread, _ = _linalg.pin_intercept(bread, jnp.zeros(k, dtype), problem.fit_intercept)
     factors, ok = _linalg.factor(bread)
@@ -138,6 +140,43 @@ def sandwich_cov(
 
     def cluster_meat(_):
         r = jnp.where(valid, problem.w * g, 0.0)
+        G = n_groups.astype(dtype)
+        correction = G / (G - 1.0) * (nobs - 1.0) / (nobs - rank)
+        return correction * _linalg.cluster_gram(X, r, ids)
+
+    meat = lax.cond(code == _ROBUST_CODE["cluster"], cluster_meat, hc_meat, None)
+    meat = meat * intercept_mask[:, None] * intercept_mask[None, :]
+    cov = inv @ meat @ inv
+    return 0.5 * (cov + cov.T), ok, n_groups
+
+
+def _block_sandwich(problem, g, h, prior, groups, code, nobs):
+    """:func:`sandwich_cov` for an m-vector ``theta`` (HC0, HC1, cluster), on
+    ``params.ravel()``: bread ``sum_i w_i kron(x_i x_i^T, h_i)``
+    (:func:`jaxglm._linalg.block_gram`), scores ``s_i = w_i kron(x_i, g_i)``; HC0's meat
+    ``sum_i w_i pw_i kron(x_i x_i^T, g_i g_i^T)``, the cluster meat from the clusters' summed
+    scores. (HC2/HC3 would need a block leverage per row: refused by the specification.)"""
+    X, dtype = problem.X, problem.y.dtype
+    m = g.shape[1]
+    k = (X.shape[1] + 1) * m
+    valid = problem.w > 0
+    w = problem.w[:, None, None]
+    bread = _linalg.block_gram(X, jnp.where(w > 0, w * h, 0.0))
+    bread, _ = _linalg.pin_intercept(bread, jnp.zeros(k, dtype), problem.fit_intercept, m)
+    factors, ok = _linalg.factor(bread)
+    inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype))
+    intercept_mask = jnp.ones(k, dtype).at[:m].set(float(problem.fit_intercept))
+    inv = inv * intercept_mask[:, None] * intercept_mask[None, :]
+    rank = k - m + m * int(problem.fit_intercept)
+    ids, n_groups = dense_labels(groups, valid)
+
+    def hc_meat(_):
+        outer = (problem.w * prior)[:, None, None] * g[:, :, None] * g[:, None, :]
+        correction = jnp.where(code == 1, nobs / (nobs - rank), 1.0)
+        return correction * _linalg.block_gram(X, jnp.where(w > 0, outer, 0.0))
+
+    def cluster_meat(_):
+        r = jnp.where(valid[:, None], problem.w[:, None] * g, 0.0)
         G = n_groups.astype(dtype)
         correction = G / (G - 1.0) * (nobs - 1.0) / (nobs - rank)
         return correction * _linalg.cluster_gram(X, r, ids)

@@ -15,6 +15,16 @@ where ``w`` is prior x frequency weight. Its row derivatives ``g = nll'``, ``h =
 come from ``jax.grad`` (vmapped); Fisher scoring replaces ``h`` by its expectation
 ``(dmu/deta)^2 / V(mu)``. The Newton system is then ``[1 X]^T diag(w h) [1 X]``
 (:mod:`jaxglm._linalg`).
+
+A family with an m-vector ``theta`` (``family.event_ndim == 1``, :class:`jaxglm.Multinomial`)
+runs through the same functions: ``y``, ``offset`` and ``eta`` are (n, m), ``params``
+(p+1, m) (intercepts in row 0), ``g`` is (n, m) and ``h`` (n, m, m) by ``jax.hessian`` of
+the row's nll, and the Newton matrix is the block Gram
+``sum_i w_i kron([1 x_i][1 x_i]^T, h_i)`` (:func:`jaxglm._linalg.block_gram`) in the order
+of ``params.ravel()``. A symmetric Multinomial (a coefficient vector for every class) adds
+``(sum_j params[0, j])^2 / 2`` to the objective: its intercepts are defined up to a common
+constant, and the term (0 at the solution) pins them to sum to 0, as scikit-learn centers
+them.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import jax.numpy as jnp
 
 from jaxglm import _linalg
 from jaxglm._pytree import pytree_dataclass, static_field
-from jaxglm.families import Family
+from jaxglm.families import Family, Multinomial
 from jaxglm.links import Canonical, Link
 
 
@@ -106,6 +116,21 @@ class Problem:
         return canonical_scale(self.family, self.link) is not None
 
 
+def per_row(v: jax.Array, like: jax.Array) -> jax.Array:
+    """The (n,) ``v`` broadcastable against the rows of ``like`` ((n,) or (n, m, ...))."""
+    return v.reshape(v.shape + (1,) * (like.ndim - v.ndim))
+
+
+def _centered(problem: Problem) -> bool:
+    """Whether the objective pins the intercepts to sum to 0 (symmetric Multinomial)."""
+    return isinstance(problem.family, Multinomial) and problem.family.symmetric
+
+
+def intercept_width(params: jax.Array) -> int:
+    """The number of intercept entries: 1, or ``m`` for (p+1, m) parameters."""
+    return 1 if params.ndim == 1 else params.shape[1]
+
+
 def penalty_weights(
     alpha: jax.Array, l1_ratio: jax.Array, penalty_factor: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
@@ -139,7 +164,9 @@ def objective(problem: Problem, params: jax.Array, eta: jax.Array) -> jax.Array:
 def _objective_from_rows(problem: Problem, params: jax.Array, nll: jax.Array) -> jax.Array:
     """:func:`objective` from the rows' ``nll`` (masked weighted mean, ridge, NaN -> inf)."""
     loss = jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0)) / problem.total_weight
-    f = loss + 0.5 * jnp.sum(problem.penalty * params * params)
+    f = loss + 0.5 * jnp.sum(per_row(problem.penalty, params) * params * params)
+    if _centered(problem):
+        f = f + 0.5 * jnp.sum(params[0]) ** 2
     return jnp.where(jnp.isnan(f), jnp.inf, f)
 
 
@@ -162,12 +189,17 @@ def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax
     """``(g, h)``: first and second derivatives of each row's nll in ``eta``.
 
     ``h`` is the observed second derivative, or with ``fisher=True`` (or a canonical link,
-    where the two coincide) the expected one, ``(dmu/deta)^2 / V(mu)``.
+    where the two coincide) the expected one, ``(dmu/deta)^2 / V(mu)``. For an m-vector
+    ``theta`` (canonical link only) ``g`` is (n, m) and ``h`` the (n, m, m) blocks of
+    ``jax.hessian``.
     """
     fam, link = problem.family, problem.link
     grad = jax.grad(_scalar_nll, argnums=3)
     g = jax.vmap(grad, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
-    if fisher and not problem.canonical:
+    if fam.event_ndim:
+        hess = jax.jacfwd(grad, argnums=3)
+        h = jax.vmap(hess, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
+    elif fisher and not problem.canonical:
         dmu = mean_derivative(fam, link, eta)
         h = dmu * dmu / fam.variance(mean_from_eta(fam, link, eta))
     else:
@@ -177,12 +209,28 @@ def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax
 
 
 def _masked(problem: Problem, r: jax.Array) -> jax.Array:
-    return jnp.where(problem.w > 0, problem.w * r, 0.0)
+    w = per_row(problem.w, r)
+    return jnp.where(w > 0, w * r, 0.0)
+
+
+def model_rows(g: jax.Array, h: jax.Array, delta: jax.Array) -> jax.Array:
+    """``g + h delta`` per row: the first derivatives of a quadratic model expanded
+    ``delta`` away (``h`` (n,) scalar, or (n, m, m) blocks applied to (n, m) ``delta``)."""
+    if h.ndim == 1:
+        return g + h * delta
+    return g + jnp.einsum("nab,nb->na", h, delta, precision="highest")
 
 
 def data_gradient(problem: Problem, g: jax.Array) -> jax.Array:
-    """``[1 X]^T (w g) / sum w``: the likelihood part of :func:`gradient`, one pass."""
+    """``[1 X]^T (w g) / sum w``: the likelihood part of :func:`gradient`, one pass
+    ((p+1, m) for (n, m) ``g``, a pass per column)."""
     r = _masked(problem, g)
+    if r.ndim == 2:
+        if problem.XT is None:
+            score = jax.vmap(_linalg.score, in_axes=(None, 1), out_axes=1)(problem.X, r)
+        else:
+            score = jax.vmap(_linalg.score_rows, in_axes=(None, 1), out_axes=1)(problem.XT, r)
+        return score / problem.total_weight
     if problem.XT is None:
         return _linalg.score(problem.X, r) / problem.total_weight
     return _linalg.score_rows(problem.XT, r) / problem.total_weight
@@ -197,17 +245,32 @@ def direction(problem: Problem, step: jax.Array) -> jax.Array:
 
 def gradient(problem: Problem, params: jax.Array, g: jax.Array) -> jax.Array:
     """Gradient of the objective in ``params`` from the row derivatives ``g``."""
-    return data_gradient(problem, g) + problem.penalty * params
+    grad = data_gradient(problem, g) + per_row(problem.penalty, params) * params
+    if _centered(problem):
+        grad = grad.at[0].add(jnp.sum(params[0]))
+    return grad
 
 
 def data_hessian(problem: Problem, h: jax.Array) -> jax.Array:
-    """``[1 X]^T diag(w h) [1 X] / sum w``: the likelihood part, one Gram product."""
+    """``[1 X]^T diag(w h) [1 X] / sum w``: the likelihood part, one Gram product (the
+    block Gram of :func:`jaxglm._linalg.block_gram` for (n, m, m) ``h``)."""
+    if h.ndim == 3:
+        return _linalg.block_gram(problem.X, _masked(problem, h)) / problem.total_weight
     return _linalg.gram(problem.X, _masked(problem, h)) / problem.total_weight
 
 
 def hessian(problem: Problem, h: jax.Array) -> jax.Array:
-    """:func:`data_hessian` ``+ diag(penalty)``: the smooth objective's Hessian."""
-    return data_hessian(problem, h) + jnp.diag(problem.penalty)
+    """:func:`data_hessian` ``+ diag(penalty)``: the smooth objective's Hessian (in the
+    order of ``params.ravel()``)."""
+    H = data_hessian(problem, h)
+    if h.ndim == 1:
+        return H + jnp.diag(problem.penalty)
+    m = h.shape[-1]
+    H = H + jnp.diag(jnp.repeat(problem.penalty, m))
+    if _centered(problem):
+        e = jnp.zeros(H.shape[0], H.dtype).at[:m].set(1.0)
+        H = H + jnp.outer(e, e)
+    return H
 
 
 def expected_information(problem: Problem, eta: jax.Array) -> jax.Array:
@@ -218,20 +281,29 @@ def expected_information(problem: Problem, eta: jax.Array) -> jax.Array:
     """
     _, h = row_derivatives(problem, eta, fisher=True)
     H = hessian(problem, h)
-    H, _ = _linalg.pin_intercept(H, jnp.zeros(H.shape[0], H.dtype), problem.fit_intercept)
+    width = 1 if h.ndim == 1 else h.shape[-1]
+    H, _ = _linalg.pin_intercept(H, jnp.zeros(H.shape[0], H.dtype), problem.fit_intercept, width)
     return H
 
 
 def null_params(problem: Problem) -> jax.Array:
-    """The intercept-only point ``link(weighted mean of y) - weighted mean of offset``."""
+    """The intercept-only point ``link(weighted mean of y) - weighted mean of offset``
+    ((p+1, m) with the class shares for an m-vector ``theta``)."""
     p = problem.X.shape[1]
-    params = jnp.zeros(p + 1, problem.y.dtype)
+    params = jnp.zeros((p + 1, *problem.y.shape[1:]), problem.y.dtype)
     if not problem.fit_intercept:
         return params
     fam, link = problem.family, problem.link
-    ybar = jnp.sum(problem.w * problem.y) / problem.total_weight
-    offbar = jnp.sum(problem.w * problem.offset) / problem.total_weight
+    ybar = weighted_mean(problem, problem.y)
+    offbar = weighted_mean(problem, problem.offset)
     return params.at[0].set(eta_from_mean(fam, link, ybar) - offbar)
+
+
+def weighted_mean(problem: Problem, a: jax.Array) -> jax.Array:
+    """``sum_i w_i a_i / sum w`` over the rows of ``a`` ((n,) or (n, m))."""
+    if a.ndim == 1:
+        return jnp.sum(problem.w * a) / problem.total_weight
+    return jnp.sum(per_row(problem.w, a) * a, axis=0) / problem.total_weight
 
 
 def deviance_at(problem: Problem, eta: jax.Array, w: jax.Array | None = None) -> jax.Array:

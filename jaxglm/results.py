@@ -20,7 +20,14 @@ from jaxglm.distributions import chi2_sf, f_sf
 from jaxglm.families import Family
 from jaxglm.links import Link
 
-__all__ = ["ConvergenceWarning", "GLMResult", "PerfectSeparationWarning", "Status", "lr_test"]
+__all__ = [
+    "ConvergenceWarning",
+    "GLMResult",
+    "MultinomialResult",
+    "PerfectSeparationWarning",
+    "Status",
+    "lr_test",
+]
 
 
 @pytree_dataclass
@@ -222,13 +229,7 @@ class GLMResult:
         """Why the fit stopped: a :class:`jaxglm.Status` for a concrete single fit (it prints
         its name, and compares and converts as its integer), the integer codes for a batch
         or under ``jit`` (``res.status_message`` has their texts)."""
-        code = self.status_code
-        concrete = isinstance(code, jax.Array | np.ndarray | np.generic | int) and not isinstance(
-            code, jax.core.Tracer
-        )
-        if not concrete or np.ndim(code) != 0:  # a batch, traced, or an abstract shape
-            return code
-        return Status(int(code))
+        return _status(self.status_code)
 
     @property
     def status_message(self) -> str | list:
@@ -394,6 +395,17 @@ class GLMResult:
         shape = np.shape(self.status)
         kind = f"batch of {shape}" if shape else Status(int(self.status)).name.lower()
         return f"GLMResult({self.family.name}, {self.link.name}, {kind})"
+
+
+def _status(code: Any) -> Status | jax.Array:
+    """A concrete single fit's code as a :class:`Status` (it prints its name); a batch's,
+    a traced or an abstract one (``jax.eval_shape``) as it is."""
+    concrete = isinstance(code, jax.Array | np.ndarray | np.generic | int) and not isinstance(
+        code, jax.core.Tracer
+    )
+    if not concrete or np.ndim(code) != 0:
+        return code
+    return Status(int(code))
 
 
 def _check_columns(X: Any, n_features: int, feature_names: tuple[str, ...] | None) -> None:
@@ -577,3 +589,155 @@ def _lr(dev_r, dev_f, phi, J, df_denom, use_f):
     return inference.HypothesisTest(
         diff, chi2_sf(diff, J), J, jnp.asarray(jnp.nan, diff.dtype), "chi2"
     )
+
+
+@pytree_dataclass
+class MultinomialResult:
+    """A fitted multinomial regression; under ``jax.vmap`` every field gains a batch axis.
+
+    Attributes:
+        params: (p+1, m) coefficients, intercepts in row 0 (statsmodels' ``MNLogit``
+            layout, column ``j`` for class ``j + 1``; all k classes when symmetric).
+        cov: ((p+1) m, (p+1) m) covariance of ``params.ravel()`` (row-major), the inverse
+            expected information or the sandwich of ``cov_type``; NaN for penalized fits.
+        llf, llnull: log-likelihood of the fit and of the intercept-only model.
+        deviance: ``2 (saturated - llf)``; ``-2 llf`` for labels and one-hot rows.
+        aic, bic: ``-2 llf + 2 K`` and ``-2 llf + log(nobs) K``, ``K = (p+1) m`` (``p m``
+            without an intercept).
+        nobs, df_model, df_resid: rows with positive weight (frequency weights counted),
+            ``p m``, ``nobs - K``.
+        n_iter, status: Newton steps and :class:`jaxglm.Status` (as :class:`GLMResult`'s:
+            the field is ``status_code``).
+        family: the fitted :class:`jaxglm.Multinomial` (``n_classes`` set).
+        fit_intercept, cov_type, solver_name, feature_names: as :class:`GLMResult`.
+        n_groups: the number of clusters (``cov_type="cluster"``), else NaN.
+    """
+
+    params: jax.Array
+    cov: jax.Array
+    llf: jax.Array
+    llnull: jax.Array
+    deviance: jax.Array
+    aic: jax.Array
+    bic: jax.Array
+    nobs: jax.Array
+    df_model: jax.Array
+    df_resid: jax.Array
+    n_iter: jax.Array
+    status_code: jax.Array  # the Status integer(s); read it as ``status``
+    family: Family
+    fit_intercept: bool = static_field(default=True)
+    cov_type: str = static_field(default="nonrobust")
+    solver_name: str = static_field(default="Newton")
+    feature_names: tuple[str, ...] | None = static_field(default=None)
+    n_groups: jax.Array | None = None
+    aliased: tuple[int, ...] = static_field(default=())  # always empty: no drop_collinear
+
+    @property
+    def coef(self) -> jax.Array:
+        """(p, m) slopes."""
+        return self.params[..., 1:, :]
+
+    @property
+    def intercept(self) -> jax.Array:
+        """(m,) intercepts."""
+        return self.params[..., 0, :]
+
+    @property
+    def converged(self) -> jax.Array:
+        """Whether the fit converged."""
+        return self.status == Status.CONVERGED
+
+    @property
+    def status(self) -> Status | jax.Array:
+        """Why the fit stopped (as :attr:`GLMResult.status`)."""
+        return _status(self.status_code)
+
+    @property
+    def status_message(self) -> str:
+        """What the status code means (one fit)."""
+        return Status(int(self.status)).message
+
+    def cov_params(self) -> jax.Array:
+        """The covariance of ``params.ravel()``."""
+        return self.cov
+
+    @property
+    def bse(self) -> jax.Array:
+        """(p+1, m) standard errors."""
+        diag = jnp.diagonal(self.cov, axis1=-2, axis2=-1)
+        return jnp.sqrt(diag).reshape(self.params.shape)
+
+    @property
+    def tvalues(self) -> jax.Array:
+        """z statistics ``params / bse``."""
+        return self.params / self.bse
+
+    @property
+    def pvalues(self) -> jax.Array:
+        """Two-sided normal p-values (the scale is fixed at 1)."""
+        return inference.normal_sf2(self.tvalues)
+
+    def conf_int(self, alpha: float = 0.05) -> jax.Array:
+        """(p+1, m, 2) Wald intervals of level ``1 - alpha`` (normal)."""
+        half = jnp.asarray(inference.normal_isf2(alpha), self.params.dtype) * self.bse
+        return jnp.stack([self.params - half, self.params + half], axis=-1)
+
+    def predict(self, X: ArrayLike, offset: ArrayLike | None = None) -> jax.Array:
+        """(n, k) class probabilities (rows sum to 1), class 0 first.
+
+        Raises:
+            ValueError: ``X`` has not the fit's number of columns, or (a data frame) not
+                the fit's ``feature_names`` in the same order.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = np.random.default_rng(1).normal(size=(60, 1))
+            >>> res = jg.fit(X, np.arange(60) % 3, family=jg.Multinomial(3))
+            >>> bool(np.allclose(res.predict(X).sum(1), 1.0))
+            True
+        """
+        _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
+        X = jnp.asarray(X, self.params.dtype)
+        eta = self.params[0] + jnp.matmul(X, self.params[1:], precision="highest")
+        if offset is not None:
+            eta = eta + jnp.asarray(offset, eta.dtype)
+        if not self.family.symmetric:
+            eta = jnp.concatenate([jnp.zeros((*eta.shape[:-1], 1), eta.dtype), eta], axis=-1)
+        return jax.nn.softmax(eta, axis=-1)
+
+    def summary(self, alpha: float = 0.05) -> str:
+        """A statsmodels-like text table, one block per non-reference class."""
+        if np.ndim(self.status) != 0:
+            raise ValueError("summary() describes one fit: index the batch first, res[i]")
+        params, bse = np.asarray(self.params), np.asarray(self.bse)
+        z, pv = np.asarray(self.tvalues), np.asarray(self.pvalues)
+        ci = np.asarray(self.conf_int(alpha))
+        p = params.shape[0] - 1
+        names = ["Intercept", *(self.feature_names or [f"x{j + 1}" for j in range(p)])]
+        first = 0 if self.family.symmetric else 1
+        lines = [
+            "Multinomial regression results".center(78), "=" * 78,
+            f"Classes: {self.family.n_classes} (reference: "
+            f"{'none, symmetric' if self.family.symmetric else 'class 0'})   "
+            f"No. observations: {float(self.nobs):g}   Df model: {float(self.df_model):g}",
+            f"Log-likelihood: {float(self.llf):.6g}   LL-null: {float(self.llnull):.6g}   "
+            f"Deviance: {float(self.deviance):.6g}",
+            f"AIC: {float(self.aic):.6g}   BIC: {float(self.bic):.6g}   Iterations: "
+            f"{int(self.n_iter)}   Status: {self.status_message}",
+        ]  # fmt: skip
+        lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
+        for j in range(params.shape[1]):
+            header = f"{'coef':>10}{'std err':>11}{'z':>9}{'P>|z|':>9}{lo:>10}{hi:>10}"
+            lines += ["-" * 78, f"class {j + first}".ljust(18) + header]
+            for i, name in enumerate(names):
+                lines.append(
+                    f"{str(name)[:17]:<18}{params[i, j]:>10.4f}{bse[i, j]:>11.4f}{z[i, j]:>9.3f}"
+                    f"{pv[i, j]:>9.3f}{ci[i, j, 0]:>10.4f}{ci[i, j, 1]:>10.4f}"
+                )
+        lines.append("=" * 78)
+        return "\n".join(lines)
+
+    def __getitem__(self, index: Any) -> MultinomialResult:
+        """Member ``index`` of a batched result."""
+        return jax.tree.map(lambda leaf: leaf[index], self)

@@ -117,6 +117,8 @@ def fit_many(
     ``i`` is the fit of ``Y[i]``. Any of ``X`` ((m, n, p)), ``weights``, ``freq_weights``,
     ``offset``, ``exposure`` ((m, n)) and ``alpha`` ((m,)) may also be given per member; with
     their single-fit shape they are shared by all members (and not copied per member).
+    For :class:`jaxglm.Multinomial` ``Y`` is (m, n) labels or (m, n, k) rows, and a
+    per-member offset (m, n, m_theta).
 
     Args:
         X: (n, p) shared design, or (m, n, p) one per member.
@@ -148,6 +150,7 @@ def fit_many(
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
+        y=Y, batched=True,
     )  # fmt: skip
     arrays = dict(
         X=X, y=Y, weights=weights, freq_weights=freq_weights, offset=offset,
@@ -159,9 +162,19 @@ def fit_many(
     return dataclasses.replace(res, feature_names=column_names(X))
 
 
-def _batched_names(arrays: dict[str, Any]) -> tuple[str, ...]:
-    """The arguments given per member (one more dimension than one fit's)."""
-    return tuple(k for k, v in arrays.items() if v is not None and np.ndim(v) == MEMBER_NDIM[k] + 1)
+def _batched_names(arrays: dict[str, Any], family: F.Family, y_batched: bool) -> tuple[str, ...]:
+    """The arguments given per member (one more dimension than one fit's). For an m-vector
+    ``theta`` (Multinomial) ``y`` (labels or rows) is per member exactly in
+    :func:`fit_many` (``y_batched``), and the offset when it is (members, n, m)."""
+
+    def per_member(k, v):
+        if family.event_ndim and k == "y":
+            return y_batched
+        if family.event_ndim and k == "offset":
+            return np.ndim(v) == 3
+        return np.ndim(v) == MEMBER_NDIM[k] + 1
+
+    return tuple(k for k, v in arrays.items() if v is not None and per_member(k, v))
 
 
 def _batch_size_of(arrays: dict[str, Any], batched: tuple[str, ...]) -> int:
@@ -188,7 +201,7 @@ def _run_batch(
     validated) each member is a replicate whose frequency weights are drawn, per chunk,
     by a small compiled function.
     """
-    batched = _batched_names(arrays)
+    batched = _batched_names(arrays, spec.family, y_batched=sample is None)
     if sample is None and "y" not in batched:
         raise ValueError(
             f"y must be 2-D (m, n), members first (one response per row), got "
@@ -359,7 +372,9 @@ class BootstrapResult:
     """The result of :func:`bootstrap`.
 
     Attributes:
-        fit: the fit to the data (a :class:`jaxglm.GLMResult`).
+        fit: the fit to the data (a :class:`jaxglm.GLMResult`, or a
+            :class:`jaxglm.MultinomialResult` whose ``params`` are (p+1, m): ``k`` below
+            then stands for ``(p+1, m)``).
         params: (n_boot, k) the replicates' ``params`` (NaN for replicates that failed).
         bse: (k,) bootstrap standard errors: the standard deviation (``ddof=1``) of the
             successful replicates (NaN, as ``conf_int``, when fewer than two succeeded).
@@ -452,6 +467,7 @@ def bootstrap(
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
+        y=y,
     )  # fmt: skip
     data = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
@@ -475,8 +491,9 @@ def bootstrap(
     _warn_failed(reps, spec.family.name, "bootstrap replicates")
     status = np.asarray(reps.status)
     ok = status == Status.CONVERGED
-    params = np.where(ok[:, None], np.asarray(reps.params), np.nan)
-    k = params.shape[1]
+    params = np.asarray(reps.params)
+    params = np.where(ok.reshape(-1, *(1,) * (params.ndim - 1)), params, np.nan)
+    k = params.shape[1:]
     bse, lo, hi = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
     if ok.sum() >= 2:  # a standard deviation needs two successful replicates
         bse = np.nanstd(params, axis=0, ddof=1)

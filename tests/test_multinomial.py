@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import jaxglm as jg
+from jaxglm import model as M
 from jaxglm import multinomial as MN
 from tests.test_references import rel_err
 
@@ -54,6 +55,18 @@ def test_matches_statsmodels_mnlogit(anes):
     assert "class 6" in text and "x5" in text and "reference: class 0" in text
 
 
+def test_optax_lbfgs_matches_statsmodels_mnlogit(anes):
+    """The same (p+1, m) objective and statistics through another solver of the core."""
+    X, y, ref, _ = anes
+    res = jg.fit(X, y, family=jg.Multinomial(7), solver=jg.Optax(), tol=1e-10)
+    assert bool(res.converged) and res.solver_name == "Optax(L-BFGS)"
+    assert rel_err(res.params, ref["params"]) < 1e-6
+    assert rel_err(res.bse, ref["bse"]) < 1e-6
+    assert abs(float(res.llf) / ref["llf"] - 1.0) < 1e-8
+    with pytest.raises(ValueError, match="vector theta"):
+        jg.fit(X, y, family=jg.Multinomial(7), solver=jg.ProxNewton())
+
+
 def test_predict_gives_probabilities(anes):
     X, _, _, res = anes
     prob = np.asarray(res.predict(X[:50]))
@@ -86,24 +99,32 @@ def test_two_classes_equal_bernoulli_logit():
 
 
 def test_block_hessian_equals_jax_hessian_of_the_objective():
-    """The Kronecker-block Newton system vs jax.hessian of the total objective (oracle)."""
+    """The core's block row derivatives and block Gram (model.gradient / model.hessian on
+    (p+1, m) parameters) vs jax.hessian of the total objective (oracle)."""
     X, y = simulated(k=4, n=40, seed=1)
     rng = np.random.default_rng(2)
     for fam in (jg.Multinomial(4), jg.Multinomial(4, symmetric=True)):
         m = fam.n_natural
-        Y = np.eye(4)[y] if fam.symmetric else np.eye(4)[y][:, 1:]
+        Y = fam.encode(jnp.asarray(y, jnp.float64))
         w = rng.uniform(0.5, 2.0, size=40)
         offset = 0.1 * rng.normal(size=(40, m))
-        prob = MN._Problem(
-            jnp.asarray(X), jnp.asarray(Y), jnp.asarray(w), jnp.asarray(offset),
-            jnp.asarray(w.sum()), jnp.asarray([0.0, 0.3, 0.2]), fam,
+        prob = M.Problem(
+            X=jnp.asarray(X), y=Y, w=jnp.asarray(w), offset=jnp.asarray(offset),
+            saturated=fam.saturated_loglik(Y), total_weight=jnp.asarray(w.sum()),
+            penalty=jnp.asarray([0.0, 0.3, 0.2]), family=fam, link=jg.Canonical(),
         )  # fmt: skip
         B = jnp.asarray(0.3 * rng.normal(size=(3, m)))
-        grad, H = jax.jit(MN._newton_system)(prob, B, MN._eta(prob, B))
+
+        @jax.jit
+        def system(prob, B):
+            g, h = M.row_derivatives(prob, M.linear_predictor(prob, B), fisher=False)
+            return M.gradient(prob, B, g), M.hessian(prob, h)
+
+        grad, H = system(prob, B)
 
         def f(b, prob=prob, m=m):
             b = b.reshape(3, m)
-            return MN._objective(prob, b, MN._eta(prob, b))
+            return M.objective(prob, b, M.linear_predictor(prob, b))
 
         flat = B.reshape(-1)
         np.testing.assert_allclose(grad.reshape(-1), jax.jit(jax.grad(f))(flat), rtol=1e-10)
@@ -179,6 +200,63 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match=r"y\[0\] = 3"):
         jg.fit(X, np.concatenate([[3], y[1:]]), family=jg.Multinomial(3))
     with pytest.raises(ValueError, match="cov_type"):
-        jg.fit(X, y, family=jg.Multinomial(3), cov_type="HC0")
+        jg.fit(X, y, family=jg.Multinomial(3), cov_type="HC3")
     with pytest.raises(ValueError, match="n_classes"):
         jg.fit(X, y, family=jg.Multinomial(1))
+
+
+def test_freq_weights_equal_duplicated_rows():
+    X, y = simulated(seed=3)
+    X[50:], y[50:] = X[:10], y[:10]  # rows 50..59 duplicate rows 0..9
+    fw = np.ones(len(y))
+    fw[:10], fw[50:] = 2.0, 0.0  # frequency weight 2 instead of the copies
+    weighted = jg.fit(X, y, family=jg.Multinomial(3), freq_weights=fw)
+    dup = jg.fit(X, y, family=jg.Multinomial(3))
+    np.testing.assert_allclose(weighted.params, dup.params, rtol=1e-9)
+    np.testing.assert_allclose(weighted.bse, dup.bse, rtol=1e-9)
+    for key in ("llf", "llnull", "deviance", "aic", "bic", "nobs", "df_resid"):
+        np.testing.assert_allclose(getattr(weighted, key), getattr(dup, key), rtol=1e-12)
+
+
+def test_offset_per_class_shifts_the_coefficients():
+    """An (n, m) offset ``x_1 d`` is a known part of the first slope row: the fit moves it
+    by ``-d``; an (n,) offset is added to every class."""
+    X, y = simulated(seed=5)
+    d = np.array([0.4, -0.3])
+    plain = jg.fit(X, y, family=jg.Multinomial(3), tol=1e-12)
+    shifted = jg.fit(X, y, family=jg.Multinomial(3), offset=X[:, :1] * d, tol=1e-12)
+    np.testing.assert_allclose(shifted.params[1], plain.params[1] - d, rtol=1e-8)
+    np.testing.assert_allclose(shifted.params[::2], plain.params[::2], rtol=1e-8)
+    np.testing.assert_allclose(shifted.bse, plain.bse, rtol=1e-8)
+    np.testing.assert_allclose(shifted.llf, plain.llf, rtol=1e-12)
+    common = jg.fit(X, y, family=jg.Multinomial(3), offset=X[:, 0] * 0.5, tol=1e-12)
+    np.testing.assert_allclose(common.params[1], plain.params[1] - 0.5, rtol=1e-8)
+    with pytest.raises(ValueError, match="offset must have shape"):
+        jg.fit(X, y, family=jg.Multinomial(3), offset=np.zeros((len(y), 3)))
+
+
+def test_robust_covariances_equal_bernoulli_for_two_classes():
+    X, y = simulated(k=2, n=80, seed=4)
+    groups = np.arange(80) % 9
+    for cov_type, extra in (("HC0", {}), ("HC1", {}), ("cluster", {"groups": groups})):
+        multi = jg.fit(X, y, family=jg.Multinomial(2), cov_type=cov_type, **extra)
+        bern = jg.fit(X, y.astype(float), family=jg.Bernoulli(), cov_type=cov_type, **extra)
+        np.testing.assert_allclose(multi.bse[:, 0], bern.bse, rtol=1e-9)
+    assert int(multi.n_groups) == 9 and multi.cov_type == "cluster"
+    with pytest.raises(ValueError, match="HC2"):
+        jg.fit(X, y, family=jg.Multinomial(2), cov_type="HC2")
+
+
+def test_fit_many_member_equals_fit_and_bootstrap_runs():
+    X, y0 = simulated(seed=3)
+    _, y1 = simulated(seed=6)
+    many = jg.fit_many(X, np.stack([y0, y1]), family=jg.Multinomial(3), method="vmap")
+    assert many.params.shape == (2, 3, 2)
+    for i, y in enumerate((y0, y1)):
+        single = jg.fit(X, y, family=jg.Multinomial(3))
+        np.testing.assert_allclose(many.params[i], single.params, rtol=1e-10)
+        np.testing.assert_allclose(many[i].bse, single.bse, rtol=1e-10)
+        np.testing.assert_allclose(many.llf[i], single.llf, rtol=1e-12)
+    boot = jg.bootstrap(X, y0, family=jg.Multinomial(), n_boot=8, key=0, method="vmap")
+    assert boot.params.shape == (8, 3, 2) and boot.bse.shape == (3, 2)
+    assert boot.conf_int.shape == (3, 2, 2) and boot.fit.family.n_classes == 3

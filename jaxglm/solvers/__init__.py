@@ -107,6 +107,7 @@ def resolve(
     *,
     l1: bool = False,
     warm_starts: bool = False,
+    vector_theta: bool = False,
     tol: Any = None,
     max_iter: Any = None,
 ) -> AbstractSolver:
@@ -114,10 +115,12 @@ def resolve(
 
     Args:
         solver: the user's solver, or None for the default: ``ProxNewton()`` when ``l1``
-            or ``warm_starts`` is asked for, else :func:`default_solver` of ``(n, p)``.
+            or ``warm_starts`` is asked for, ``Newton()`` for ``vector_theta``, else
+            :func:`default_solver` of ``(n, p)``.
         n, p: the design's shape.
         l1: the fit has an L1 / elastic-net penalty (``l1_ratio > 0`` or traced).
         warm_starts: the fit runs along a path (:func:`jaxglm.path`, :func:`jaxglm.cv`).
+        vector_theta: the family has an m-vector ``theta`` (:class:`jaxglm.Multinomial`).
         tol, max_iter: override the solver's own defaults when not None.
 
     Returns:
@@ -133,9 +136,17 @@ def resolve(
         ('ProxNewton', 'Newton')
     """
     if solver is None:
-        solver = ProxNewton() if (l1 or warm_starts) else default_solver(n, p)
+        if l1 or warm_starts:
+            solver = ProxNewton()
+        else:
+            solver = Newton() if vector_theta else default_solver(n, p)
     if not isinstance(solver, AbstractSolver):
         raise TypeError(f"solver must be a jaxglm solver, got {solver!r}")
+    if vector_theta and not solver.supports_vector_theta:
+        raise ValueError(
+            "a family with a vector theta (Multinomial) needs a solver that runs (p+1, m) "
+            f"parameters (solver=jaxglm.Newton()), got solver={solver!r}"
+        )
     if l1 and not solver.supports_l1:
         raise ValueError(
             "an L1 / elastic-net penalty (l1_ratio > 0, or a traced l1_ratio) needs a solver "

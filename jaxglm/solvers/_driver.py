@@ -47,6 +47,9 @@ class AbstractSolver(abc.ABC):
     warm_starts: ClassVar[bool] = False
     """Whether it continues along a path: ``carry(state)``, ``first_carry(problem, params)``
     and ``init(..., carry=)`` reuse the previous fit's quantities."""
+    supports_vector_theta: ClassVar[bool] = False
+    """Whether it runs a family with an m-vector ``theta`` ((p+1, m) parameters, the
+    (n, m, m) row blocks of :func:`jaxglm.model.row_derivatives`)."""
     uses_mustart: ClassVar[bool] = False
     """Whether ``init`` builds its first model from ``mu_start`` (R's start) itself; for the
     others the pipeline starts them from R's start when the intercept-only point is

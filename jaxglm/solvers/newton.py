@@ -31,6 +31,10 @@ units), the fit has converged when the step just taken started from a point with
 Such a last step is taken in full whenever ``f`` stays finite: the quadratic model is
 trusted over ``f``, whose rounding error can exceed the predicted decrease.
 
+The same iteration runs a family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`):
+the parameters are (p+1, m), the matrix is the block Gram of the rows' (m, m) Hessians
+(:func:`jaxglm.model.hessian`), and the solve is on ``params.ravel()``.
+
 Status codes: CONVERGED; MAX_ITER; NONFINITE (objective or gradient not finite);
 RANK_DEFICIENT (the Cholesky factorization failed or a pivot fell below ``10 (p+1) eps``);
 LINE_SEARCH_FAILED (no decrease along a descent direction that was not already below
@@ -96,6 +100,7 @@ class Newton(AbstractSolver):
     max_iter: jax.Array | int = 100
 
     uses_mustart = True
+    supports_vector_theta = True
 
     def _model(self, problem: M.Problem, params: jax.Array, eta: jax.Array, at: jax.Array):
         """The quadratic model of the objective expanded at ``at``, its minimizer from params.
@@ -104,8 +109,11 @@ class Newton(AbstractSolver):
         gradient when ``at = eta`` — and its Hessian the Gram ``[1 X]^T diag(w h) [1 X]``.
         """
         g_rows, h_rows = M.row_derivatives(problem, at, self.fisher)
-        grad = M.gradient(problem, params, g_rows + h_rows * (eta - at))
-        hess, grad = _linalg.pin_intercept(M.hessian(problem, h_rows), grad, problem.fit_intercept)
+        grad = M.gradient(problem, params, M.model_rows(g_rows, h_rows, eta - at))
+        hess, flat = _linalg.pin_intercept(
+            M.hessian(problem, h_rows), grad.reshape(-1), problem.fit_intercept,
+            M.intercept_width(params),
+        )  # fmt: skip
         factors, ok = _linalg.factor(hess)
         if not (self.fisher or problem.canonical):
 
@@ -117,8 +125,8 @@ class Newton(AbstractSolver):
             hess, factors, ok = lax.cond(
                 ok, lambda _: (hess, factors, ok), fisher_hessian, operand=None
             )
-        step = -_linalg.solve(factors, grad)
-        return grad, hess, step, ok
+        step = -_linalg.solve(factors, flat).reshape(params.shape)
+        return flat.reshape(params.shape), hess, step, ok
 
     def init(
         self, problem: M.Problem, params: jax.Array, mu_start: jax.Array | None = None
@@ -127,10 +135,11 @@ class Newton(AbstractSolver):
         expansion = eta
         if mu_start is not None:
             eta0 = M.eta_from_mean(problem.family, problem.link, mu_start)
-            usable = jnp.all(jnp.isfinite(eta0) | (problem.w == 0))
-            expansion = jnp.where(usable & (problem.w > 0), eta0, eta)
+            w = M.per_row(problem.w, eta0)
+            usable = jnp.all(jnp.isfinite(eta0) | (w == 0))
+            expansion = jnp.where(usable & (w > 0), eta0, eta)
         f = M.objective(problem, params, eta)
-        k = params.shape[0]
+        k = params.size
         zero = jnp.zeros_like(params)
         return _NewtonState(
             params, eta, expansion, f, zero, jnp.zeros((k, k), params.dtype), zero,
@@ -142,7 +151,7 @@ class Newton(AbstractSolver):
         d = state.step
         d_eta = _linalg.direction(problem.X, d)
         exact = jnp.isfinite(state.decrement)  # the model was expanded at params
-        slope = jnp.where(exact, jnp.dot(state.grad, d), 0.0)
+        slope = jnp.where(exact, _dot(state.grad, d), 0.0)
         tol = floored_tol(self.tol, state.f.dtype)
         # (decrement and f are inf at the start: never "small" there)
         small_step = exact & within(state.decrement, state.f, tol, problem.total_weight)
@@ -159,7 +168,7 @@ class Newton(AbstractSolver):
         expansion = jnp.where(state.n_iter < 0, state.expansion, eta)
         grad, hess, step, ok = self._model(problem, params, eta, expansion)
         virtual = jnp.any(expansion != eta)
-        decrement = jnp.where(virtual, jnp.inf, -jnp.dot(grad, step))
+        decrement = jnp.where(virtual, jnp.inf, -_dot(grad, step))
         converged = small_step | (~virtual & within(decrement, f, tol**2, problem.total_weight))
         # A rejected first step (from the mustart model) is no failure: the next step is a
         # Newton step from the intercept-only point. (NONFINITE is the driver's decision;
@@ -183,3 +192,8 @@ class Newton(AbstractSolver):
     @property
     def name(self) -> str:
         return "Newton(fisher)" if self.fisher else "Newton"
+
+
+def _dot(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a . b`` of two parameter arrays ((p+1,) or (p+1, m))."""
+    return jnp.dot(a, b) if a.ndim == 1 else jnp.sum(a * b)

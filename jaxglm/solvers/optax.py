@@ -52,6 +52,10 @@ Status codes: CONVERGED; MAX_ITER (``max_iter`` iterations, or epochs in mini-ba
 mode); NONFINITE (objective or gradient not finite); LINE_SEARCH_FAILED (no decrease in 10
 iterations, line-search optimizers only).
 
+A family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`) runs on its (p+1, m)
+parameters; the preconditioner's column scales are then shared by the classes (from the
+mean diagonal of the rows' (m, m) information blocks).
+
 Penalties: the ridge is part of the objective. L1 / elastic net (``l1_ratio != 0``) is not
 a smooth objective and is not supported here: ``fit`` refuses it; it needs ProxNewton.
 """
@@ -95,18 +99,21 @@ class _Scaling(NamedTuple):
     center: jax.Array  # (p,)
 
     def params(self, z: jax.Array) -> jax.Array:
-        beta = self.scale[1:] * z[1:]
+        beta = M.per_row(self.scale[1:], z) * z[1:]
         intercept = self.scale[0] * z[0] - jnp.dot(self.center, beta)
         return jnp.concatenate([intercept[None], beta])
 
     def coordinates(self, params: jax.Array) -> jax.Array:
         beta = params[1:]
         z0 = (params[0] + jnp.dot(self.center, beta)) / self.scale[0]
-        return jnp.concatenate([z0[None], beta / self.scale[1:]])
+        return jnp.concatenate([z0[None], beta / M.per_row(self.scale[1:], beta)])
 
     def pullback(self, grad: jax.Array) -> jax.Array:
         """``A^T grad``: the gradient in ``z`` of a function with gradient ``grad``."""
-        return self.scale * jnp.concatenate([grad[:1], grad[1:] - self.center * grad[0]])
+        center = M.per_row(self.center, grad)
+        return M.per_row(self.scale, grad) * jnp.concatenate(
+            [grad[:1], grad[1:] - center * grad[0]]
+        )
 
 
 class _OptaxState(NamedTuple):
@@ -152,19 +159,23 @@ def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], ja
     def value_jvp(primals, tangents):
         (z,), (dz,) = primals, tangents
         _, _, f, grad = _evaluate(problem, scaling, z)
-        return f, jnp.dot(grad, dz)
+        return f, jnp.dot(grad, dz) if grad.ndim == 1 else jnp.sum(grad * dz)
 
     return value
 
 
 def _scaling(problem: M.Problem, params: jax.Array, kind: str | None) -> _Scaling:
-    """Jacobi scaling from the expected information at ``params`` (after centering)."""
+    """Jacobi scaling from the expected information at ``params`` (after centering); for an
+    m-vector ``theta`` one scale per column of ``[1 X]``, shared by the classes, from the
+    mean diagonal of the rows' (m, m) blocks."""
     p = problem.X.shape[1]
     dtype = params.dtype
     if kind is None:
         return _Scaling(jnp.ones(p + 1, dtype), jnp.zeros(p, dtype))
     eta = _linalg.linear_predictor(problem.X, params, problem.offset)
     _, h = M.row_derivatives(problem, eta, fisher=True)
+    if h.ndim == 3:
+        h = jnp.mean(jnp.diagonal(h, axis1=1, axis2=2), axis=1)
     wh = jnp.where(problem.w > 0, problem.w * h, 0.0) / problem.total_weight
     h0 = jnp.sum(wh)
     center = jnp.zeros(p, dtype)
@@ -231,6 +242,8 @@ class Optax(AbstractSolver):
     seed: jax.Array | int = 0
     tol: jax.Array | float = 1e-8
     max_iter: jax.Array | int = 1000
+
+    supports_vector_theta = True
 
     @property
     def pads_rows(self) -> bool:
