@@ -115,20 +115,13 @@ def sandwich_cov(
         True
     """
     X, dtype = problem.X, problem.y.dtype
-    k = X.shape[1] + 1
     valid = problem.w > 0
     g, h = M.row_derivatives(problem, eta, fisher=False)
     if g.ndim == 2:
         return _block_sandwich(problem, g, h, prior, groups, code, nobs)
     bread = _linalg.gram(X, jnp.where(valid, problem.w * h, 0.0))
-    bread, _ = _linalg.pin_intercept(bread, jnp.zeros(k, dtype), problem.fit_intercept)
-    factors, ok = _linalg.factor(bread)
-    inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype))
-    intercept_mask = jnp.ones(k, dtype).at[0].set(float(problem.fit_intercept))
-    inv = inv * intercept_mask[:, None] * intercept_mask[None, :]
-    rank = k - 1 + int(problem.fit_intercept)
 
-    def hc_meat(_):
+    def hc_meat(inv, rank):
         leverage = jnp.where(valid, prior * h * _linalg.row_quadratic(X, inv), 0.0)
         power = jnp.asarray(_LEVERAGE_POWER, dtype)[code]
         one_minus = jnp.where(valid, 1.0 - leverage, 1.0)
@@ -136,18 +129,8 @@ def sandwich_cov(
         correction = jnp.where(code == 1, nobs / (nobs - rank), 1.0)
         return correction * _linalg.gram(X, rows)
 
-    ids, n_groups = dense_labels(groups, valid)
-
-    def cluster_meat(_):
-        r = jnp.where(valid, problem.w * g, 0.0)
-        G = n_groups.astype(dtype)
-        correction = G / (G - 1.0) * (nobs - 1.0) / (nobs - rank)
-        return correction * _linalg.cluster_gram(X, r, ids)
-
-    meat = lax.cond(code == _ROBUST_CODE["cluster"], cluster_meat, hc_meat, None)
-    meat = meat * intercept_mask[:, None] * intercept_mask[None, :]
-    cov = inv @ meat @ inv
-    return 0.5 * (cov + cov.T), ok, n_groups
+    scores = jnp.where(valid, problem.w * g, 0.0)
+    return _sandwich(problem, bread, 1, hc_meat, scores, groups, code, nobs)
 
 
 def _block_sandwich(problem, g, h, prior, groups, code, nobs):
@@ -156,32 +139,43 @@ def _block_sandwich(problem, g, h, prior, groups, code, nobs):
     (:func:`jaxglm._linalg.block_gram`), scores ``s_i = w_i kron(x_i, g_i)``; HC0's meat
     ``sum_i w_i pw_i kron(x_i x_i^T, g_i g_i^T)``, the cluster meat from the clusters' summed
     scores. (HC2/HC3 would need a block leverage per row: refused by the specification.)"""
-    X, dtype = problem.X, problem.y.dtype
-    m = g.shape[1]
-    k = (X.shape[1] + 1) * m
+    X = problem.X
     valid = problem.w > 0
     w = problem.w[:, None, None]
     bread = _linalg.block_gram(X, jnp.where(w > 0, w * h, 0.0))
-    bread, _ = _linalg.pin_intercept(bread, jnp.zeros(k, dtype), problem.fit_intercept, m)
-    factors, ok = _linalg.factor(bread)
-    inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype))
-    intercept_mask = jnp.ones(k, dtype).at[:m].set(float(problem.fit_intercept))
-    inv = inv * intercept_mask[:, None] * intercept_mask[None, :]
-    rank = k - m + m * int(problem.fit_intercept)
-    ids, n_groups = dense_labels(groups, valid)
 
-    def hc_meat(_):
+    def hc_meat(inv, rank):
         outer = (problem.w * prior)[:, None, None] * g[:, :, None] * g[:, None, :]
         correction = jnp.where(code == 1, nobs / (nobs - rank), 1.0)
         return correction * _linalg.block_gram(X, jnp.where(w > 0, outer, 0.0))
 
+    scores = jnp.where(valid[:, None], problem.w[:, None] * g, 0.0)
+    return _sandwich(problem, bread, g.shape[1], hc_meat, scores, groups, code, nobs)
+
+
+def _sandwich(problem, bread, width, hc_meat, scores, groups, code, nobs):
+    """``B^-1 M B^-1`` from the bread ``B`` (``width`` intercept parameters first, pinned
+    without an intercept), the HC meat ``hc_meat(B^-1, rank)`` or the cluster meat of the
+    rows' ``scores`` (statsmodels' correction ``G / (G - 1) (n - 1) / (n - k)``):
+    ``(cov, ok, n_groups)`` as :func:`sandwich_cov`."""
+    dtype = bread.dtype
+    k = bread.shape[0]
+    bread, _ = _linalg.pin_intercept(bread, jnp.zeros(k, dtype), problem.fit_intercept, width)
+    factors, ok = _linalg.factor(bread)
+    inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype))
+    intercept_mask = jnp.ones(k, dtype).at[:width].set(float(problem.fit_intercept))
+    inv = inv * intercept_mask[:, None] * intercept_mask[None, :]
+    rank = k - width + width * int(problem.fit_intercept)
+    ids, n_groups = dense_labels(groups, problem.w > 0)
+
     def cluster_meat(_):
-        r = jnp.where(valid[:, None], problem.w[:, None] * g, 0.0)
         G = n_groups.astype(dtype)
         correction = G / (G - 1.0) * (nobs - 1.0) / (nobs - rank)
-        return correction * _linalg.cluster_gram(X, r, ids)
+        return correction * _linalg.cluster_gram(problem.X, scores, ids)
 
-    meat = lax.cond(code == _ROBUST_CODE["cluster"], cluster_meat, hc_meat, None)
+    meat = lax.cond(
+        code == _ROBUST_CODE["cluster"], cluster_meat, lambda _: hc_meat(inv, rank), None
+    )
     meat = meat * intercept_mask[:, None] * intercept_mask[None, :]
     cov = inv @ meat @ inv
     return 0.5 * (cov + cov.T), ok, n_groups
