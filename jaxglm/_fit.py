@@ -370,12 +370,13 @@ def _fit_jit(
     status = jnp.where(in_support, state.status, Status.NONFINITE)
     state = state._replace(status=status.astype(state.status.dtype))
     cov = S.Covariance(covariance, groups, code, scale_code, scale_value)
+    kkt = state.kkt if solver.supports_l1 else jnp.asarray(jnp.nan, dtype)
     if family.event_ndim:
-        return S.result(problem, solver, state, prior, freq, has_offset, cov)
+        res = S.result(problem, solver, state, prior, freq, has_offset, cov)
+        return dataclasses.replace(res, kkt_violation=kkt)
     if isinstance(family, F._Binomial):
         state = state._replace(status=S.separation_status(problem, state.eta, state.status))
     res = S.result(problem, solver, state, prior, freq, has_offset, cov)
-    kkt = state.kkt if solver.supports_l1 else jnp.asarray(jnp.nan, dtype)
     res = dataclasses.replace(res, kkt_violation=kkt)
     if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
         return dataclasses.replace(

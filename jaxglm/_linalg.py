@@ -30,7 +30,10 @@ def direction(X: jax.Array, step: jax.Array) -> jax.Array:
 
 
 def direction_rows(XT: jax.Array, step: jax.Array) -> jax.Array:
-    """:func:`direction` from a row-major ``XT = X.T`` (p, n): ``step[0] + step[1:] @ XT``."""
+    """:func:`direction` from a row-major ``XT = X.T`` (p, n): ``step[0] + step[1:] @ XT``
+    ((n, m) for a (p+1, m) ``step``)."""
+    if step.ndim == 2:
+        return step[0] + jnp.matmul(step[1:].T, XT, precision=_HIGHEST).T
     return step[0] + jnp.matmul(step[1:], XT, precision=_HIGHEST)
 
 
@@ -202,6 +205,21 @@ def row_quadratic(X: jax.Array, A: jax.Array) -> jax.Array:
     a0, a1, A11 = A[0, 0], A[0, 1:], A[1:, 1:]
     xa = jnp.matmul(X, A11, precision=_HIGHEST)
     return a0 + 2.0 * jnp.matmul(X, a1, precision=_HIGHEST) + jnp.sum(xa * X, axis=1)
+
+
+def block_row_quadratic(X: jax.Array, A: jax.Array, m: int) -> jax.Array:
+    """The (n, m, m) blocks ``(x_i kron I_m)^T A (x_i kron I_m)`` of a symmetric
+    ((p+1) m, (p+1) m) ``A`` in the order of a (p+1, m) ``params.ravel()`` (``x_i = [1,
+    x_i]``): :func:`row_quadratic` per row block, for block leverages. One
+    :func:`row_quadratic` per class pair ``a <= b`` (symmetric in ``a, b``), one after
+    another: memory ``n p``, not ``n p m^2``."""
+    k = A.shape[0] // m
+    A4 = A.reshape(k, m, k, m)
+    rows, cols = np.triu_indices(m)
+    pairs = jnp.stack([A4[:, a, :, b] for a, b in zip(rows, cols, strict=True)])
+    quads = lax.map(lambda Ab: row_quadratic(X, 0.5 * (Ab + Ab.T)), pairs)  # (pairs, n)
+    out = jnp.zeros((X.shape[0], m, m), A.dtype).at[:, rows, cols].set(quads.T)
+    return out.at[:, cols, rows].set(quads.T)
 
 
 def cluster_gram(X: jax.Array, r: jax.Array, ids: jax.Array) -> jax.Array:

@@ -148,7 +148,7 @@ def resolve_spec(
             )
         family = dataclasses.replace(family, alpha=1.0)  # the ML loop's start (MASS: Poisson)
     if isinstance(family, F.Multinomial):
-        _check_vector_options(link, fit_intercept, path, scale, use_t)
+        _check_vector_options(link, scale, use_t)
         family = family.resolve(y, batched)
     link = family.default_link() if link is None else link
     if not isinstance(link, L.Link):
@@ -172,11 +172,6 @@ def resolve_spec(
         vector_theta=bool(family.event_ndim), tol=tol, max_iter=max_iter,
     )  # fmt: skip
     cov_type = _cov_type(cov_type)
-    if family.event_ndim and cov_type in ("HC2", "HC3"):
-        raise ValueError(
-            f"cov_type={cov_type!r} is not supported for {family.name} (its leverages are "
-            "(m, m) blocks): use 'nonrobust', 'HC0', 'HC1', 'cluster' or 'none'"
-        )
     if (cov_type == "cluster") != (groups is not None):
         raise ValueError("groups= is required with cov_type='cluster', and only used there")
     scale_type, scale_value = _scale_option(scale, family)
@@ -192,12 +187,10 @@ def resolve_spec(
     )  # fmt: skip
 
 
-def _check_vector_options(link: Any, fit_intercept: Any, path: bool, scale: Any, use_t: Any):
+def _check_vector_options(link: Any, scale: Any, use_t: Any):
     """The options a Multinomial fit does not have: a ValueError naming each."""
     if link is not None and not isinstance(link, L.Canonical):
         raise ValueError(f"Multinomial has only its canonical link (link=None), got {link!r}")
-    if path:
-        raise ValueError("paths and cross-validation do not support Multinomial")
     if scale is not None or use_t:
         raise ValueError(
             f"Multinomial has a fixed scale (1) and normal tests: scale={scale!r} and "

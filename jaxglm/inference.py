@@ -134,23 +134,52 @@ def sandwich_cov(
 
 
 def _block_sandwich(problem, g, h, prior, groups, code, nobs):
-    """:func:`sandwich_cov` for an m-vector ``theta`` (HC0, HC1, cluster), on
-    ``params.ravel()``: bread ``sum_i w_i kron(x_i x_i^T, h_i)``
-    (:func:`jaxglm._linalg.block_gram`), scores ``s_i = w_i kron(x_i, g_i)``; HC0's meat
-    ``sum_i w_i pw_i kron(x_i x_i^T, g_i g_i^T)``, the cluster meat from the clusters' summed
-    scores. (HC2/HC3 would need a block leverage per row: refused by the specification.)"""
+    """:func:`sandwich_cov` for an m-vector ``theta``, on ``params.ravel()``: bread
+    ``sum_i w_i kron(x_i x_i^T, h_i)`` (:func:`jaxglm._linalg.block_gram`), scores
+    ``s_i = w_i kron(x_i, g_i)``; HC0's meat ``sum_i w_i pw_i kron(x_i x_i^T, g_i g_i^T)``,
+    the cluster meat from the clusters' summed scores.
+
+    HC2/HC3 take each row's ``m`` equations as one cluster (Bell and McCaffrey's CR2, and
+    CR3): with ``Q_i`` the row's (m, m) block of ``B^-1`` and the leverage block
+    ``L_i = pw_i h_i^1/2 Q_i h_i^1/2`` (symmetric, eigenvalues in [0, 1]), ``g_i`` becomes
+    ``h_i^1/2 (I - L_i)^(-power/2) h_i^-1/2 g_i`` (power 1: HC2, 2: HC3, which is
+    ``(I - pw_i h_i Q_i)^-1 g_i``): for m = 1 the scalar rule, ``g_i / (1 - h_ii)^(power/2)``
+    (a two-class Multinomial equals the binomial logit)."""
     X = problem.X
     valid = problem.w > 0
     w = problem.w[:, None, None]
+    m = g.shape[1]
     bread = _linalg.block_gram(X, jnp.where(w > 0, w * h, 0.0))
 
     def hc_meat(inv, rank):
-        outer = (problem.w * prior)[:, None, None] * g[:, :, None] * g[:, None, :]
+        power = jnp.asarray(_LEVERAGE_POWER, h.dtype)[code]
+        adjusted = jnp.where(power > 0, _leverage_adjusted(X, inv, g, h, prior, power), g)
+        adjusted = jnp.where(valid[:, None], adjusted, 0.0)
+        outer = (problem.w * prior)[:, None, None] * adjusted[:, :, None] * adjusted[:, None, :]
         correction = jnp.where(code == 1, nobs / (nobs - rank), 1.0)
         return correction * _linalg.block_gram(X, jnp.where(w > 0, outer, 0.0))
 
     scores = jnp.where(valid[:, None], problem.w[:, None] * g, 0.0)
-    return _sandwich(problem, bread, g.shape[1], hc_meat, scores, groups, code, nobs)
+    return _sandwich(problem, bread, m, hc_meat, scores, groups, code, nobs)
+
+
+def _leverage_adjusted(X, inv, g, h, prior, power):
+    """The rows' ``g_i`` adjusted by their (m, m) leverage blocks (:func:`_block_sandwich`),
+    as ``g_i + h^1/2 U diag((1 - mu)^(-power/2) - 1) U^T h^-1/2 g_i`` with ``L_i = U diag(mu)
+    U^T``: exactly ``g_i`` along a direction where ``h_i`` is singular (pseudo-inverse)."""
+    m = g.shape[1]
+    lam, V = jnp.linalg.eigh(h)
+    floor = m * jnp.finfo(h.dtype).eps * jnp.max(lam, axis=-1, keepdims=True)
+    root = jnp.sqrt(jnp.maximum(lam, 0.0))
+    inv_root = jnp.where(lam > floor, 1.0 / jnp.where(lam > floor, root, 1.0), 0.0)
+    S = jnp.einsum("nab,nb,ncb->nac", V, root, V)
+    S_inv = jnp.einsum("nab,nb,ncb->nac", V, inv_root, V)
+    Q = _linalg.block_row_quadratic(X, inv, m)
+    lev = prior[:, None, None] * jnp.einsum("nab,nbc,ncd->nad", S, Q, S)
+    mu, U = jnp.linalg.eigh(0.5 * (lev + jnp.swapaxes(lev, 1, 2)))
+    factor = (1.0 - mu) ** (-0.5 * power) - 1.0
+    z = jnp.einsum("nba,nbc,nc->na", U, S_inv, g)  # U^T h^-1/2 g
+    return g + jnp.einsum("nab,nbc,nc->na", S, U, factor * z)
 
 
 def _sandwich(problem, bread, width, hc_meat, scores, groups, code, nobs):

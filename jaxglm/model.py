@@ -245,10 +245,35 @@ def direction(problem: Problem, step: jax.Array) -> jax.Array:
 
 def gradient(problem: Problem, params: jax.Array, g: jax.Array) -> jax.Array:
     """Gradient of the objective in ``params`` from the row derivatives ``g``."""
-    grad = data_gradient(problem, g) + per_row(problem.penalty, params) * params
+    return data_gradient(problem, g) + penalty_gradient(problem, params)
+
+
+def penalty_gradient(problem: Problem, params: jax.Array) -> jax.Array:
+    """The gradient of the objective's smooth penalty (the ridge, and a symmetric
+    Multinomial's centering of the intercepts) in ``params``' shape."""
+    grad = per_row(problem.penalty, params) * params
     if _centered(problem):
         grad = grad.at[0].add(jnp.sum(params[0]))
     return grad
+
+
+def penalty_hessian(problem: Problem, width: int) -> jax.Array:
+    """The Hessian of the smooth penalty in the order of ``params.ravel()`` (``width``
+    entries per parameter row: 1, or ``m`` for (p+1, m) parameters): the ridge diagonal,
+    plus the centering term of a symmetric Multinomial."""
+    P = jnp.diag(jnp.repeat(problem.penalty, width))
+    if _centered(problem):
+        e = jnp.zeros(P.shape[0], P.dtype).at[:width].set(1.0)
+        P = P + jnp.outer(e, e)
+    return P
+
+
+def l1_weights(problem: Problem, params: jax.Array) -> jax.Array:
+    """The L1 weights of ``params.ravel()`` (each row's weight for all its ``m`` entries;
+    zeros without an L1 term)."""
+    if problem.l1 is None:
+        return jnp.zeros(params.size, params.dtype)
+    return jnp.repeat(problem.l1, intercept_width(params))
 
 
 def data_hessian(problem: Problem, h: jax.Array) -> jax.Array:
@@ -262,15 +287,7 @@ def data_hessian(problem: Problem, h: jax.Array) -> jax.Array:
 def hessian(problem: Problem, h: jax.Array) -> jax.Array:
     """:func:`data_hessian` ``+ diag(penalty)``: the smooth objective's Hessian (in the
     order of ``params.ravel()``)."""
-    H = data_hessian(problem, h)
-    if h.ndim == 1:
-        return H + jnp.diag(problem.penalty)
-    m = h.shape[-1]
-    H = H + jnp.diag(jnp.repeat(problem.penalty, m))
-    if _centered(problem):
-        e = jnp.zeros(H.shape[0], H.dtype).at[:m].set(1.0)
-        H = H + jnp.outer(e, e)
-    return H
+    return data_hessian(problem, h) + penalty_hessian(problem, 1 if h.ndim == 1 else h.shape[-1])
 
 
 def expected_information(problem: Problem, eta: jax.Array) -> jax.Array:

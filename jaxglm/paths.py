@@ -36,7 +36,6 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _linalg
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
@@ -57,10 +56,11 @@ class PathResult:
 
     Attributes:
         alphas: (A,) penalty strengths, decreasing.
-        coef: (A, p) coefficients; intercept: (A,).
+        coef: (A, p) coefficients; intercept: (A,) ((A, p, m) and (A, m) for
+            :class:`jaxglm.Multinomial`).
         deviance: (A,) deviance of the fitted rows; dev_ratio: (A,) ``1 - deviance /
             null deviance`` (glmnet's ``dev.ratio``).
-        n_nonzero: (A,) number of non-zero coefficients.
+        n_nonzero: (A,) number of features in use (a non-zero coefficient, in any class).
         n_iter, status, kkt_violation: (A,) per fit (:class:`jaxglm.Status`).
     """
 
@@ -110,11 +110,11 @@ def _problem(X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, a
 def _alpha_max(problem: M.Problem, eta: jax.Array, l1_ratio, penalty_factor) -> jax.Array:
     """glmnet's alpha_max from the null model's linear predictor ``eta`` (module docs)."""
     g_rows, _ = M.row_derivatives(problem, eta, fisher=True)
-    w = jnp.where(problem.w > 0, problem.w, 0.0)
-    grad = _linalg.score(problem.X, w * g_rows)[1:] / problem.total_weight
+    grad = M.data_gradient(problem, g_rows)[1:]  # (p,) or (p, m): every class's
     ratio = jnp.maximum(l1_ratio, 1e-3)
-    free = penalty_factor > 0
-    scaled = jnp.where(free, jnp.abs(grad) / jnp.where(free, penalty_factor, 1.0), 0.0)
+    free = M.per_row(penalty_factor > 0, grad)
+    factor = M.per_row(penalty_factor, grad)
+    scaled = jnp.where(free, jnp.abs(grad) / jnp.where(free, factor, 1.0), 0.0)
     return jnp.max(scaled) / ratio
 
 
@@ -162,9 +162,10 @@ def _path_program(
     )
     null_dev = deviance_at(problem, eta_null)
     coef = params[:, 1:]
+    in_use = coef != 0 if coef.ndim == 2 else jnp.any(coef != 0, axis=-1)  # any class's
     result = PathResult(
         alphas=alphas, coef=coef, intercept=params[:, 0], deviance=dev,
-        dev_ratio=1.0 - dev / null_dev, n_nonzero=jnp.sum(coef != 0, axis=1),
+        dev_ratio=1.0 - dev / null_dev, n_nonzero=jnp.sum(in_use, axis=1),
         n_iter=n_iter, status=status, kkt_violation=kkt,
     )  # fmt: skip
     return result, dev_test / jnp.sum(test_w)
@@ -247,7 +248,11 @@ def _prepare(
         off = off + jnp.log(jnp.asarray(exposure, dtype))
     pf = jnp.ones(p, dtype) if penalty_factor is None else jnp.asarray(penalty_factor, dtype)
     grid = None if alphas is None else jnp.asarray(alphas, dtype)
-    return spec, (X, jnp.asarray(y, dtype), w, off, pf, grid)
+    y = jnp.asarray(y, dtype)
+    if spec.family.event_ndim:  # labels or rows of k classes -> (n, m); offsets per class
+        y = spec.family.encode(y)
+        off = jnp.broadcast_to(off if off.ndim == 2 else off[:, None], y.shape)
+    return spec, (X, y, w, off, pf, grid)
 
 
 def path(
@@ -373,7 +378,7 @@ def cv(
     """
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")
-    spec, (X, y, w, off, pf, grid) = _prepare(
+    spec, (X, y_rows, w, off, pf, grid) = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
         freq_weights, offset, exposure, penalty_factor, alphas,
     )  # fmt: skip
@@ -384,7 +389,7 @@ def cv(
     test = jnp.asarray(ids[None, :] == folds[:, None], X.dtype)  # (K, n)
     ratio = _min_ratio(X.shape, alpha_min_ratio)
     full, fold_dev = _cv_jit(
-        X, _rows_of_transpose(X), y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid,
+        X, _rows_of_transpose(X), y_rows, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid,
         jnp.asarray(ratio, X.dtype), spec.solver, test, family=spec.family, link=spec.link,
         fit_intercept=spec.fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
     )  # fmt: skip

@@ -611,6 +611,7 @@ class MultinomialResult:
         family: the fitted :class:`jaxglm.Multinomial` (``n_classes`` set).
         fit_intercept, cov_type, solver_name, feature_names: as :class:`GLMResult`.
         n_groups: the number of clusters (``cov_type="cluster"``), else NaN.
+        kkt_violation: ProxNewton's largest KKT violation at the solution, else NaN.
     """
 
     params: jax.Array
@@ -631,6 +632,7 @@ class MultinomialResult:
     solver_name: str = static_field(default="Newton")
     feature_names: tuple[str, ...] | None = static_field(default=None)
     n_groups: jax.Array | None = None
+    kkt_violation: jax.Array | None = None
     aliased: tuple[int, ...] = static_field(default=())  # always empty: no drop_collinear
 
     @property

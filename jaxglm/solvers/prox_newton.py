@@ -52,6 +52,12 @@ Stopping rule: the largest violation of the KKT conditions of ``F`` at the curre
 objective's, per unit weight). The state keeps it (``kkt``), reported as
 ``res.kkt_violation``.
 
+A family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`) runs the same steps on
+``params.ravel()`` ((p+1, m) parameters, each feature's weights ``r_j``, ``l_j`` on all its
+``m`` entries: the elementwise elastic net of glmnet's ungrouped multinomial): the model's
+matrix is the block Gram (:func:`jaxglm.model.data_hessian`) plus the smooth penalty's
+Hessian (:func:`jaxglm.model.penalty_hessian`, with a symmetric Multinomial's centering).
+
 Status codes: CONVERGED, MAX_ITER, NONFINITE, LINE_SEARCH_FAILED. Standard errors are not
 computed (:meth:`information` is None): with an L1 penalty they are not defined by the
 usual asymptotics, and ``bse`` is NaN.
@@ -87,10 +93,11 @@ INNER_FRACTION = 0.01
 class _ProxState(NamedTuple):
     params: jax.Array
     eta: jax.Array
-    grad: jax.Array  # (p+1,) gradient of the data part at params (no penalty)
+    grad: jax.Array  # gradient of the data part at params (no penalty), params' shape
     f: jax.Array  # full objective F
     kkt: jax.Array  # max KKT violation at params
-    gram: jax.Array  # (p+1, p+1) data Hessian model: the last Fisher Gram, BFGS-updated since
+    gram: jax.Array  # (k, k) data Hessian model of params.ravel(): the last Fisher Gram,
+    # BFGS-updated since
     lmax: jax.Array  # estimate of the Jacobi-scaled gram's top eigenvalue (FISTA's first L)
     refresh: jax.Array  # whether the next step recomputes gram at its point
     n_iter: jax.Array
@@ -188,19 +195,21 @@ def _soft_threshold(u: jax.Array, level: jax.Array) -> jax.Array:
 
 
 def l1_term(problem: M.Problem, params: jax.Array) -> jax.Array:
-    """``sum_j l_j |params_j|`` (0 without an L1 penalty)."""
+    """``sum_j l_j |params_j|`` (0 without an L1 penalty; a row's weight for each of its
+    ``m`` entries with (p+1, m) parameters)."""
     if problem.l1 is None:
         return jnp.zeros((), params.dtype)
-    return jnp.sum(problem.l1 * jnp.abs(params))
+    return jnp.sum(M.per_row(problem.l1, params) * jnp.abs(params))
 
 
 def kkt_violation(problem: M.Problem, params: jax.Array, grad: jax.Array) -> jax.Array:
     """Largest violation of the KKT conditions of the penalized objective.
 
-    ``grad`` is the gradient of the smooth part (ridge included); the intercept is free
-    (or pinned at 0 without one).
+    ``grad`` is the gradient of the smooth part (ridge included), in ``params``' shape;
+    the intercepts are free (or pinned at 0 without them).
     """
-    l1 = jnp.zeros_like(params) if problem.l1 is None else problem.l1
+    l1 = jnp.zeros(params.shape[0], params.dtype) if problem.l1 is None else problem.l1
+    l1 = M.per_row(l1, params)
     active = jnp.abs(grad + l1 * jnp.sign(params))
     inactive = jnp.maximum(jnp.abs(grad) - l1, 0.0)
     v = jnp.where(params != 0, active, inactive)
@@ -238,6 +247,7 @@ class ProxNewton(AbstractSolver):
 
     supports_l1 = True
     warm_starts = True
+    supports_vector_theta = True
 
     def _score(self, problem: M.Problem, eta: jax.Array) -> jax.Array:
         """The data part's gradient (no penalty): one pass over ``X``."""
@@ -260,13 +270,13 @@ class ProxNewton(AbstractSolver):
         if carry is None:
             eta = _linalg.linear_predictor(problem.X, params, problem.offset)
             score = self._score(problem, eta)
-            k = params.shape[0]
+            k = params.size
             gram, lmax = jnp.zeros((k, k), params.dtype), jnp.zeros((), params.dtype)
             refresh = jnp.asarray(True)
         else:
             eta, score, gram, lmax = carry.eta, carry.score, carry.gram, carry.lmax
             refresh = jnp.asarray(False)
-        kkt = kkt_violation(problem, params, score + problem.penalty * params)
+        kkt = kkt_violation(problem, params, score + M.penalty_gradient(problem, params))
         status = jnp.where(kkt <= self.tol, Status.CONVERGED, Status.RUNNING)
         return _ProxState(
             params, eta, score, self._full_objective(problem, params, eta), kkt, gram, lmax,
@@ -283,10 +293,9 @@ class ProxNewton(AbstractSolver):
         gram = _fisher_gram(problem, eta)
         return PathCarry(eta, self._score(problem, eta), gram, _largest_eigenvalue(gram))
 
-    def _coordinate_descent(self, problem, params, grad, hess, tol):
-        """Minimize ``g.(z - b) + (z - b)^T H (z - b) / 2 + sum l |z|`` over ``z``."""
+    def _coordinate_descent(self, params, grad, hess, l1, tol):
+        """Minimize ``g.(z - b) + (z - b)^T H (z - b) / 2 + sum l |z|`` over flat ``z``."""
         k = params.shape[0]
-        l1 = jnp.zeros_like(params) if problem.l1 is None else problem.l1
         diag = jnp.diagonal(hess)
         safe = jnp.where(diag > 0, diag, 1.0)
         scale = jnp.sqrt(safe)  # moves compared in units of the coordinate's curvature
@@ -317,7 +326,7 @@ class ProxNewton(AbstractSolver):
         z, _, _, _ = lax.while_loop(going, sweep, init)
         return z
 
-    def _fista(self, problem, params, grad, hess, lipschitz, tol):
+    def _fista(self, params, grad, hess, l1, lipschitz, tol):
         """The same model minimized by FISTA with gradient-based restart (O'Donoghue and
         Candes 2015) and Beck and Teboulle's backtracking on the step ``1 / L``, in the
         Jacobi-scaled coordinates ``u = D z`` (``D = sqrt(diag H)``: the model's curvature is
@@ -326,7 +335,6 @@ class ProxNewton(AbstractSolver):
         matrix-vector product per iteration. ``lipschitz`` is the first ``L`` (scaled); an
         iteration whose move ``du`` has ``du' Hs du > L |du|^2`` is rejected and ``L``
         raised. Returns ``(z, L)``."""
-        l1 = jnp.zeros_like(params) if problem.l1 is None else problem.l1
         d = _jacobi(hess)
         hess = hess / jnp.outer(d, d)
         level = l1 / d
@@ -365,26 +373,32 @@ class ProxNewton(AbstractSolver):
         return out[0] / d, out[5]
 
     def step(self, problem: M.Problem, state: _ProxState) -> _ProxState:
-        grad = state.grad + problem.penalty * state.params
+        # The model is on params.ravel() ((p+1) m entries for (p+1, m) parameters).
+        shape, width = state.params.shape, M.intercept_width(state.params)
+        b = state.params.reshape(-1)
+        grad = (state.grad + M.penalty_gradient(problem, state.params)).reshape(-1)
         gram, lmax = _refreshed(state.refresh, problem, state.eta, state.gram, state.lmax)
-        hess = gram + jnp.diag(problem.penalty)
+        ridge = M.penalty_hessian(problem, width)
+        hess = gram + ridge
         # Weyl, in FISTA's scaled coordinates: the ridge adds a diagonal of at most
         # max(penalty / diag H) (and shrinks the gram's scaled entries); pinning the
-        # intercept adds the eigenvalue 1.
-        ridge_scaled = jnp.max(problem.penalty / _jacobi(hess) ** 2)
+        # intercept adds the eigenvalue 1. (A symmetric Multinomial's centering term adds
+        # more: FISTA's backtracking raises L when a move shows it.)
+        ridge_scaled = jnp.max(jnp.diagonal(ridge) / _jacobi(hess) ** 2)
         lipschitz = lmax + ridge_scaled
-        if not problem.fit_intercept:  # the intercept stays at 0
-            hess, grad = _linalg.pin_intercept(hess, grad, False)
+        if not problem.fit_intercept:  # the intercepts stay at 0
+            hess, grad = _linalg.pin_intercept(hess, grad, False, width)
             lipschitz = jnp.maximum(lipschitz, 1.0)
+        l1 = M.l1_weights(problem, state.params)
         inner_tol = jnp.maximum(0.1 * self.tol, INNER_FRACTION * state.kkt)
         if self.inner == "cd":
-            z = self._coordinate_descent(problem, state.params, grad, hess, inner_tol)
+            z = self._coordinate_descent(b, grad, hess, l1, inner_tol)
         else:
-            z, lipschitz = self._fista(problem, state.params, grad, hess, lipschitz, inner_tol)
+            z, lipschitz = self._fista(b, grad, hess, l1, lipschitz, inner_tol)
             lmax = lipschitz - ridge_scaled
-        d = z - state.params
+        d = (z - b).reshape(shape)
         d_eta = M.direction(problem, d)
-        decrease = jnp.dot(grad, d) + l1_term(problem, z) - l1_term(problem, state.params)
+        decrease = jnp.dot(grad, z - b) + jnp.sum(l1 * (jnp.abs(z) - jnp.abs(b)))
 
         def objective_and_rows(t):
             params_t = state.params + t * d
@@ -399,9 +413,8 @@ class ProxNewton(AbstractSolver):
         # The accepted trial's rows give the new data gradient (one pass); none accepted:
         # the point has not moved.
         score = jnp.where(found, M.data_gradient(problem, g_rows), state.grad)
-        gram = _bfgs_update(gram, params - state.params, score - state.grad)
-        new_grad = score + problem.penalty * params
-        kkt = kkt_violation(problem, params, new_grad)
+        gram = _bfgs_update(gram, (t * d).reshape(-1), (score - state.grad).reshape(-1))
+        kkt = kkt_violation(problem, params, score + M.penalty_gradient(problem, params))
         # A stale model (an earlier point's Gram) that cut the KKT violation less than 4x,
         # or whose direction failed the line search, is rebuilt at the next step.
         refresh = (kkt > 0.25 * state.kkt) | ~found
