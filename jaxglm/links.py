@@ -198,7 +198,12 @@ class InverseSquared(Link):
 
 @pytree_dataclass
 class Sqrt(Link):
-    """``eta = sqrt(mu)``, ``mu = eta^2``; mean range [0, inf)."""
+    """``eta = sqrt(mu)``, ``mu = eta^2``; mean range [0, inf).
+
+    A negative ``eta`` has no mean (NaN; R's ``valideta`` for ``sqrt``): ``eta^2`` would
+    fold it onto the positive branch, and a fit could converge to the mirror image of the
+    coefficients (measured: an InverseGaussian one-way fit did).
+    """
 
     mean_range = (0.0, math.inf)
 
@@ -206,7 +211,7 @@ class Sqrt(Link):
         return jnp.sqrt(mu)
 
     def inverse(self, eta):
-        return eta * eta
+        return jnp.where(eta >= 0, eta * eta, jnp.nan)
 
 
 @pytree_dataclass
@@ -214,7 +219,10 @@ class Power(Link):
     """``eta = mu^power`` for ``power != 0`` (``power`` is an array field, so it can be traced).
 
     ``Power(1)`` is Identity, ``Power(0.5)`` Sqrt, ``Power(-1)`` Inverse; for
-    ``power = 0`` (R's ``power(0)``) use :class:`Log`.
+    ``power = 0`` (R's ``power(0)``) use :class:`Log`. A negative ``eta`` has a mean only
+    where ``1 / power`` is an odd integer (the power is then a bijection of the reals:
+    Identity, Inverse, cube roots); elsewhere it is NaN (R's ``valideta``), as for
+    :class:`Sqrt`.
     """
 
     power: jax.Array | float = 1.0
@@ -223,7 +231,15 @@ class Power(Link):
         return mu**self.power
 
     def inverse(self, eta):
-        return eta ** (1.0 / self.power)
+        # exp(log(eta) / power) for eta > 0, not eta ** (1 / power): XLA rewrites
+        # log(pow(a, b)) as b log|a|, which made log-partition families (Poisson, NB) finite
+        # at a negative eta, whose mean does not exist (Newton then accepted such a point).
+        positive = eta > 0
+        root = jnp.exp(jnp.log(jnp.where(positive, eta, 1.0)) / self.power)
+        inv = 1.0 / self.power
+        odd = (inv == jnp.round(inv)) & (jnp.round(inv) % 2 == 1)
+        negative = jnp.where(odd, eta**inv, jnp.nan)
+        return jnp.where(positive, root, jnp.where(eta == 0, eta**inv, negative))
 
     @property
     def name(self) -> str:

@@ -14,6 +14,7 @@ import pytest
 from conftest import simulate
 
 import jaxglm as jg
+from jaxglm import _padding
 
 fit_module = sys.modules["jaxglm._fit"]
 sweeps = sys.modules["jaxglm.sweeps"]
@@ -209,8 +210,9 @@ def test_fit_many_validates_every_member(datasets):
 def test_fit_many_warns_once_for_the_failed_members(datasets):
     X, Y, _, _, _ = datasets
     Y = np.concatenate([Y[:2], _no_mle(X[0])[None]])
-    with pytest.warns(jg.ConvergenceWarning, match="1 of 3 Poisson fits did not converge"):
+    with pytest.warns(jg.ConvergenceWarning, match="1 of 3 Poisson fits did not converge") as rec:
         res = jg.fit_many(X[0], Y, jg.Poisson(), max_iter=12)
+    assert len(rec) == 1  # one warning for the batch, not one per member
     np.testing.assert_array_equal(res.converged, [True, True, False])
 
 
@@ -228,8 +230,31 @@ def test_bootstrap_replicate_is_the_fit_of_resampled_rows():
         np.testing.assert_allclose(boot.replicates.nobs[b], 75.0)
     lo, hi = boot.conf_int[:, 0], boot.conf_int[:, 1]
     assert np.all(lo < boot.fit.params) and np.all(boot.fit.params < hi)
+    # the summaries are the replicates' ddof=1 standard deviation and percentiles
+    params = np.asarray(boot.params)
+    np.testing.assert_allclose(boot.bse, np.std(params, axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(
+        boot.conf_int, np.quantile(params, [0.025, 0.975], axis=0).T, rtol=1e-12
+    )
     # bootstrap and model-based standard errors agree to sampling error (64 replicates)
     np.testing.assert_allclose(boot.bse, boot.fit.bse, rtol=0.35)
+
+
+def test_bootstrap_leaves_failed_replicates_out_of_its_summaries():
+    """A small logistic sample whose resamples sometimes separate: those replicates are
+    NaN, counted in n_failed, one warning, and bse / conf_int come from the others."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(24, 1))
+    y = (X[:, 0] + 0.3 * rng.normal(size=24) > 0).astype(float)
+    with pytest.warns(jg.ConvergenceWarning, match="bootstrap replicates") as rec:
+        boot = jg.bootstrap(X, y, jg.Bernoulli(), n_boot=40, key=0, ci_alpha=0.1)
+    assert len(rec) == 1
+    failed = np.asarray(boot.status) != jg.Status.CONVERGED
+    assert 0 < boot.n_failed == failed.sum() < 40
+    assert np.isnan(boot.params[failed]).all() and np.isfinite(boot.params[~failed]).all()
+    kept = np.asarray(boot.params)[~failed]
+    np.testing.assert_allclose(boot.bse, np.std(kept, axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(boot.conf_int, np.quantile(kept, [0.05, 0.95], axis=0).T)
 
 
 def test_bootstrap_does_not_recompile_for_a_new_key():
@@ -249,5 +274,16 @@ def test_bootstrap_with_frequency_weights_draws_the_observations():
     boot = jg.bootstrap(X, y, jg.Poisson(), freq_weights=fw, n_boot=64, key=3)  # one program
     np.testing.assert_array_equal(boot.replicates.nobs, fw.sum())
     assert boot.n_failed == 0 and np.isfinite(boot.bse).all()
+    # replicate b's draw, rebuilt: sum(fw) rows with probabilities fw / sum(fw) over the
+    # rows padded to their size bucket (80), the padded rows at probability 0
+    n_rows = _padding.bucket_size(75)
+    probs = np.concatenate([fw / fw.sum(), np.zeros(n_rows - 75)])
+    for b in (0, 41):
+        key = jax.random.fold_in(jax.random.key(3), b)
+        idx = np.asarray(jax.random.choice(key, n_rows, (int(fw.sum()),), p=probs))
+        counts = np.bincount(idx, minlength=n_rows)[:75].astype(float)
+        assert counts[fw == 0].sum() == 0 and counts.sum() == fw.sum()
+        rows = jg.fit(X, y, jg.Poisson(), freq_weights=counts)
+        np.testing.assert_allclose(boot.params[b], rows.params, rtol=1e-10)
     with pytest.raises(ValueError, match="integer freq_weights"):
         jg.bootstrap(X, y, jg.Poisson(), freq_weights=fw + 0.5, n_boot=4)

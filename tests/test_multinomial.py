@@ -42,10 +42,13 @@ def test_matches_statsmodels_mnlogit(anes):
     _, _, ref, res = anes
     assert bool(res.converged)
     assert res.params.shape == (6, 6) and res.bse.shape == (6, 6)
-    assert rel_err(res.params, ref["params"]) < 1e-6
-    assert rel_err(res.bse, ref["bse"]) < 1e-6
-    for key in ("llf", "llnull", "aic", "bic"):
-        assert abs(float(getattr(res, key)) / ref[key] - 1.0) < 1e-8, key
+    # measured: params 6.1e-11, bse 1.4e-12, llf/aic/bic at rounding, llnull 4.1e-10
+    # (statsmodels fits its null model iteratively; jaxglm's is the closed form)
+    assert rel_err(res.params, ref["params"]) < 1e-9
+    assert rel_err(res.bse, ref["bse"]) < 1e-9
+    for key in ("llf", "aic", "bic"):
+        assert abs(float(getattr(res, key)) / ref[key] - 1.0) < 1e-12, key
+    assert abs(float(res.llnull) / ref["llnull"] - 1.0) < 2e-9
     assert float(res.df_model) == ref["df_model"] and float(res.df_resid) == ref["df_resid"]
     np.testing.assert_allclose(res.deviance, -2.0 * res.llf, rtol=1e-12)
     np.testing.assert_allclose(res.pvalues, 2 * jax.scipy.stats.norm.sf(np.abs(res.tvalues)))

@@ -113,6 +113,27 @@ def test_minibatch_adam_and_vmap_over_learning_rate(logistic):
         assert error < ADAM_TOL
 
 
+def test_one_epoch_of_batch_gradients_is_their_unbiased_sum():
+    """Plain SGD with a tiny rate for one epoch: ``params1 = params0 - lr sum_b grad_b``
+    (to ``O(lr^2)``), each batch gradient its rows' mean of ``g_i [1, x_i]`` (the batch
+    estimate of the full gradient); the last batch (2 real rows and 2 masked repeats of
+    10 rows in batches of 4) must count only its real rows."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(10, 2))
+    y = rng.poisson(1.5, size=10).astype(float)
+    start = np.array([0.2, 0.1, -0.3])
+    lr = 1e-7
+    solver = jg.Optax(optax.sgd, learning_rate=lr, batch_size=4, precondition=None, max_iter=1)
+    with pytest.warns(jg.ConvergenceWarning):  # one epoch: MAX_ITER
+        res = jg.fit(X, y, jg.Poisson(), solver=solver, start_params=start)
+    perm = np.asarray(jax.random.permutation(jax.random.fold_in(jax.random.key(0), 0), 10))
+    design = np.column_stack([np.ones(10), X])
+    g = np.exp(design @ start) - y  # Poisson/log: nll'(eta) = mu - y
+    batches = (perm[:4], perm[4:8], perm[8:])
+    total = sum(np.mean(g[b, None] * design[b], axis=0) for b in batches)
+    np.testing.assert_allclose((start - np.asarray(res.params)) / lr, total, rtol=1e-5)
+
+
 def test_optimizer_state_stays_inside_the_jit(logistic):
     """The result's leaves are exactly GLMResult's array fields: no optimizer state."""
     X, y, _ = logistic

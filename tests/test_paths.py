@@ -24,7 +24,12 @@ def warm(data):
     return jg.path(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=12, tol=1e-10)
 
 
-def test_alpha_max_gives_all_zeros_and_the_next_alpha_a_nonzero(warm):
+def test_alpha_max_gives_all_zeros_and_the_next_alpha_a_nonzero(data, warm):
+    X, y = data
+    # glmnet's closed form for the logistic objective (mean loss): the score at the
+    # intercept-only fit, max_j |X_j^T (y - ybar)| / (n l1_ratio)
+    closed_form = np.max(np.abs(X.T @ (y - y.mean()))) / (len(y) * 0.5)
+    np.testing.assert_allclose(warm.alphas[0], closed_form, rtol=1e-12)
     assert np.all(np.asarray(warm.coef[0]) == 0)
     assert int(warm.n_nonzero[1]) >= 1
     assert np.all(np.asarray(warm.status) == jg.Status.CONVERGED)
@@ -46,8 +51,8 @@ def test_warm_started_path_equals_independent_fits(data, warm):
 
 def test_cv_equals_a_loop_over_folds(data):
     X, y = data
-    res = jg.cv(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=6, n_folds=3, seed=1, tol=1e-10)
-    ids = paths.fold_ids(len(y), 3, 1)
+    res = jg.cv(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=6, n_folds=3, seed=0, tol=1e-10)
+    ids = paths.fold_ids(len(y), 3, 0)
     for k in range(3):
         train = ids != k
         fold = jg.path(X, y, jg.Bernoulli(), weights=train.astype(float), l1_ratio=0.5,
@@ -58,14 +63,23 @@ def test_cv_equals_a_loop_over_folds(data):
         dev = -2 * np.mean(yt * np.log(mu) + (1 - yt) * np.log(1 - mu), axis=1)
         np.testing.assert_allclose(res.fold_deviance[k], dev, rtol=1e-7)
     i = int(np.argmin(res.mean))
+    folds = np.asarray(res.fold_deviance)
+    np.testing.assert_allclose(res.mean, folds.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(res.se, folds.std(0, ddof=1) / np.sqrt(3), rtol=1e-12)
     assert float(res.alpha_min) == float(res.path.alphas[i])
-    assert float(res.alpha_1se) >= float(res.alpha_min)
-    assert float(res.mean[list(np.asarray(res.path.alphas)).index(float(res.alpha_1se))]) <= float(
-        res.mean[i] + res.se[i]
-    )
+    # glmnet's lambda.1se: the largest alpha whose mean is within one SE of the minimum
+    alphas, mean = np.asarray(res.path.alphas), np.asarray(res.mean)
+    assert float(res.alpha_1se) == alphas[mean <= mean[i] + float(res.se[i])].max()
+    assert float(res.alpha_1se) > float(res.alpha_min)  # the rule is not the minimum here
     np.testing.assert_allclose(res.refit.coef, res.path.coef[i], rtol=1e-5, atol=1e-8)
     again = jg.cv(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=6, foldid=ids, tol=1e-10)
     np.testing.assert_allclose(again.fold_deviance, res.fold_deviance, rtol=1e-12)
+    from jaxglm.plotting import plot_cv
+
+    ax = plot_cv(res)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), res.mean)
+    marks = [line.get_xdata()[0] for line in ax.get_lines()[1:]]
+    np.testing.assert_allclose(marks, np.log10([res.alpha_min, res.alpha_1se]))
 
 
 def test_plots_draw_one_line_per_feature(data, warm):

@@ -89,12 +89,15 @@ def test_ridge_logistic_matches_sklearn(cancer, alpha):
 def test_poisson_matches_glum_and_ridge_matches_sklearn():
     ref = REFS["randhie"]
     X, y = np.array(ref["X"]), np.array(ref["y"])
-    for case, pf in (("enet", None), ("enet_pf", np.linspace(0.5, 2.0, 9))):
-        res = enet(X, y, jg.Poisson(), alpha=0.05, l1_ratio=0.7, penalty_factor=pf)
+    cases = (("enet", 0.05, None), ("enet_pf", 0.05, np.linspace(0.5, 2.0, 9)),
+             ("enet_sparse", 0.2, None))  # fmt: skip
+    for case, alpha, pf in cases:
+        res = enet(X, y, jg.Poisson(), alpha=alpha, l1_ratio=0.7, penalty_factor=pf)
         assert bool(res.converged)
         assert rel_err(res.coef, ref[case]["coef"]) < 1e-6, case
         assert abs(float(res.intercept) - ref[case]["intercept"]) < 1e-8, case
         np.testing.assert_array_equal(np.asarray(res.coef) == 0, np.asarray(ref[case]["coef"]) == 0)
+    assert (np.asarray(ref["enet_sparse"]["coef"]) == 0).sum() == 5  # the zeros are compared
     for solver in (jg.ProxNewton(tol=TOL), jg.Newton(tol=1e-12)):  # PoissonRegressor(alpha)
         ridge = jg.fit(X, y, jg.Poisson(), alpha=0.05, l1_ratio=0.0, solver=solver)
         assert rel_err(ridge.coef, ref["sklearn_ridge"]["coef"]) < 1e-6, solver.name

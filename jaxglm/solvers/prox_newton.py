@@ -86,6 +86,7 @@ from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver
 from jaxglm.solvers._line_search import backtrack_with_rows
+from jaxglm.solvers._stopping import floored_tol
 
 INNER_FRACTION = 0.01
 
@@ -223,7 +224,10 @@ class ProxNewton(AbstractSolver):
     """Proximal Newton: FISTA or coordinate descent on the quadratic model (module docs).
 
     Args:
-        tol: tolerance on the largest KKT violation (objective per unit weight).
+        tol: tolerance on the largest KKT violation (objective per unit weight), floored at
+            10 machine epsilons of the working dtype (1.2e-6 in float32, where the
+            gradient's own rounding is about 1e-7: a smaller violation cannot be certified
+            and the iteration would stop at ``max_iter``).
         max_iter: maximum outer (Newton) steps.
         inner_max_iter: maximum coordinate-descent sweeps (FISTA iterations) per outer step.
         inner: ``"fista"`` (accelerated proximal gradient with adaptive restart, step
@@ -277,7 +281,8 @@ class ProxNewton(AbstractSolver):
             eta, score, gram, lmax = carry.eta, carry.score, carry.gram, carry.lmax
             refresh = jnp.asarray(False)
         kkt = kkt_violation(problem, params, score + M.penalty_gradient(problem, params))
-        status = jnp.where(kkt <= self.tol, Status.CONVERGED, Status.RUNNING)
+        tol = floored_tol(self.tol, params.dtype)
+        status = jnp.where(kkt <= tol, Status.CONVERGED, Status.RUNNING)
         return _ProxState(
             params, eta, score, self._full_objective(problem, params, eta), kkt, gram, lmax,
             refresh, jnp.asarray(0, jnp.int32), status.astype(jnp.int32),
@@ -390,7 +395,8 @@ class ProxNewton(AbstractSolver):
             hess, grad = _linalg.pin_intercept(hess, grad, False, width)
             lipschitz = jnp.maximum(lipschitz, 1.0)
         l1 = M.l1_weights(problem, state.params)
-        inner_tol = jnp.maximum(0.1 * self.tol, INNER_FRACTION * state.kkt)
+        tol = floored_tol(self.tol, b.dtype)
+        inner_tol = jnp.maximum(0.1 * tol, INNER_FRACTION * state.kkt)
         if self.inner == "cd":
             z = self._coordinate_descent(b, grad, hess, l1, inner_tol)
         else:
@@ -419,7 +425,7 @@ class ProxNewton(AbstractSolver):
         # or whose direction failed the line search, is rebuilt at the next step.
         refresh = (kkt > 0.25 * state.kkt) | ~found
         status = jnp.select(  # NONFINITE is the driver's decision (f, grad)
-            [kkt <= self.tol, ~found & state.refresh],
+            [kkt <= tol, ~found & state.refresh],
             [Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         )

@@ -130,7 +130,7 @@ class SubsampledNewton(AbstractSolver):
         >>> y = rng.poisson(np.exp(0.2 + X @ np.array([0.3, -0.2, 0.1])))
         >>> sub = jg.fit(X, y, jg.Poisson(), solver=jg.SubsampledNewton(start_rows=1_000))
         >>> ref = jg.fit(X, y, jg.Poisson(), solver=jg.Newton())
-        >>> bool(np.allclose(sub.params, ref.params, rtol=1e-8, atol=0))
+        >>> bool(np.allclose(sub.params, ref.params, rtol=1e-5, atol=0))  # float32 too
         True
     """
 

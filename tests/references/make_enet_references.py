@@ -9,7 +9,8 @@ glum's GeneralizedLinearRegressor minimizes jaxglm's objective (shared/DESIGN.md
    alpha = 0.01, l1_ratio = 0.5; the same with penalty factor 0 on column 0, and with
    penalty factor 2 on column 1.
 2. randhie (statsmodels), the first 2,000 rows, mdvis ~ the 9 covariates standardized,
-   Poisson/log, alpha = 0.05, l1_ratio = 0.7; the same with penalty factors 0.5 ... 2.
+   Poisson/log, alpha = 0.05, l1_ratio = 0.7; the same with penalty factors 0.5 ... 2.;
+   alpha = 0.2, l1_ratio = 0.7 (five of the nine coefficients exactly 0).
 
 scikit-learn, on the same data: ``LogisticRegression(penalty="elasticnet", solver="saga",
 l1_ratio=0.5, C=1/(alpha n))`` (its objective ``C sum_i loss_i + l1_ratio ||w||_1 +
@@ -78,6 +79,7 @@ yr = rh["mdvis"].to_numpy(float)
 out["randhie"] = {"X": Xr.tolist(), "y": yr.tolist()}
 out["randhie"]["enet"] = glum_fit(Xr, yr, "poisson", 0.05, 0.7)
 out["randhie"]["enet_pf"] = glum_fit(Xr, yr, "poisson", 0.05, 0.7, np.linspace(0.5, 2.0, 9))
+out["randhie"]["enet_sparse"] = glum_fit(Xr, yr, "poisson", 0.2, 0.7)  # 5 of 9 exact zeros
 pr = PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=10_000, solver="newton-cholesky")
 pr.fit(Xr, yr)
 out["randhie"]["sklearn_ridge"] = {"intercept": float(pr.intercept_), "coef": pr.coef_.tolist()}
