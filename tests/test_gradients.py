@@ -125,3 +125,116 @@ def test_ridge_alpha_and_penalty_factor():
         return jnp.concatenate([res.params, res.deviance[None], res.predict(X_NEW)])
 
     assert_derivatives(directional(F, theta, list(theta)))
+
+
+def _family_case(name):
+    """(family factory of its parameter, link, X, y, weights, family parameter or None)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(N, P))
+    eta = 0.3 + X @ np.array([0.2, -0.15, 0.1])
+    if name == "binomial-probit":
+        trials = rng.integers(2, 6, N).astype(float)
+        y = rng.binomial(trials.astype(int), 0.5 + 0.3 * np.tanh(eta - 0.3)) / trials
+        return (lambda _: jg.Binomial()), jg.Probit(), X, y, trials, None
+    if name == "gaussian-identity":
+        return (lambda _: jg.Gaussian()), None, X, eta + rng.normal(size=N), W, None
+    if name == "poisson-sqrt":
+        return (
+            (lambda _: jg.Poisson()),
+            jg.Sqrt(),
+            X,
+            rng.poisson(np.exp(eta)).astype(float),
+            W,
+            None,
+        )
+    if name == "gamma-inverse":
+        return (
+            (lambda _: jg.Gamma()),
+            None,
+            X,
+            rng.gamma(4.0, np.exp(-0.3 * X[:, 0]) / 4.0),
+            W,
+            None,
+        )
+    if name == "inverse_gaussian-log":
+        y = rng.wald(np.exp(eta), 4.0)
+        return (lambda _: jg.InverseGaussian()), jg.Log(), X, y, W, None
+    if name == "negative_binomial-log":
+        y = rng.poisson(rng.gamma(2.0, np.exp(eta) / 2.0)).astype(float)
+        return (lambda a: jg.NegativeBinomial(alpha=a)), None, X, y, W, np.asarray(0.5)
+    y = rng.poisson(np.exp(eta)) * rng.gamma(2.0, 0.5, size=N)
+    return (lambda pw: jg.Tweedie(power=pw)), jg.Log(), X, y, W, np.asarray(1.5)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gaussian-identity", "binomial-probit", "poisson-sqrt", "gamma-inverse",
+     "inverse_gaussian-log", "negative_binomial-log", "tweedie-log"],
+)  # fmt: skip
+def test_each_family_in_X_y_weights_and_its_parameter(name):
+    """Every family (canonical and not), and the family's own parameter when it is given
+    (NegativeBinomial alpha, Tweedie power)."""
+    family, link, X, y, w, param = _family_case(name)
+    theta = dict(X=X, y=y, weights=w)
+    if param is not None:
+        theta["param"] = param
+
+    def F(t):
+        res = jg.fit(t["X"], t["y"], family(t.get("param")), link, weights=t["weights"], tol=TOL)
+        scalars = jnp.stack([res.deviance, res.pearson_chi2, res.scale])
+        return jnp.concatenate([res.params, res.bse, scalars])
+
+    lo, hi = (0.0, 1.0) if name.startswith("binomial") else (0.0, None)
+    mask = np.ones(N) if name.startswith("gaussian") else positive(y, lo, hi)
+    assert_derivatives(directional(F, theta, list(theta), masks=dict(y=mask)))
+
+
+def test_elastic_net_on_the_active_set():
+    """ProxNewton: the derivative in alpha, the penalty factors, y and X; zero coefficients
+    (where the KKT conditions hold strictly) have derivative exactly 0."""
+    X, y = simulate(jg.Poisson(), N, P)
+    theta = dict(alpha=np.asarray(0.08), penalty_factor=np.array([1.0, 4.0, 0.5]), y=y, X=X)
+
+    def F(t):
+        res = jg.fit(t["X"], t["y"], jg.Poisson(), alpha=t["alpha"], l1_ratio=0.5,
+                     penalty_factor=t["penalty_factor"], tol=TOL)  # fmt: skip
+        return jnp.concatenate([res.params, res.deviance[None]])
+
+    params = np.asarray(F(theta))[:-1]
+    assert np.sum(params == 0) >= 1 and np.sum(params != 0) >= 3
+    checks = directional(F, theta, list(theta), masks=dict(y=positive(y)))
+    assert_derivatives(checks)
+    for tangent, *_ in checks.values():
+        assert np.all(tangent[:-1][params == 0] == 0)
+
+
+def test_negative_binomial_alpha_estimated_joint_solution():
+    """alpha estimated: params, alpha, llf and bse move with the joint solution in
+    (params, log alpha)."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(N, P))
+    y = rng.poisson(rng.gamma(2.0, np.exp(0.5 + X @ np.array([0.3, -0.2, 0.1])) / 2.0))
+    theta = dict(X=X, y=y.astype(float))
+
+    def F(t):
+        res = jg.fit(t["X"], t["y"], jg.NegativeBinomial(alpha=None), tol=TOL)
+        return jnp.concatenate([res.params, res.family.alpha[None], res.llf[None], res.bse])
+
+    assert_derivatives(directional(F, theta, list(theta), masks=dict(y=positive(y))))
+
+
+@pytest.mark.parametrize(
+    "solver", [jg.SubsampledNewton(start_rows=20, hessian_rows=25), jg.Optax()],
+    ids=["SubsampledNewton", "Optax"],
+)  # fmt: skip
+def test_other_solvers(solver):
+    """The same derivative from every solver: SubsampledNewton's CG on its preconditioner,
+    Optax's without a matrix of its own; bse from the information at the solution."""
+    X, y = simulate(jg.Poisson(), N, P)
+    theta = dict(y=y, weights=W)
+
+    def F(t):
+        res = jg.fit(X, t["y"], jg.Poisson(), weights=t["weights"], solver=solver, tol=1e-12)
+        return jnp.concatenate([res.params, res.bse, res.deviance[None]])
+
+    assert_derivatives(directional(F, theta, list(theta), masks=dict(y=positive(y))))
