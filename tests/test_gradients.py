@@ -238,3 +238,82 @@ def test_other_solvers(solver):
         return jnp.concatenate([res.params, res.bse, res.deviance[None]])
 
     assert_derivatives(directional(F, theta, list(theta), masks=dict(y=positive(y))))
+
+
+def test_hessian_and_both_jacobians_under_jit():
+    """``jax.hessian`` (forward over reverse) of a deviance in (alpha, y) against central
+    differences of ``jax.grad``; ``jacfwd == jacrev``; all in one compiled program."""
+    X, y = simulate(jg.Poisson(), N, P)
+    d_y = positive(y) * np.random.default_rng(2).normal(size=N)
+
+    def deviance(alpha, y):
+        return jg.fit(X, y, jg.Poisson(), alpha=alpha, tol=TOL).deviance
+
+    def params(y):
+        return jg.fit(X, y, jg.Poisson(), alpha=0.1, tol=TOL).params
+
+    @jax.jit
+    def program(alpha, y):
+        grad = jax.grad(deviance, argnums=(0, 1))
+        hess = jax.hessian(deviance, argnums=(0, 1))(alpha, y)
+        plus, minus = grad(alpha + H, y + H * d_y), grad(alpha - H, y - H * d_y)
+        fd = [(a - b) / (2 * H) for a, b in zip(plus, minus, strict=True)]
+        return hess, fd, jax.jacfwd(params)(y), jax.jacrev(params)(y)
+
+    (haa, hay), (hya, hyy) = program(0.1, y)[0]
+    _, fd, fwd, rev = program(0.1, y)
+    hd = [haa * 1.0 + hay @ d_y, hya * 1.0 + hyy @ d_y]
+    for a, b in zip(hd, fd, strict=True):
+        assert np.max(np.abs(a - b)) < RTOL * np.max(np.abs(b))
+    np.testing.assert_allclose(hay, hya, rtol=1e-10)
+    np.testing.assert_allclose(hyy, hyy.T, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(fwd, rev, rtol=1e-12, atol=1e-15)
+
+
+def test_vmap_of_grad_equals_the_loop_and_a_failed_member_is_nan():
+    """``vmap(grad)`` member by member equals ``grad``; a member that does not converge
+    (all-zero counts: NONFINITE) has NaN derivatives and leaves the others unchanged."""
+    X, y = simulate(jg.Poisson(), N, P)
+    Y = np.stack([y, y[::-1], np.zeros(N)])
+
+    def loss(y):
+        res = jg.fit(X, y, jg.Poisson(), tol=TOL)
+        return jnp.sum(res.params**2) + res.deviance + jnp.sum(res.bse)
+
+    grad = jax.jit(jax.grad(loss))
+    batch = jax.jit(jax.vmap(jax.grad(loss)))(Y)
+    for i in range(2):
+        np.testing.assert_allclose(batch[i], grad(Y[i]), rtol=1e-12, atol=1e-15)
+        assert np.all(np.isfinite(batch[i]))
+    assert np.all(np.isnan(batch[2])) and np.all(np.isnan(grad(Y[2])))
+
+
+def test_failed_fits_have_nan_derivatives():
+    """MAX_ITER (the solver's status) and SEPARATION (set after it): NaN, not numbers."""
+    X, y = simulate(jg.Poisson(), N, P)
+    stopped = jax.grad(lambda y: jg.fit(X, y, jg.Poisson(), max_iter=1).deviance)(y)
+    assert np.all(np.isnan(stopped))
+    x = np.linspace(-1.0, 1.0, N)[:, None]
+    separated = (x[:, 0] > 0).astype(float)
+    with pytest.warns(jg.PerfectSeparationWarning):
+        assert int(jg.fit(x, separated, jg.Bernoulli()).status) == jg.Status.SEPARATION
+
+    def intercept(w):
+        return jg.fit(x, separated, jg.Bernoulli(), weights=w).params[0]
+
+    assert np.all(np.isnan(jax.jit(jax.grad(intercept))(np.ones(N))))
+
+
+def test_weight_sensitivity_is_statsmodels_d_params_times_one_minus_leverage():
+    """``jacrev`` of params in the prior weights is ``H^-1 s_i`` (the influence of row i);
+    statsmodels' ``GLMInfluence.d_params`` (one-step deletion) divides it by ``1 - h_ii``.
+    Poisson (scale 1) on statsmodels' cpunish data."""
+    sm = pytest.importorskip("statsmodels.api")
+    data = sm.datasets.cpunish.load_pandas()
+    X = data.exog.to_numpy(float).copy()
+    X[:, 0] = np.log(X[:, 0])
+    y = data.endog.to_numpy(float)
+    infl = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit().get_influence()
+    J = jax.jacrev(lambda w: jg.fit(X, y, jg.Poisson(), weights=w, tol=TOL).params)(np.ones(len(y)))
+    expected = np.asarray(infl.d_params) * (1.0 - np.asarray(infl.hat_matrix_diag))[:, None]
+    np.testing.assert_allclose(J.T, expected, rtol=1e-6, atol=1e-9 * np.max(np.abs(expected)))
