@@ -317,3 +317,41 @@ def test_weight_sensitivity_is_statsmodels_d_params_times_one_minus_leverage():
     J = jax.jacrev(lambda w: jg.fit(X, y, jg.Poisson(), weights=w, tol=TOL).params)(np.ones(len(y)))
     expected = np.asarray(infl.d_params) * (1.0 - np.asarray(infl.hat_matrix_diag))[:, None]
     np.testing.assert_allclose(J.T, expected, rtol=1e-6, atol=1e-9 * np.max(np.abs(expected)))
+
+
+def test_path_fit_many_and_cv():
+    """The path's coefficients in y (warm starts in a scan, the grid moving with y),
+    ``fit_many``'s params in its responses, and cv's held-out deviance in the penalty
+    factors, against central differences."""
+    X, y = simulate(jg.Poisson(), N, P)
+    rng = np.random.default_rng(4)
+    d_y = positive(y) * rng.normal(size=N)
+    d_pf = rng.normal(size=P)
+    Y = np.stack([y, y[::-1]])
+
+    def path(y):
+        res = jg.path(X, y, jg.Poisson(), l1_ratio=0.5, n_alphas=4, alpha_min_ratio=0.05, tol=TOL)
+        return jnp.concatenate([res.coef.ravel(), res.intercept])
+
+    def many(Y):
+        return jg.fit_many(X, Y, jg.Poisson(), tol=TOL).params
+
+    def cv(pf):
+        grid = np.array([0.1, 0.03, 0.01])
+        res = jg.cv(X, y, jg.Poisson(), l1_ratio=0.5, alphas=grid, penalty_factor=pf,
+                    n_folds=3, tol=TOL)  # fmt: skip
+        return res.mean
+
+    @jax.jit
+    def program(y, Y, pf):
+        def central(f, x, d):
+            return (f(x + H * d) - f(x - H * d)) / (2 * H), jax.jvp(f, (x,), (d,))[1]
+
+        return (central(path, y, d_y), central(many, Y, np.stack([d_y, d_y[::-1]])),
+                central(cv, pf, d_pf), jax.grad(lambda Y: jnp.sum(many(Y)))(Y))  # fmt: skip
+
+    *pairs, grad_many = program(y, Y, np.ones(P))
+    for fd, tangent in pairs:
+        assert np.max(np.abs(tangent - fd)) < RTOL * np.max(np.abs(fd))
+    one = jax.grad(lambda y: jnp.sum(jg.fit(X, y, jg.Poisson(), tol=TOL).params))(Y[1])
+    np.testing.assert_allclose(grad_many[1], one, rtol=1e-10, atol=1e-14)
