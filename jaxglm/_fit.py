@@ -135,6 +135,13 @@ def fit(
     :class:`jaxglm.Optax` and :class:`jaxglm.SubsampledNewton` (their row batches and
     subsamples depend on ``n``).
 
+    Derivatives: ``fit`` is differentiable in ``X``, ``y``, ``weights``, ``freq_weights``,
+    ``offset``, ``exposure``, ``alpha``, ``penalty_factor`` and the family's parameters
+    (forward and reverse mode, ``jax.hessian``, under ``jit`` and ``vmap``); the derivative
+    is that of the solution, by the implicit function theorem (:mod:`jaxglm._implicit`),
+    not of the iterations; ``start_params`` have derivative 0; a fit whose status is not
+    CONVERGED has NaN derivatives.
+
     Returns:
         A :class:`jaxglm.GLMResult` (a :class:`jaxglm.MultinomialResult` for Multinomial,
         whose ``params`` are (p+1, m)). Failure is a value: check ``res.converged`` /
@@ -151,6 +158,10 @@ def fit(
         >>> res = jg.fit(X, y, family=jg.Poisson())
         >>> res.params.shape, bool(res.converged)
         ((3,), True)
+        >>> import jax
+        >>> dparams_dy = jax.jacrev(lambda y: jg.fit(X, y, family=jg.Poisson()).params)(y * 1.0)
+        >>> dparams_dy.shape
+        (3, 500)
     """
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
