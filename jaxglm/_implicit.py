@@ -44,6 +44,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 from jax.flatten_util import ravel_pytree
 
 from jaxglm import _linalg
@@ -67,11 +68,33 @@ def reuse(fn: Callable[..., Any], value: Any, *args: Any) -> Any:
     return value
 
 
-@reuse.defjvp
 def _reuse_jvp(fn, primals, tangents):
     value, *args = primals
     _, *dargs = tangents
-    return reuse(fn, value, *args), jax.jvp(fn, tuple(args), tuple(dargs))[1]
+    return reuse(fn, value, *args), _jvp_where_nonzero(fn, tuple(args), tuple(dargs))
+
+
+reuse.defjvp(_reuse_jvp, symbolic_zeros=True)
+
+
+def _jvp_where_nonzero(fn: Callable[..., Any], primals: tuple, tangents: tuple) -> Any:
+    """The tangent of ``fn(*primals)`` along ``tangents`` (a rule's, with symbolic zeros),
+    differentiated in the leaves with a non-zero tangent only: a ``jax.jvp`` with
+    instantiated zeros would pass over an undifferentiated ``X`` (``0 @ params``: XLA keeps
+    a float product with 0), a pass in the forward and in the reverse program."""
+    leaves, tree = jax.tree.flatten(primals)
+    dleaves = jax.tree.leaves(tangents, is_leaf=lambda t: isinstance(t, SymbolicZero))
+    live = [i for i, d in enumerate(dleaves) if not isinstance(d, SymbolicZero)]
+
+    def on_live(*xs):
+        full = list(leaves)
+        for i, x in zip(live, xs, strict=True):
+            full[i] = x
+        return fn(*jax.tree.unflatten(tree, full))
+
+    if not live:
+        return jax.tree.map(jnp.zeros_like, fn(*primals))
+    return jax.jvp(on_live, [leaves[i] for i in live], [dleaves[i] for i in live])[1]
 
 
 @jax.custom_jvp
@@ -125,13 +148,12 @@ def root(
     return x
 
 
-@root.defjvp
 def _root_jvp(residual, preconditioner, primals, tangents):
     theta, x, aux = primals
     dtheta = tangents[0]
     x = root(residual, preconditioner, theta, x, aux)
     _, unravel = ravel_pytree(x)
-    rhs, _ = ravel_pytree(jax.jvp(lambda t: residual(t, x), (theta,), (dtheta,))[1])
+    rhs, _ = ravel_pytree(_jvp_where_nonzero(lambda t: residual(t, x), (theta,), (dtheta,)))
     solve, ok = preconditioner(theta, x, aux)
 
     def matvec(v):
@@ -143,6 +165,9 @@ def _root_jvp(residual, preconditioner, primals, tangents):
     dx = -lax.custom_linear_solve(matvec, rhs, pcg, symmetric=True)
     dx = dx * jnp.where(ok, 1.0, jnp.nan).astype(dx.dtype)
     return x, unravel(dx)
+
+
+root.defjvp(_root_jvp, symbolic_zeros=True)
 
 
 def _conjugate_gradients(
