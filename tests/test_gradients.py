@@ -24,11 +24,12 @@ RTOL = 1e-6
 TOL = 1e-10  # the fits' own tolerance: solver noise / H stays far below RTOL
 
 
-def directional(F, theta, names, seed=0, masks=None):
+def directional(F, theta, names, seed=0, masks=None, reverse=True):
     """Forward tangents, finite differences and the reverse-mode dot products of ``F``
     (pytree -> vector) along one random direction per input in ``names``, in one program.
 
-    Returns ``{name: (tangent, finite difference, u.(J d), (J^T u).d)}``."""
+    Returns ``{name: (tangent, finite difference, u.(J d), (J^T u).d)}`` (the last NaN
+    without ``reverse``)."""
     rng = np.random.default_rng(seed)
     masks = masks or {}
 
@@ -47,9 +48,11 @@ def directional(F, theta, names, seed=0, masks=None):
 
     @jax.jit
     def program(theta, dirs, u):
-        _, pullback = jax.vjp(F, theta)
-        (ct,) = pullback(u)
-        reverse = jax.vmap(lambda d: sum(map(jnp.vdot, jax.tree.leaves(ct), jax.tree.leaves(d))))
+        if reverse:
+            (ct,) = jax.vjp(F, theta)[1](u)
+            dot = jax.vmap(lambda d: sum(map(jnp.vdot, jax.tree.leaves(ct), jax.tree.leaves(d))))
+        else:
+            dot = jax.vmap(lambda d: jnp.nan)
 
         # One batch of forward passes: the tangents at theta and the values at theta +- H d.
         def at(s, d):
@@ -61,7 +64,7 @@ def directional(F, theta, names, seed=0, masks=None):
             steps, jax.tree.map(lambda a: jnp.tile(a, (3,) + (1,) * (a.ndim - 1)), dirs)
         )
         fd = (values[k : 2 * k] - values[2 * k :]) / (2 * H)
-        return tangents[:k], fd, tangents[:k] @ u, reverse(dirs)
+        return tangents[:k], fd, tangents[:k] @ u, dot(dirs)
 
     tangents, fd, forward, reverse = jax.device_get(program(theta, dirs, u))
     return {k: (tangents[i], fd[i], forward[i], reverse[i]) for i, k in enumerate(names)}
@@ -76,7 +79,8 @@ def assert_derivatives(checks, zero=()):
             continue
         err = np.max(np.abs(tangent - fd)) / np.max(np.abs(fd))
         assert err < RTOL, (name, err)
-        assert abs(forward - reverse) <= 1e-10 * max(abs(forward), 1e-3), name
+        if not np.isnan(reverse):
+            assert abs(forward - reverse) <= 1e-10 * max(abs(forward), 1e-3), name
 
 
 def stats(res, X_new):
@@ -189,7 +193,10 @@ def test_each_family_in_X_y_weights_and_its_parameter(name):
 
     lo, hi = (0.0, 1.0) if name.startswith("binomial") else (0.0, None)
     mask = np.ones(N) if name.startswith("gaussian") else positive(y, lo, hi)
-    assert_derivatives(directional(F, theta, list(theta), masks=dict(y=mask)))
+    # Reverse mode (a compile half as dear again) where the family adds something to
+    # transpose: its parameter, a non-canonical binomial; the other families share its rules.
+    reverse = name in ("binomial-probit", "negative_binomial-log")
+    assert_derivatives(directional(F, theta, list(theta), masks=dict(y=mask), reverse=reverse))
 
 
 def test_elastic_net_on_the_active_set():
