@@ -234,20 +234,38 @@ def test_negative_binomial_alpha_estimated_joint_solution():
 
 
 @pytest.mark.parametrize(
-    "solver", [jg.SubsampledNewton(start_rows=20, hessian_rows=25), jg.Optax()],
-    ids=["SubsampledNewton", "Optax"],
-)  # fmt: skip
+    "solver",
+    [jg.SubsampledNewton(start_rows=20, hessian_rows=25), jg.Optax(), jg.Newton(fisher=True)],
+    ids=["SubsampledNewton", "Optax", "Newton-fisher"],
+)
 def test_other_solvers(solver):
-    """The same derivative from every solver: SubsampledNewton's CG on its preconditioner,
-    Optax's without a matrix of its own; bse from the information at the solution."""
-    X, y = simulate(jg.Poisson(), N, P)
+    """The same derivative from every solver, on a non-canonical model (Gamma, log link):
+    conjugate gradients on SubsampledNewton's preconditioner and on Fisher scoring's
+    expected information (not the Hessian), the observed Hessian for Optax (no matrix of
+    its own); bse from the information at the solution."""
+    X, y = simulate(jg.Gamma(), N, P)
     theta = dict(y=y, weights=W)
 
     def F(t):
-        res = jg.fit(X, t["y"], jg.Poisson(), weights=t["weights"], solver=solver, tol=1e-12)
+        res = jg.fit(X, t["y"], jg.Gamma(), jg.Log(), weights=t["weights"], solver=solver,
+                     tol=1e-12)  # fmt: skip
         return jnp.concatenate([res.params, res.bse, res.deviance[None]])
 
-    assert_derivatives(directional(F, theta, list(theta), masks=dict(y=positive(y))))
+    assert_derivatives(directional(F, theta, list(theta)))
+
+
+def test_multinomial():
+    """A family with an m-vector theta: (p+1, m) params and their bse in X and the weights."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(N, 2))
+    labels = (X[:, 0] + rng.logistic(size=N) > 0).astype(int) + (rng.uniform(size=N) > 0.6)
+    theta = dict(X=X, weights=W)
+
+    def F(t):
+        res = jg.fit(t["X"], labels, jg.Multinomial(n_classes=3), weights=t["weights"], tol=TOL)
+        return jnp.concatenate([res.params.ravel(), res.bse.ravel(), res.llf[None]])
+
+    assert_derivatives(directional(F, theta, list(theta)))
 
 
 def test_hessian_and_both_jacobians_under_jit():
