@@ -32,7 +32,11 @@ derivative given is the one-sided one that keeps the active set). On the active
 coordinates the L1 term adds ``l_j sign(beta_j)`` to the optimality conditions, so the
 derivative in the penalty is exact there.
 
-A fit whose status is not CONVERGED has NaN derivatives (:func:`nan_unless`).
+A fit whose status is not CONVERGED has NaN derivatives (:func:`nan_unless`). Rows of
+weight 0 are masked out of the objective and of every statistic, so the derivative in such
+a row's weight is 0 (not the one-sided derivative of bringing the row in). Derivatives skip
+the inputs that are not differentiated (symbolic zero tangents): a gradient in ``y`` or
+``alpha`` makes no pass over an undifferentiated ``X``.
 """
 
 from __future__ import annotations

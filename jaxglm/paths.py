@@ -359,6 +359,10 @@ def cv(
         seed: seed of the random fold assignment.
         refit: ``"min"`` or ``"1se"``: the alpha of ``res.refit``.
 
+    Traceable: ``jax.grad`` of ``res.mean`` (the held-out deviance) in ``alphas``,
+    ``penalty_factor`` or the data works (derivatives of fits: :func:`jaxglm.fit`); the
+    chosen alphas are then traced values and the refit is the traced fit at them.
+
     Returns:
         A :class:`CVResult`.
 
