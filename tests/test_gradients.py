@@ -348,9 +348,9 @@ def test_weight_sensitivity_is_statsmodels_d_params_times_one_minus_leverage():
 
 
 def test_path_fit_many_and_cv():
-    """The path's coefficients in y (warm starts in a scan, the grid moving with y),
-    ``fit_many``'s params in its responses, and cv's held-out deviance in the penalty
-    factors, against central differences."""
+    """The path's coefficients in y (forward mode; warm starts in a scan, the grid moving
+    with y), ``fit_many``'s params in its responses (forward and reverse), and cv's
+    held-out deviance in the penalty factors (reverse), against central differences."""
     X, y = simulate(jg.Poisson(), N, P)
     rng = np.random.default_rng(4)
     d_y = positive(y) * rng.normal(size=N)
@@ -368,15 +368,17 @@ def test_path_fit_many_and_cv():
         grid = np.array([0.1, 0.03, 0.01])
         res = jg.cv(X, y, jg.Poisson(), l1_ratio=0.5, alphas=grid, penalty_factor=pf,
                     n_folds=3, tol=TOL)  # fmt: skip
-        return res.mean
+        return jnp.sum(res.mean)
 
     @jax.jit
     def program(y, Y, pf):
         def central(f, x, d):
             return (f(x + H * d) - f(x - H * d)) / (2 * H), jax.jvp(f, (x,), (d,))[1]
 
+        fd_cv = (cv(pf + H * d_pf) - cv(pf - H * d_pf)) / (2 * H)
+        grad_many = jax.grad(lambda Y: jnp.sum(many(Y)))(Y)
         return (central(path, y, d_y), central(many, Y, np.stack([d_y, d_y[::-1]])),
-                central(cv, pf, d_pf), jax.grad(lambda Y: jnp.sum(many(Y)))(Y))  # fmt: skip
+                (fd_cv, jax.grad(cv)(pf) @ d_pf), grad_many)  # fmt: skip
 
     *pairs, grad_many = program(y, Y, np.ones(P))
     for fd, tangent in pairs:
