@@ -68,6 +68,11 @@ def reuse(fn: Callable[..., Any], value: Any, *args: Any) -> Any:
     For what a solver already computed inside its loop (the linear predictor, the
     information matrix): nothing is recomputed unless it is differentiated. ``fn`` must be a
     module-level function (no closure over traced values).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> float(jax.grad(lambda x: reuse(jnp.sin, jnp.asarray(0.0), x))(0.0))
+        1.0
     """
     return value
 
@@ -115,7 +120,13 @@ def _nan_unless_jvp(primals, tangents):
 
 
 def nan_unless(ok: jax.Array, tree: Any) -> Any:
-    """``tree`` unchanged, with NaN derivatives (every floating leaf) unless ``ok``."""
+    """``tree`` unchanged, with NaN derivatives (every floating leaf) unless ``ok``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> float(jax.grad(lambda x: nan_unless(jnp.asarray(False), x * x))(3.0))
+        nan
+    """
 
     def gate(x):
         if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.inexact):
@@ -148,6 +159,17 @@ def root(
 
     Returns:
         ``x`` (module docs: its derivative).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> def residual(theta, x):
+        ...     return x * x - theta
+        >>> def preconditioner(theta, x, aux):
+        ...     return (lambda b: b / (2 * x)), jnp.asarray(True)
+        >>> def sqrt(t):
+        ...     return root(residual, preconditioner, t, jnp.sqrt(t), None)
+        >>> float(jax.grad(sqrt)(4.0)), float(jax.grad(jax.grad(sqrt))(4.0))
+        (0.25, -0.03125)
     """
     return x
 
