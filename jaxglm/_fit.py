@@ -19,7 +19,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _aliasing, _padding
+from jaxglm import _aliasing, _implicit, _padding
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
@@ -135,6 +135,13 @@ def fit(
     :class:`jaxglm.Optax` and :class:`jaxglm.SubsampledNewton` (their row batches and
     subsamples depend on ``n``).
 
+    Derivatives: ``fit`` is differentiable in ``X``, ``y``, ``weights``, ``freq_weights``,
+    ``offset``, ``exposure``, ``alpha``, ``penalty_factor`` and the family's parameters
+    (forward and reverse mode, ``jax.hessian``, under ``jit`` and ``vmap``); the derivative
+    is that of the solution, by the implicit function theorem (:mod:`jaxglm._implicit`),
+    not of the iterations; ``start_params`` have derivative 0; a fit whose status is not
+    CONVERGED has NaN derivatives.
+
     Returns:
         A :class:`jaxglm.GLMResult` (a :class:`jaxglm.MultinomialResult` for Multinomial,
         whose ``params`` are (p+1, m)). Failure is a value: check ``res.converged`` /
@@ -151,6 +158,10 @@ def fit(
         >>> res = jg.fit(X, y, family=jg.Poisson())
         >>> res.params.shape, bool(res.converged)
         ((3,), True)
+        >>> import jax
+        >>> dparams_dy = jax.jacrev(lambda y: jg.fit(X, y, family=jg.Poisson()).params)(y * 1.0)
+        >>> dparams_dy.shape
+        (3, 500)
     """
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
@@ -338,14 +349,11 @@ def _fit_jit(
     l1 = l1 if solver.supports_l1 else None
     w = prior * freq
 
-    def make_problem(fam):
-        return M.Problem(
-            X=X, y=y, w=w, offset=offset, saturated=fam.saturated_loglik(y),
-            total_weight=jnp.sum(w), penalty=ridge, family=fam, link=link,
-            fit_intercept=fit_intercept, l1=l1,
-        )  # fmt: skip
-
-    problem = make_problem(family)
+    problem = M.Problem(
+        X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
+        total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
+        fit_intercept=fit_intercept, l1=l1,
+    )  # fmt: skip
     mu_start = None
     if start_params is None:
         # An m-vector theta starts at the intercept-only point (the class shares, that
@@ -363,7 +371,7 @@ def _fit_jit(
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
     alpha_bse = None
     if estimate_alpha:
-        problem, state, alpha_bse = nb_alpha.alpha_loop(make_problem, solver, problem, state, w)
+        problem, state, alpha_bse = nb_alpha.alpha_loop(solver, problem, state)
     # Under jit/vmap nothing was validated on the host: a member with y outside the support
     # is NONFINITE (the likelihood is not defined there), whatever its iterations gave.
     in_support = jnp.all(jnp.where(w > 0, problem.family.in_support(y), True))
@@ -373,16 +381,21 @@ def _fit_jit(
     kkt = state.kkt if solver.supports_l1 else jnp.asarray(jnp.nan, dtype)
     if family.event_ndim:
         res = S.result(problem, solver, state, prior, freq, has_offset, cov)
-        return dataclasses.replace(res, kkt_violation=kkt)
+        res = dataclasses.replace(res, kkt_violation=kkt)
+        return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
     if isinstance(family, F._Binomial):
         state = state._replace(status=S.separation_status(problem, state.eta, state.status))
     res = S.result(problem, solver, state, prior, freq, has_offset, cov)
     res = dataclasses.replace(res, kkt_violation=kkt)
     if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
-        return dataclasses.replace(
+        res = dataclasses.replace(
             res, aic=res.aic + 2.0, bic=res.bic + jnp.log(res.nobs), alpha_bse=alpha_bse
         )
-    return dataclasses.replace(res, alpha_bse=jnp.asarray(jnp.nan, dtype))
+    else:
+        res = dataclasses.replace(res, alpha_bse=jnp.asarray(jnp.nan, dtype))
+    # Derivatives of a fit that did not converge (the statuses set after the solver's:
+    # separation, y outside the support, alpha's loop) are NaN, as the solver's are.
+    return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
 
 
 def _r_start(problem: M.Problem, params0: jax.Array, mu_start: jax.Array) -> jax.Array:

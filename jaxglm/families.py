@@ -139,11 +139,14 @@ class Family(abc.ABC):
 
         At a boundary of the mean space (``y = 0`` for counts, ``y`` in {0, 1} for
         Bernoulli, ``y = 0`` for Tweedie with 1 < power < 2) ``theta(y)`` is infinite and
-        the supremum is its limit, 0 for every family here.
+        the supremum is its limit, 0 for every family here. Its derivative in ``y`` there
+        (the one-sided limit is infinite) is taken as 0: the boundary's ``theta`` is
+        computed at ``y = 0.5``, inside the mean space of every family here (the double
+        ``where``: an infinite partial derivative times a zero cotangent would make every
+        reverse-mode derivative in ``y`` NaN).
         """
-        theta = self.theta_from_mean(y)
-        finite = jnp.isfinite(theta)
-        safe_theta = num.safe_where(finite, theta, 0.0)
+        finite = jnp.isfinite(self.theta_from_mean(y))
+        safe_theta = self.theta_from_mean(num.safe_where(finite, y, 0.5))
         return jnp.where(finite, self.natural_loglik(y, safe_theta), 0.0)
 
     def unit_deviance(self, y: jax.Array, mu: jax.Array) -> jax.Array:

@@ -364,6 +364,10 @@ def cv(
         seed: seed of the random fold assignment.
         refit: ``"min"`` or ``"1se"``: the alpha of ``res.refit``.
 
+    Traceable: ``jax.grad`` of ``res.mean`` (the held-out deviance) in ``alphas``,
+    ``penalty_factor`` or the data works (derivatives of fits: :func:`jaxglm.fit`); the
+    chosen alphas are then traced values and the refit is the traced fit at them.
+
     Returns:
         A :class:`CVResult`.
 
@@ -395,10 +399,12 @@ def cv(
     )  # fmt: skip
     mean = jnp.mean(fold_dev, axis=0)
     se = jnp.std(fold_dev, axis=0, ddof=1) / np.sqrt(len(folds))
-    best = int(jnp.argmin(mean))
-    within = np.flatnonzero(np.asarray(mean) <= float(mean[best] + se[best]))
-    alpha_min, alpha_1se = full.alphas[best], full.alphas[int(within.min())]
-    index = best if refit == "min" else int(within.min())
+    # Array operations, not host ones, so that cv is traceable (derivatives of the
+    # held-out deviance in the data, the grid or the penalty factors).
+    best = jnp.argmin(mean)
+    first_within = jnp.argmax(mean <= mean[best] + se[best])
+    alpha_min, alpha_1se = full.alphas[best], full.alphas[first_within]
+    index = best if refit == "min" else first_within
     start = full.coef[index]  # the path's fit at that alpha: the refit starts converged
     if spec.fit_intercept:
         start = jnp.concatenate([full.intercept[index][None], start])

@@ -10,7 +10,10 @@ state is a NamedTuple carrying at least ``params``, ``eta``, ``f`` (the objectiv
   ``n_iter = -1``: a solver that builds its first model at R's start (``mu_start``) takes
   that step whatever the objective at the starting point (e.g. ``beta = 0`` outside an
   identity link's mean range without an intercept);
-* a member still RUNNING after ``max_iter`` steps is MAX_ITER.
+* a member still RUNNING after ``max_iter`` steps is MAX_ITER;
+* the iterations are not differentiated: the loop runs on ``lax.stop_gradient`` of the
+  problem and the starting state, and the final ``params`` and ``eta`` carry the
+  derivative of the solution (the implicit function theorem, :mod:`jaxglm._implicit`).
 
 Under ``jax.vmap`` the loop runs until every member has finished, and JAX's batching rule
 for ``while_loop`` keeps finished members unchanged, so each member's result is exactly its
@@ -26,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxglm import _implicit
 from jaxglm._status import Status
 from jaxglm.model import Problem
 
@@ -82,6 +86,16 @@ class AbstractSolver(abc.ABC):
         not compute it (the covariance is then NaN, and no p x p work is done).
         """
 
+    @abc.abstractmethod
+    def curvature(self, problem: Problem, state: Any) -> tuple[jax.Array, jax.Array] | None:
+        """A factored (:func:`jaxglm._linalg.factor`) approximation of the objective's
+        Hessian at the final state that the solver already holds, or None.
+
+        It preconditions the linear solve of a derivative (:mod:`jaxglm._implicit`), which
+        is exact whatever the approximation; None: the derivative factors the observed
+        Hessian at the solution (one Gram product, only when differentiated).
+        """
+
     @property
     @abc.abstractmethod
     def name(self) -> str:
@@ -90,17 +104,19 @@ class AbstractSolver(abc.ABC):
 
 def iterate(solver: AbstractSolver, problem: Problem, state: Any) -> Any:
     """Run ``solver.step`` while RUNNING, at most ``max_iter`` steps (module docs: the
-    NONFINITE and MAX_ITER decisions)."""
+    NONFINITE and MAX_ITER decisions, the derivative of the solution)."""
+    fixed = lax.stop_gradient(problem)
 
     def cond(s):
         return (s.status == Status.RUNNING) & (s.n_iter < solver.max_iter)
 
     def body(s):
-        new = solver.step(problem, s)
+        new = solver.step(fixed, s)
         finite = (jnp.isfinite(new.f) | (s.n_iter < 0)) & jnp.all(jnp.isfinite(new.grad))
         status = jnp.where(finite, new.status, Status.NONFINITE)
         return new._replace(status=status.astype(new.status.dtype))
 
-    state = lax.while_loop(cond, body, state)
+    state = lax.while_loop(cond, body, lax.stop_gradient(state))
     status = jnp.where(state.status == Status.RUNNING, Status.MAX_ITER, state.status)
-    return state._replace(status=status.astype(state.status.dtype))
+    state = state._replace(status=status.astype(state.status.dtype))
+    return _implicit.at_solution(solver, problem, state)

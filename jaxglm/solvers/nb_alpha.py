@@ -4,6 +4,12 @@ The NB2 dispersion ``alpha`` is not a GLM parameter (the family changes with it)
 estimated by alternation: fit ``beta`` at fixed ``alpha`` with the chosen solver, then
 maximize the profile log-likelihood in ``log(alpha)`` at the fitted ``mu`` by Newton
 (MASS's ``theta.ml``), until ``log(alpha)`` moves less than 1e-10.
+
+The alternation is not differentiated: its result is the joint solution of the optimality
+conditions in ``(params, log(alpha))`` (the objective's gradient in ``params``, the score of
+``log(alpha)``), and its derivative is that of the joint solution, by the implicit function
+theorem (:func:`jaxglm._implicit.root`), preconditioned by the solver's curvature and the
+second derivative in ``log(alpha)``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxglm import _implicit
 from jaxglm import model as M
 from jaxglm._status import Status
 from jaxglm.solvers._driver import iterate
@@ -60,27 +67,62 @@ def _alpha_newton(log_alpha, y, mu, w):
     return la
 
 
-def alpha_loop(make_problem, solver, problem, state, w):
+def with_alpha(problem: M.Problem, log_alpha: jax.Array) -> M.Problem:
+    """``problem`` with the NegativeBinomial's ``alpha = exp(log_alpha)``."""
+    family = dataclasses.replace(problem.family, alpha=jnp.exp(log_alpha))
+    return dataclasses.replace(problem, family=family, saturated=family.saturated_loglik(problem.y))
+
+
+def _joint_residual(problem: M.Problem, x: tuple[jax.Array, jax.Array]):
+    """The optimality conditions in ``(params, log(alpha))``: the objective's gradient and
+    the score of ``log(alpha)`` over ``-sum(w)`` (the Hessian of ``-loglik / sum(w)``, a
+    symmetric Jacobian)."""
+    params, log_alpha = x
+    prob = with_alpha(problem, log_alpha)
+    r_params = _implicit.glm_residual(prob, params)
+    _, free = _implicit.free(prob, params)
+    mu = M.mean_from_eta(prob.family, prob.link, M.linear_predictor(prob, free))
+    r_alpha = -jax.grad(_nb_loglik)(log_alpha, prob.y, mu, prob.w) / prob.total_weight
+    return r_params, r_alpha
+
+
+def _joint_preconditioner(problem: M.Problem, x: tuple[jax.Array, jax.Array], aux):
+    """Block diagonal: the solver's curvature, the second derivative in ``log(alpha)``."""
+    params, log_alpha = lax.stop_gradient(x)
+    prob = with_alpha(lax.stop_gradient(problem), log_alpha)
+    solve_params, ok = _implicit.glm_preconditioner(prob, params, aux)
+    mu = M.mean_from_eta(prob.family, prob.link, M.linear_predictor(prob, params))
+    d2 = -jax.grad(jax.grad(_nb_loglik))(log_alpha, prob.y, mu, prob.w) / prob.total_weight
+
+    def solve(b):
+        return jnp.concatenate([solve_params(b[:-1]), b[-1:] / d2])
+
+    return solve, ok & (d2 > 0)
+
+
+def alpha_loop(solver, problem, state):
     """Alternate a GLM fit at fixed alpha and an ML step for alpha (MASS ``glm.nb``).
 
-    Starts from the fit at the initial alpha; each outer iteration maximizes the profile
-    likelihood in ``log(alpha)`` at the current ``mu`` (Newton), then refits ``beta`` from
-    the current ``beta``; stops when ``log(alpha)`` moves less than 1e-10 (10 machine
-    epsilons in float32) and the GLM fit converged, or after 50 outer iterations (status
-    ``MAX_ITER``). Returns the final
-    problem (its family holds the estimate), the solver state and the standard error of
-    alpha, ``1 / sqrt(-d^2 l / d alpha^2)`` at fixed ``beta`` (MASS's ``SE.theta``,
-    transformed to alpha).
+    Starts from the fit at the initial alpha (``problem.family.alpha``); each outer
+    iteration maximizes the profile likelihood in ``log(alpha)`` at the current ``mu``
+    (Newton), then refits ``beta`` from the current ``beta``; stops when ``log(alpha)``
+    moves less than 1e-10 (10 machine epsilons in float32) and the GLM fit converged, or
+    after 50 outer iterations (status ``MAX_ITER``). Returns the final problem (its family
+    holds the estimate), the solver state (``params``, ``eta`` and the estimate carry the
+    derivative of the joint solution: module docs) and the standard error of alpha,
+    ``1 / sqrt(-d^2 l / d alpha^2)`` at fixed ``beta`` (MASS's ``SE.theta``, transformed to
+    alpha).
     """
-    y = problem.y
-    fam0 = problem.family
-    link = problem.link
+    fixed = lax.stop_gradient(problem)
+    y, w = fixed.y, fixed.w
+    fam0 = fixed.family
+    link = fixed.link
 
     def outer(c):
         la, st, _, k = c
         mu = M.mean_from_eta(dataclasses.replace(fam0, alpha=jnp.exp(la)), link, st.eta)
         la_new = _alpha_newton(la, y, mu, w)
-        prob = make_problem(dataclasses.replace(fam0, alpha=jnp.exp(la_new)))
+        prob = with_alpha(fixed, la_new)
         st_new = iterate(solver, prob, solver.init(prob, st.params))
         return la_new, st_new, jnp.abs(la_new - la), k + 1
 
@@ -91,15 +133,21 @@ def alpha_loop(make_problem, solver, problem, state, w):
 
     la0 = jnp.log(jnp.asarray(fam0.alpha, y.dtype))
     inf = jnp.asarray(jnp.inf, y.dtype)
-    la, state, change, _ = lax.while_loop(cond, outer, (la0, state, inf, 0))
+    start = (la0, lax.stop_gradient(state), inf, 0)
+    la, state, change, _ = lax.while_loop(cond, outer, start)
     status = jnp.where(
         (state.status == Status.CONVERGED) & ~(change <= _tol(y.dtype)),
         Status.MAX_ITER,
         state.status,
     )
     state = state._replace(status=status.astype(state.status.dtype))
-    problem = make_problem(dataclasses.replace(fam0, alpha=jnp.exp(la)))
-    mu = M.mean_from_eta(problem.family, link, state.eta)
+    params, la = _implicit.root(
+        _joint_residual, _joint_preconditioner, problem, (state.params, la), (solver, state)
+    )
+    problem = with_alpha(problem, la)
+    eta = _implicit.reuse(M.linear_predictor, state.eta, problem, params)
+    state = state._replace(params=params, eta=eta)
+    mu = M.mean_from_eta(problem.family, link, eta)
     a = jnp.exp(la)
-    d2 = jax.grad(jax.grad(lambda a_: _nb_loglik(jnp.log(a_), y, mu, w)))(a)
+    d2 = jax.grad(jax.grad(lambda a_: _nb_loglik(jnp.log(a_), problem.y, mu, problem.w)))(a)
     return problem, state, 1.0 / jnp.sqrt(-d2)

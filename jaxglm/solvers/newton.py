@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxglm import _linalg
+from jaxglm import _implicit, _linalg
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
@@ -186,8 +186,14 @@ class Newton(AbstractSolver):
 
     def information(self, problem: M.Problem, state: _NewtonState) -> jax.Array:
         if self.fisher or problem.canonical:
-            return state.hess  # already the expected information at the last point
+            # already the expected information at the last point (recomputed only when
+            # differentiated)
+            return _implicit.reuse(M.expected_information, state.hess, problem, state.eta)
         return M.expected_information(problem, state.eta)
+
+    def curvature(self, problem: M.Problem, state: _NewtonState) -> tuple[jax.Array, jax.Array]:
+        """The factor of the last Newton matrix (observed Hessian, or Fisher's)."""
+        return _linalg.factor(state.hess)[0]
 
     @property
     def name(self) -> str:

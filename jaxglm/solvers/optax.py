@@ -382,6 +382,10 @@ class Optax(AbstractSolver):
             return None
         return M.expected_information(problem, state.eta)
 
+    def curvature(self, problem: M.Problem, state: _OptaxState) -> None:
+        """None: no matrix is formed while iterating."""
+        return None
+
     @property
     def name(self) -> str:
         if self.batch_size is not None:

@@ -437,6 +437,11 @@ class ProxNewton(AbstractSolver):
     def information(self, problem: M.Problem, state: _ProxState) -> None:
         return None
 
+    def curvature(self, problem: M.Problem, state: _ProxState) -> None:
+        """None: its Hessian model is BFGS-updated; the derivative factors the observed
+        Hessian on the active set."""
+        return None
+
     @property
     def name(self) -> str:
         return "ProxNewton"

@@ -278,6 +278,10 @@ class SubsampledNewton(AbstractSolver):
     def information(self, problem: M.Problem, state: _State) -> jax.Array:
         return M.expected_information(problem, state.eta)
 
+    def curvature(self, problem: M.Problem, state: _State) -> tuple[jax.Array, jax.Array]:
+        """The preconditioner's factor (subsampled information: CG for the derivative)."""
+        return state.factors
+
     @property
     def name(self) -> str:
         return "SubsampledNewton"
