@@ -47,6 +47,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import expit
 
+from benchmarks.rule import ladder
+
 TARGET = 1e-3  # standard errors
 PEER_SUBSET = 1000  # loops on poisson_tiny are timed on this many fits (100 --quick), scaled
 
@@ -230,12 +232,12 @@ def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
         return np.r_[model.intercept_, model.coef_], int(model.n_iter_)
 
     return {
-        "statsmodels IRLS": (statsmodels_fit, (1e-8, 1e-10), "GLM.fit(method='IRLS'); tol"),
+        "statsmodels IRLS": (statsmodels_fit, ladder(1e-8), "GLM.fit(method='IRLS'); tol"),
         "sklearn newton-cholesky": (
-            sklearn_fit("newton-cholesky"), (1e-4, 1e-6, 1e-8), "penalty off; tol",
+            sklearn_fit("newton-cholesky"), ladder(1e-4), "penalty off; tol",
         ),
-        "sklearn lbfgs": (sklearn_fit("lbfgs"), (1e-4, 1e-6, 1e-8, 1e-10), "penalty off; tol"),
-        "glum": (glum_fit, (1e-4, 1e-6, 1e-8, 1e-10), "alpha=0, irls-ls; gradient_tol"),
+        "sklearn lbfgs": (sklearn_fit("lbfgs"), ladder(1e-4), "penalty off; tol"),
+        "glum": (glum_fit, ladder(1e-4), "alpha=0, irls-ls; gradient_tol"),
     }  # fmt: skip
 
 
@@ -336,8 +338,9 @@ def jaxglm_tools(batch: Batch) -> dict[str, tuple[Callable[[], Any], str]]:
     return tools
 
 
-#: Tolerances tried for the calibrated jaxglm row, loosest first (as the peers' ladders).
-JAXGLM_TOLS = (1e-4, 1e-5, 1e-6, 1e-8)
+#: Tolerances tried for the calibrated jaxglm row: benchmarks.rule's ladder from jaxglm's
+#: default (1e-8), as every peer's from its own.
+JAXGLM_TOLS = ladder(1e-8)
 
 
 def run_jaxglm(name, fn, settings, batch, ref) -> Row:
@@ -357,14 +360,15 @@ def run_jaxglm(name, fn, settings, batch, ref) -> Row:
 
 
 def run_glmax(batch: Batch, ref) -> Row:
-    """glmax IRLS under ``jax.jit(jax.vmap(...))``; its tolerances from loosest."""
+    """glmax IRLS under ``jax.jit(jax.vmap(...))``; benchmarks.rule's ladder from its default
+    (1e-3), the first rung that meets the target (as jaxglm's calibrated row)."""
     import glmax
 
     family = glmax.Poisson() if batch.family == "poisson" else glmax.Binomial()
     X1 = jnp.asarray(_with_ones(batch.X))
     Y = jnp.asarray(batch.Y)
-    for tol in (None, 1e-6, 1e-9):
-        fitter = glmax.IRLSFitter() if tol is None else glmax.IRLSFitter(tol=tol)
+    for tol in ladder(1e-3):
+        fitter = glmax.IRLSFitter(tol=tol)
 
         def one(x, y, fitter=fitter):
             return glmax.fit(family, x, y, fitter=fitter).result
@@ -374,7 +378,7 @@ def run_glmax(batch: Batch, ref) -> Row:
         acc = accuracy(np.asarray(res.params.beta), ref)
         if acc <= TARGET:
             break
-    settings = f"jit(vmap(glmax.fit)), IRLSFitter; tol={'default' if tol is None else tol}"
+    settings = f"jit(vmap(glmax.fit)), IRLSFitter; tol={tol:g}"
     return Row("glmax vmap", settings, seconds, compile_s, acc, np.asarray(res.num_iters))
 
 

@@ -15,10 +15,12 @@ import numpy as np
 
 from benchmarks.adapters import FitOutput
 from benchmarks.problems import Problem
+from benchmarks.rule import ladder
 
 NAME = "jaxglm"
 SETTINGS = "jaxglm.fit(solver=None: the default by size), float64, with bse"
-TOLS: tuple[float | None, ...] = (1e-6, 1e-7, None, 1e-10, 1e-14)
+DEFAULT_TOL = 1e-8  # jaxglm's Newton and SubsampledNewton default
+TOLS: tuple[float | None, ...] = ladder(DEFAULT_TOL)  # benchmarks.rule
 DTYPE = "float64"
 USES_JAX = True
 ON_JAX_DEVICE = True
