@@ -5,9 +5,9 @@
   :data:`LOOSER` times looser than that library's default and tightening in half-decade
   steps (:func:`ladder`). The loosest rung that meets the accuracy target is kept; none is
   skipped or added for one tool.
-- **Repeats.** After the calibration run (which is also the warm-up), every tool is timed
-  :data:`REPEATS` times and its fastest run is reported; the first call (compile included
-  for JAX tools) is reported beside it.
+- **Repeats.** After the calibration run (which is also the warm-up), every tool of a table
+  is timed the same number of times and the same statistic is reported (``run.py``: the
+  median of ``--repeats``); compile time (JAX tools) is reported beside it.
 - **Load.** The one-minute load average is recorded before and after each table; a table
   whose load exceeds :data:`LOAD_LIMIT` per core is marked as loaded (:func:`load_note`),
   since OpenBLAS-based peers slow far more under contention than XLA does.
@@ -32,9 +32,6 @@ STEPS_PER_DECADE = 2
 DECADES = 6.0
 """How far below its first rung a ladder goes (default: 4 decades tighter than the
 library's default)."""
-
-REPEATS = 3
-"""Timed runs per tool after the warm-up; the fastest is reported."""
 
 LOAD_LIMIT = 0.5
 """One-minute load average per core above which a table is marked as loaded."""

@@ -30,6 +30,7 @@ from benchmarks.machine import describe_machine
 from benchmarks.problems import Problem, load_problem, problem_specs
 from benchmarks.reference import Reference, accuracy, reference_solution
 from benchmarks.report import ProblemResult, Row, markdown_section, plot, prepend_section
+from benchmarks.rule import load_note, load_per_core
 
 #: Accuracy targets, in standard errors of the reference, by dtype.
 TARGETS = {"float64": 1e-3, "float32": 1e-2}
@@ -48,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     machine = describe_machine()  # before the run, so that the load average is the others'
 
     results = []
+    loads: list[str] = []
     floors: dict[tuple[int, int], dict[str, Floor]] = {}
     specs = [s for s in problem_specs(args.quick) if not args.problem or args.problem in s.name]
     for spec in specs:
@@ -58,18 +60,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             _log(f"floor on {problem.X.shape}")
             floors[problem.X.shape] = measure_floors(problem.X, max(args.repeats, 3))
         rows = []
+        load_before = load_per_core()
         for adapter in adapters:
             row = _bench(adapter, problem, ref, args.repeats, args.budget)
             outcome = row.error or f"{row.fit_s:.3g} s, accuracy {row.accuracy:.1e} SE"
             _log(f"{problem.name}: {row.tool}: {outcome}")
             rows.append(row)
+        loads.append(f"- {problem.name}: {load_note(load_before, load_per_core())}")
         results.append(_problem_result(problem, ref, floors[problem.X.shape], rows))
         del problem
         gc.collect()
 
     command = shlex.join(["python", "-m", "benchmarks.run", *argv])
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    notes = _notes(args.repeats, missing)
+    notes = _notes(args.repeats, missing) + loads
     prepend_section(markdown_section(command, when, machine, notes, results))
     plot(results, f"{command} ({when})")
     _log("wrote benchmarks/RESULTS.md and benchmarks/results.png")
@@ -217,7 +221,8 @@ def _notes(repeats: int, missing: list[str]) -> list[str]:
         "float64 NumPy Newton to 1e-10 SE, SE from the expected information. Targets: "
         f"{TARGETS['float64']:g} SE (float64), {TARGETS['float32']:g} SE (float32); each "
         "tool runs at the loosest of its tolerances that meets the target (else at the "
-        "tightest, marked 'not met').",
+        "tightest, marked 'not met'); every tool's ladder follows benchmarks.rule: from 100x "
+        "looser than its library's default, in half-decade steps.",
         "- compile (s): JAX tools' first call minus a second identical call (a later problem "
         "of the same family and shape reuses the compiled program).",
         "- x floor: fit time / floor. A jaxglm row's floor is the products over all rows its "
