@@ -13,9 +13,11 @@ Example:
     (3,)
 """
 
+from jaxglm import distributed
 from jaxglm._fit import fit
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
 from jaxglm.compilation import enable_compilation_cache
+from jaxglm.distributed import shard_rows
 from jaxglm.families import (
     Bernoulli,
     Binomial,
@@ -93,9 +95,11 @@ __all__ = [
     "Tweedie",
     "bootstrap",
     "cv",
+    "distributed",
     "enable_compilation_cache",
     "fit",
     "fit_many",
     "lr_test",
     "path",
+    "shard_rows",
 ]

@@ -26,6 +26,7 @@ from jaxglm import links as L
 from jaxglm import model as M
 from jaxglm._spec import FitSpec, column_names, is_concrete, resolve_spec, validate
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
+from jaxglm.inference import ClusterCodes
 from jaxglm.results import GLMResult, MultinomialResult
 from jaxglm.solvers import AbstractSolver, iterate, nb_alpha
 
@@ -103,7 +104,8 @@ def fit(
             single cost of a large fit.
         groups: (n,) integer cluster labels for ``cov_type="cluster"`` (any integers;
             traceable: the clusters are counted inside the compiled fit, only clusters
-            with a positive-weight row count).
+            with a positive-weight row count), or :class:`jaxglm.inference.ClusterCodes`
+            (codes ``0..G-1`` with their number: what :func:`jaxglm.shard_rows` returns).
         scale: the dispersion used by ``bse`` and the tests: None (the family's: Pearson
             chi2 / ``df_resid`` where the family has a free dispersion, else 1),
             ``"X2"`` (Pearson chi2 / ``df_resid``, e.g. quasi-Poisson), ``"dev"``
@@ -200,12 +202,17 @@ def prepare(
     solver allows it and no array is already on a device); ``members`` names the arrays
     given per batch member (their rows are axis 1)."""
     row_arrays = [arrays.get(k) for k in _padding.ROW_ARGS]
-    if not (spec.solver.pads_rows and _padding.can_pad(*row_arrays, groups)):
+    if not spec.solver.shards_rows and any(_padding.is_sharded(a) for a in row_arrays):
+        raise ValueError(
+            f"{spec.solver.name} does not run on rows sharded over devices (its mini-batches "
+            "are slices of rows): use full-batch Optax (batch_size=None), Newton or "
+            "SubsampledNewton, or jaxglm.fit_stream for data larger than one device"
+        )
+    if not (spec.solver.pads_rows and _padding.can_pad(*row_arrays, *jax.tree.leaves(groups))):
         return arrays, groups
     n_to = _padding.bucket_size(np.shape(arrays["X"])[-2])
     arrays = _padding.pad_fit_arrays(arrays, n_to, members)
-    if groups is not None:
-        groups = _padding.pad_labels(groups, n_to)
+    groups = jax.tree.map(lambda labels: _padding.pad_labels(labels, n_to), groups)
     return arrays, groups
 
 
@@ -242,7 +249,7 @@ def run(
         ones if cast["freq_weights"] is None else cast["freq_weights"],
         off, cast["alpha"], np.asarray(l1_ratio, dtype) if is_concrete(l1_ratio) else l1_ratio,
         xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
-        cast["start_params"], xp.arange(n) if groups is None else xp.asarray(groups),
+        cast["start_params"], _labels(groups, xp),
         np.int32(spec.robust_code), np.int32(spec.scale_code), jnp.asarray(spec.scale_value, dtype),
         family=spec.family, link=spec.link, solver=spec.solver,
         fit_intercept=spec.fit_intercept,
@@ -294,6 +301,14 @@ def report(
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
+
+
+def _labels(groups: Any, xp: Any) -> Any:
+    """The cluster labels as the compiled fit takes them: None (an HC type or no robust
+    covariance), :class:`jaxglm.inference.ClusterCodes` as they are, else an array."""
+    if groups is None or isinstance(groups, ClusterCodes):
+        return groups
+    return xp.asarray(groups)
 
 
 def _drop_columns(arrays: dict[str, Any], dropped: tuple[int, ...], fit_intercept: bool):
