@@ -49,6 +49,7 @@ from jaxglm.multinomial import Multinomial, MultinomialResult
 from jaxglm.paths import CVResult, PathResult, cv, path
 from jaxglm.results import GLMResult, lr_test
 from jaxglm.solvers import Newton, Optax, ProxNewton, SubsampledNewton
+from jaxglm.streaming import PassInfo, fit_stream, memmap_chunks, parquet_chunks
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
 
 __version__ = "0.1.0"
@@ -82,6 +83,7 @@ __all__ = [
     "NegativeBinomial",
     "Newton",
     "Optax",
+    "PassInfo",
     "PathResult",
     "PerfectSeparationWarning",
     "Poisson",
@@ -99,7 +101,10 @@ __all__ = [
     "enable_compilation_cache",
     "fit",
     "fit_many",
+    "fit_stream",
     "lr_test",
+    "memmap_chunks",
+    "parquet_chunks",
     "path",
     "shard_rows",
 ]
