@@ -6,14 +6,16 @@ Usage::
 
 Each process runs ``python script.py args...`` with ``JAXGLM_COORDINATOR`` (process 0's
 coordinator on ``127.0.0.1`` and a free port: never another host), ``JAXGLM_NUM_PROCESSES``
-and ``JAXGLM_PROCESS_ID`` set, which :func:`jaxglm.distributed.initialize` reads. The
-launcher never hangs: when a process exits with an error or a signal, the others are
-stopped and the launcher exits with an error that names the process that failed (where
-several are seen failed at once, one killed by a signal is named before one that exited
-with an error, before a SIGABRT: JAX aborts a process whose peer is gone, and a collective
-raises there, so those are the survivors, reported beside it); when ``--timeout`` seconds pass, every process is stopped and the
-error names the processes still running and those that never joined the run. Exit status
-0 when every process exited with 0, else 1.
+and ``JAXGLM_PROCESS_ID`` set, which :func:`jaxglm.distributed.initialize` reads.
+
+The launcher never hangs. When a process exits with an error or a signal, the others are
+killed and the launcher exits with an error naming the process that failed; where several
+are seen failed at once, one killed by a signal is named before one that exited with an
+error, before a SIGABRT (JAX aborts a process whose peer is gone, and a collective raises
+an error there: those are the survivors, listed beside it). When ``--timeout`` seconds
+pass, every process is killed and the error names those still running (a process that
+never joined waits in ``jax.distributed.initialize``, its peers in their first
+collective). Exit status 0 when every process exited with 0, else 1.
 """
 
 from __future__ import annotations
