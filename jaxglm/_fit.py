@@ -243,23 +243,61 @@ def run(
     if spec.family.event_ndim:  # labels or rows of k classes -> (n, m)
         cast["y"] = spec.family.encode(cast["y"])
     l1_ratio = spec.l1_ratio
-    res = _fit_jit(
-        X, cast["y"],
-        ones if cast["weights"] is None else cast["weights"],
-        ones if cast["freq_weights"] is None else cast["freq_weights"],
-        off, cast["alpha"], np.asarray(l1_ratio, dtype) if is_concrete(l1_ratio) else l1_ratio,
-        xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
-        cast["start_params"], _labels(groups, xp),
-        np.int32(spec.robust_code), np.int32(spec.scale_code), jnp.asarray(spec.scale_value, dtype),
-        family=spec.family, link=spec.link, solver=spec.solver,
-        fit_intercept=spec.fit_intercept,
-        has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
-        covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
-    )  # fmt: skip
+    _check_fits_device(X)
+    try:
+        res = _fit_jit(
+            X, cast["y"],
+            ones if cast["weights"] is None else cast["weights"],
+            ones if cast["freq_weights"] is None else cast["freq_weights"],
+            off, cast["alpha"], np.asarray(l1_ratio, dtype) if is_concrete(l1_ratio) else l1_ratio,
+            xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
+            cast["start_params"], _labels(groups, xp),
+            np.int32(spec.robust_code), np.int32(spec.scale_code),
+            jnp.asarray(spec.scale_value, dtype),
+            family=spec.family, link=spec.link, solver=spec.solver,
+            fit_intercept=spec.fit_intercept,
+            has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
+            covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
+        )  # fmt: skip
+    except jax.errors.JaxRuntimeError as e:
+        if "RESOURCE_EXHAUSTED" not in str(e) and "out of memory" not in str(e).lower():
+            raise
+        raise MemoryError(_too_large(X, "ran out of memory in the compiled fit")) from e
     scale = {} if spec.family.event_ndim else dict(scale_type=spec.scale_type, use_t=spec.use_t)
     return dataclasses.replace(
         res, feature_names=names, solver_name=spec.solver.name, cov_type=spec.cov_type, **scale
     )
+
+
+DEVICE_MEMORY_SHARE = 0.5
+"""A design above this share of its device's memory (where the device reports it) is
+refused before the fit: the fit's temporaries (a weighted copy for the Gram product, the
+row vectors) need the rest."""
+
+
+def _too_large(X: Any, what: str) -> str:
+    device = X.sharding if isinstance(X, jax.Array) else jax.devices()[0]
+    return (
+        f"the fit's data are too large for the device: X ({X.shape[0]:,} x {X.shape[1]:,} "
+        f"{X.dtype}, {X.nbytes / 2**30:.2f} GiB) on {device} {what}. Shard the rows over "
+        "several devices or processes (jaxglm.shard_rows, jaxglm.distributed), or stream "
+        "them in chunks (jaxglm.fit_stream: data larger than memory)"
+    )
+
+
+def _check_fits_device(X: Any) -> None:
+    """A MemoryError naming the ways out when ``X`` exceeds DEVICE_MEMORY_SHARE of its
+    device's memory (devices that report their memory: GPUs, TPUs)."""
+    if not is_concrete(X):
+        return
+    devices = X.sharding.device_set if isinstance(X, jax.Array) else {jax.devices()[0]}
+    stats = next(iter(devices)).memory_stats()
+    if not stats or "bytes_limit" not in stats:
+        return
+    per_device = X.nbytes / len(devices)
+    if per_device > DEVICE_MEMORY_SHARE * stats["bytes_limit"]:
+        limit = stats["bytes_limit"] / 2**30
+        raise MemoryError(_too_large(X, f"exceeds half of its {limit:.1f} GiB"))
 
 
 def report(

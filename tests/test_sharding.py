@@ -10,7 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
+import numpy as np
 import pytest
+
+import jaxglm as jg
+from jaxglm import _fit
 
 ROOT = Path(__file__).parents[1]
 TOL = 1e-12
@@ -48,3 +53,17 @@ def test_sharded_every_family_and_solver_equal_one_device():
     for check, value in got.items():
         assert value <= TOL, (check, value)
     assert len(got) == 9
+
+
+def test_out_of_memory_names_the_ways_out(monkeypatch):
+    """XLA's out-of-memory error in the compiled fit becomes a MemoryError that says the
+    data are too large for the device and names shard_rows and fit_stream."""
+
+    def exhausted(*args, **kwargs):
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB")
+
+    monkeypatch.setattr(_fit, "_fit_jit", exhausted)
+    X = np.ones((40, 2))
+    with pytest.raises(MemoryError, match="too large for the device") as info:
+        jg.fit(X, np.ones(40), jg.Poisson())
+    assert "jaxglm.shard_rows" in str(info.value) and "jaxglm.fit_stream" in str(info.value)
