@@ -18,6 +18,7 @@ def initialize(
     num_processes: int | None = None,
     process_id: int | None = None,
     *,
+    cluster_detection_method: str | None = None,
     initialization_timeout: int = 60,
     cpu_collectives: str = "gloo",
 ) -> None:
@@ -39,6 +40,9 @@ def initialize(
         coordinator_address: ``host:port`` of process 0's coordinator service.
         num_processes: the number of processes.
         process_id: this process's index in ``0..num_processes-1``.
+        cluster_detection_method: JAX's name of the environment to read its peers from
+            (``"mpi4py"`` for an MPI other than Open MPI; None: JAX's automatic
+            detection of SLURM, Open MPI, Kubernetes and TPU pods).
         initialization_timeout: seconds to wait for every process to join.
         cpu_collectives: ``"gloo"`` (default) or ``"mpi"`` (JAX's CPU collectives).
 
@@ -58,5 +62,6 @@ def initialize(
         coordinator_address=coordinator_address,
         num_processes=num_processes,
         process_id=process_id,
+        cluster_detection_method=cluster_detection_method,
         initialization_timeout=initialization_timeout,
     )
