@@ -90,10 +90,14 @@ def run_one(path: Path, n: int, p: int, chunk_rows: int) -> dict:
         h = jnp.exp(0.01 * y)  # an elementwise row weight, as the fit's
         return _linalg.gram(X, h), _linalg.score(X, y - h)
 
-    def floor_pass():
-        total = _PairwiseSum()
+    def floor_pass():  # as the fit's passes: the previous chunk awaited, two in flight
+        total, pending = _PairwiseSum(), None
         for X, y in chunks():
-            total.add(products(jax.device_put(X), jax.device_put(y)))
+            out = products(jax.device_put(X), jax.device_put(y))
+            if pending is not None:
+                total.add(jax.block_until_ready(pending))
+            pending = out
+        total.add(jax.block_until_ready(pending))
         return jax.block_until_ready(total.result())
 
     floor_pass()  # compile (and one pass of warm-up)

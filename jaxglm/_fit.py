@@ -235,8 +235,11 @@ def run(
     X = X.astype(dtype, copy=False) if xp is np else X
     n, p = X.shape
     cast = {k: None if v is None else xp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
-    ones = xp.ones(n, dtype)
-    off = xp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
+    # Neutral row arrays: placed like y's rows when those are sharded (no n-sized array
+    # is built on one device and spread from there).
+    rows = {} if xp is np or not _padding.is_sharded(cast["y"]) else dict(device=cast["y"].sharding)
+    ones = xp.ones(n, dtype, **rows)
+    off = xp.zeros(n, dtype, **rows) if cast["offset"] is None else cast["offset"]
     if cast["exposure"] is not None:
         log_exposure = xp.log(cast["exposure"])
         off = off + log_exposure.reshape(log_exposure.shape + (1,) * (np.ndim(off) - 1))
@@ -276,7 +279,7 @@ row vectors) need the rest."""
 
 
 def _too_large(X: Any, what: str) -> str:
-    device = X.sharding if isinstance(X, jax.Array) else jax.devices()[0]
+    device = X.sharding if isinstance(X, jax.Array) else jax.local_devices()[0]
     return (
         f"the fit's data are too large for the device: X ({X.shape[0]:,} x {X.shape[1]:,} "
         f"{X.dtype}, {X.nbytes / 2**30:.2f} GiB) on {device} {what}. Shard the rows over "
@@ -290,11 +293,14 @@ def _check_fits_device(X: Any) -> None:
     device's memory (devices that report their memory: GPUs, TPUs)."""
     if not is_concrete(X):
         return
-    devices = X.sharding.device_set if isinstance(X, jax.Array) else {jax.devices()[0]}
-    stats = next(iter(devices)).memory_stats()
+    if isinstance(X, jax.Array):  # this process's first shard and its device
+        shard = X.addressable_shards[0]
+        device, per_device = shard.device, shard.data.nbytes
+    else:
+        device, per_device = jax.local_devices()[0], X.nbytes
+    stats = device.memory_stats()
     if not stats or "bytes_limit" not in stats:
         return
-    per_device = X.nbytes / len(devices)
     if per_device > DEVICE_MEMORY_SHARE * stats["bytes_limit"]:
         limit = stats["bytes_limit"] / 2**30
         raise MemoryError(_too_large(X, f"exceeds half of its {limit:.1f} GiB"))

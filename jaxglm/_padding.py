@@ -60,8 +60,9 @@ def can_pad(*arrays: Any) -> bool:
 
 
 def is_sharded(a: Any) -> bool:
-    """Whether ``a`` is a ``jax.Array`` spread over more than one device."""
-    return isinstance(a, jax.Array) and len(a.sharding.device_set) > 1
+    """Whether ``a`` is a concrete ``jax.Array`` spread over more than one device."""
+    concrete = isinstance(a, jax.Array) and not isinstance(a, jax.core.Tracer)
+    return concrete and len(a.sharding.device_set) > 1
 
 
 def pad_labels(labels: Any, n_to: int) -> np.ndarray:

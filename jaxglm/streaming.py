@@ -151,13 +151,12 @@ def fit_stream(
     _check_options(spec, solver)
     dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(float) if dtype is None else dtype)
     stream = _Stream(open_chunks, spec, X0.shape[0], X0.shape[1], dtype, cluster, progress)
+    stream.options = dict(alpha=alpha, penalty_factor=penalty_factor)
     penalty = M.penalty_weights(
         jnp.asarray(alpha, dtype), jnp.asarray(0.0, dtype),
         jnp.ones(X0.shape[1], dtype) if penalty_factor is None
         else jnp.asarray(penalty_factor, dtype),
     )[0]  # fmt: skip
-    if penalty_factor is not None:
-        validate(spec, X0, np.asarray(first[1]), alpha=alpha, penalty_factor=penalty_factor)
     res = _newton(stream, spec, penalty)
     if int(res.status) != Status.CONVERGED:
         warnings.warn(
@@ -195,6 +194,7 @@ class _Stream:
         self.open_chunks, self.spec, self.rows, self.p = open_chunks, spec, rows, p
         self.dtype, self.cluster, self.progress = dtype, cluster, progress
         self.validated = False
+        self.options: dict[str, Any] = {}
         self.has_offset = False
         self.passes = 0
 
@@ -218,7 +218,7 @@ class _Stream:
         positive = w is None or bool(np.any(np.asarray(w) > 0))
         validate(
             self.spec, arrays["X"], arrays["y"], weights=w if positive else None,
-            offset=arrays["offset"], groups=arrays["groups"],
+            offset=arrays["offset"], groups=arrays["groups"], **self.options,
         )  # fmt: skip
         if w is not None and not positive:  # a chunk may have no weight; the data must
             validate(self.spec, arrays["X"], arrays["y"], weights=np.abs(w) + 1.0)
@@ -250,7 +250,10 @@ class _Stream:
 
     @staticmethod
     def _finish(pending, host_rows):
+        """The previous chunk's sums, once computed: waiting for them (while the chunk
+        just dispatched computes) keeps at most two chunks on the device."""
         block, out = pending
+        jax.block_until_ready(out)
         if host_rows is None:
             return out
         sums, per_row = out
@@ -782,12 +785,14 @@ def parquet_chunks(
 
     Example:
         >>> import numpy as np, tempfile, os, jaxglm as jg
-        >>> import pyarrow as pa, pyarrow.parquet as pq                # doctest: +SKIP
+        >>> import pyarrow as pa, pyarrow.parquet as pq
         >>> rng = np.random.default_rng(0)
         >>> table = pa.table({"a": rng.normal(size=300), "y": rng.poisson(1.0, 300) * 1.0})
-        >>> file = os.path.join(tempfile.mkdtemp(), "data.parquet")   # doctest: +SKIP
-        >>> pq.write_table(table, file)                                # doctest: +SKIP
-        >>> res = jg.fit_stream(jg.parquet_chunks(file, ["a"], "y"), jg.Poisson())  # doctest: +SKIP
+        >>> file = os.path.join(tempfile.mkdtemp(), "data.parquet")
+        >>> pq.write_table(table, file)
+        >>> res = jg.fit_stream(jg.parquet_chunks(file, ["a"], "y", chunk_rows=128), jg.Poisson())
+        >>> int(res.nobs)
+        300
     """
     parquet = _pyarrow_parquet()
     root = Path(path)

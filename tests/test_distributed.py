@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -37,8 +36,9 @@ def test_two_processes_get_the_single_process_answer():
 
 
 def test_a_process_killed_mid_fit_is_reported_within_the_timeout():
-    start = time.monotonic()
-    done = launch("die", timeout=120)
-    assert time.monotonic() - start < 120
+    """The launcher names the killed process (not a timeout: its message would name the
+    processes still running), and returns: the subprocess has a timeout of its own."""
+    done = launch("die", timeout=240)
     assert done.returncode == 1
-    assert "process 1 of 2 was killed by SIGKILL" in done.stderr
+    assert "process 1 of 2 was killed by SIGKILL" in done.stderr, done.stderr[-2000:]
+    assert "timeout" not in done.stderr.split("jaxglm.distributed.launch:")[-1]

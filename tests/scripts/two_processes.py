@@ -34,13 +34,11 @@ def die_mid_fit(info):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-sharded = jg.fit(**jg.shard_rows(X[mine], y[mine], weights=w[mine]), family=jg.Poisson())
-rows = np.arange(n)[mine]
-chunks = [
-    (X[rows[i : i + 40]], y[rows[i : i + 40]], w[rows[i : i + 40]]) for i in range(0, 102, 40)
-]
+blocks = np.array_split(np.arange(n)[mine], 3)
+chunks = [(X[rows], y[rows], w[rows]) for rows in blocks]
 die = len(sys.argv) > 1 and sys.argv[1] == "die"
 streamed = jg.fit_stream(chunks, jg.Poisson(), tol=1e-10, progress=die_mid_fit if die else None)
+sharded = jg.fit(**jg.shard_rows(X[mine], y[mine], weights=w[mine]), family=jg.Poisson())
 single = jg.fit(X, y, jg.Poisson(), weights=w, tol=1e-10)
 
 
