@@ -31,7 +31,6 @@ __all__ = [
     "check_folds",
     "column_names",
     "is_concrete",
-    "local_rows",
     "resolve_spec",
     "validate",
 ]
@@ -292,7 +291,7 @@ def _check_design(X: Any, batched: bool) -> tuple[int, int]:
     return Xa.shape[-2], Xa.shape[-1]
 
 
-def local_rows(arr: Any) -> np.ndarray:
+def _local_rows(arr: Any) -> np.ndarray:
     """``arr`` on the host; for an array spread over several processes (rows sharded by
     :func:`jaxglm.shard_rows` under ``jax.distributed``), this process's rows only: each
     process validates its own rows, none gathers the others'."""
@@ -310,13 +309,13 @@ def local_rows(arr: Any) -> np.ndarray:
 
 def _rows(name: str, value: Any, n: int, m: int | None) -> np.ndarray:
     """A per-row argument as float64: shape (n,), or (m, n) per member; finite (this
-    process's rows of an array spread over processes: :func:`local_rows`)."""
+    process's rows of an array spread over processes: :func:`_local_rows`)."""
     arr = _numeric(name, value)
     shapes = [(n,)] if m is None else [(n,), (m, n)]
     if arr.shape not in shapes:
         want = " or ".join(str(s) for s in shapes)
         raise ValueError(f"{name} must have shape {want} to match X, got {arr.shape}")
-    arr = np.asarray(local_rows(arr), dtype=np.float64)
+    arr = np.asarray(_local_rows(arr), dtype=np.float64)
     finite = np.isfinite(arr)
     if not finite.all():
         place = _where(_first_bad(finite), arr.ndim == 2)
@@ -443,7 +442,7 @@ def _check_offset(family: F.Family, offset: Any, n: int, members: int | None) ->
     if arr.shape not in shapes:
         want = " or ".join(str(s) for s in shapes)
         raise ValueError(f"offset must have shape {want} to match X, got {arr.shape}")
-    arr = np.asarray(local_rows(arr), dtype=np.float64)
+    arr = np.asarray(_local_rows(arr), dtype=np.float64)
     finite = np.isfinite(arr)
     if not finite.all():
         raise ValueError(f"offset has a non-finite value at index {_first_bad(finite)}")

@@ -493,10 +493,10 @@ def _newton(stream: _Stream, spec, penalty) -> GLMResult:
     null_start = np.zeros(k, dtype)
     null_start[0] = null_b if fit_intercept else 0.0
 
-    def evaluate(params, null_intercept, kind):
+    def evaluate(params, null_intercept, kind, fisher=solver.fisher):
         sums = stream.reduce(
             lambda c: _newton_kernel(
-                c, params, null_intercept, family, link, fisher=solver.fisher, **statics
+                c, params, null_intercept, family, link, fisher=fisher, **statics
             ),
             kind,
         )
@@ -523,6 +523,12 @@ def _newton(stream: _Stream, spec, penalty) -> GLMResult:
             status = Status.NONFINITE
             break
         d, ok = _direction(jnp.asarray(point.hess), jnp.asarray(point.grad), **_only(statics))
+        if not (bool(ok) or solver.fisher or M.canonical_scale(family, link) is not None):
+            # As Newton's: where the observed Hessian is not positive definite (far from
+            # the optimum, a non-canonical link), a Fisher scoring step (one more pass).
+            expected = evaluate(point.params, null_intercept, "newton", fisher=True)
+            point = dataclasses.replace(point, hess=expected.hess)
+            d, ok = _direction(jnp.asarray(point.hess), jnp.asarray(point.grad), **_only(statics))
         if not bool(ok):
             status = Status.RANK_DEFICIENT
             break
@@ -554,7 +560,9 @@ def _newton(stream: _Stream, spec, penalty) -> GLMResult:
         if small:
             status = Status.CONVERGED
             break
-    while stream.has_offset and fit_intercept and _null_decrement(point) > 1e-24:
+    for _ in range(max_iter if stream.has_offset and fit_intercept else 0):
+        if _null_decrement(point) / W <= tol**2 * (abs(point.f) + s_scale):
+            break  # the null model's step from the last pass is within tol^2 (module docs)
         point = dataclasses.replace(
             point, **_null_only(stream, family, link, null_intercept, statics)
         )
