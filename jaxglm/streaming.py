@@ -130,6 +130,12 @@ def fit_stream(
         >>> bool(np.allclose(res.params, jg.fit(X, y, jg.Poisson()).params))
         True
     """
+    if not callable(chunks) and iter(chunks) is chunks:
+        raise ValueError(
+            "fit_stream reads the chunks once per pass: pass a re-iterable (a list, "
+            "jaxglm.memmap_chunks, jaxglm.parquet_chunks) or a function returning a fresh "
+            "iterator, not an iterator or generator"
+        )
     open_chunks = chunks if callable(chunks) else lambda: iter(chunks)
     first = next(open_chunks(), None)
     if first is None:
@@ -152,12 +158,7 @@ def fit_stream(
     dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(float) if dtype is None else dtype)
     stream = _Stream(open_chunks, spec, X0.shape[0], X0.shape[1], dtype, cluster, progress)
     stream.options = dict(alpha=alpha, penalty_factor=penalty_factor)
-    penalty = M.penalty_weights(
-        jnp.asarray(alpha, dtype), jnp.asarray(0.0, dtype),
-        jnp.ones(X0.shape[1], dtype) if penalty_factor is None
-        else jnp.asarray(penalty_factor, dtype),
-    )[0]  # fmt: skip
-    res = _newton(stream, spec, penalty)
+    res = _newton(stream, spec)
     if int(res.status) != Status.CONVERGED:
         warnings.warn(
             f"{spec.family.name} fit did not converge: {res.status_message}",
@@ -474,15 +475,17 @@ class _Point:
     null_info: float
 
 
-def _newton(stream: _Stream, spec, penalty) -> GLMResult:
+def _newton(stream: _Stream, spec) -> GLMResult:
     """Newton with an Armijo line search over passes (module docs), then the statistics."""
     family, link, solver = spec.family, spec.link, spec.solver
     fit_intercept, dtype = spec.fit_intercept, stream.dtype
-    pen = np.asarray(penalty, dtype)
     statics = dict(fit_intercept=fit_intercept, dtype=dtype)
 
     totals = stream.reduce(lambda c: _start_kernel(c, family, link, **statics), "start")
     stream.report()
+    factors = stream.options["penalty_factor"]  # validated with the chunks in that pass
+    factors = np.ones(stream.p) if factors is None else np.asarray(factors, float)
+    pen = np.concatenate([[0.0], float(stream.options["alpha"]) * factors]).astype(dtype)
     W = float(totals["weight"])
     k = stream.p + 1
     hess0 = totals["gram"] / W + np.diag(pen)
