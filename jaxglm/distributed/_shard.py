@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
@@ -88,6 +87,8 @@ def shard_rows(
     n_to = -(-n_most // local_devices) * local_devices
     members = ("y",) if np.ndim(y) == 2 else ()
     padded = _padding.pad_fit_arrays(arrays, n_to, members)
+    if padded["weights"] is None:  # no padding was needed: the same keys all the same
+        padded["weights"] = np.ones(n_to, padded["X"].dtype)
     out = {k: _place(v, mesh, int(k in members)) for k, v in padded.items() if v is not None}
     if groups is not None:
         labels = np.asarray(groups)
@@ -132,6 +133,6 @@ def _all_max(value: int, mesh: Mesh) -> int:
     return int(_max(values))
 
 
-@functools.partial(jax.jit, out_shardings=None)
+@jax.jit
 def _max(values: jax.Array) -> jax.Array:
     return jnp.max(values)
