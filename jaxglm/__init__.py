@@ -13,9 +13,11 @@ Example:
     (3,)
 """
 
+from jaxglm import distributed
 from jaxglm._fit import fit
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
 from jaxglm.compilation import enable_compilation_cache
+from jaxglm.distributed import shard_rows
 from jaxglm.families import (
     Bernoulli,
     Binomial,
@@ -47,6 +49,7 @@ from jaxglm.multinomial import Multinomial, MultinomialResult
 from jaxglm.paths import CVResult, PathResult, cv, path
 from jaxglm.results import GLMResult, lr_test
 from jaxglm.solvers import Newton, Optax, ProxNewton, SubsampledNewton
+from jaxglm.streaming import PassInfo, fit_stream, memmap_chunks, parquet_chunks
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
 
 __version__ = "0.1.0"
@@ -80,6 +83,7 @@ __all__ = [
     "NegativeBinomial",
     "Newton",
     "Optax",
+    "PassInfo",
     "PathResult",
     "PerfectSeparationWarning",
     "Poisson",
@@ -93,9 +97,14 @@ __all__ = [
     "Tweedie",
     "bootstrap",
     "cv",
+    "distributed",
     "enable_compilation_cache",
     "fit",
     "fit_many",
+    "fit_stream",
     "lr_test",
+    "memmap_chunks",
+    "parquet_chunks",
     "path",
+    "shard_rows",
 ]
