@@ -28,7 +28,7 @@ def test_a_ladder_starts_100x_looser_and_steps_half_decades_through_the_default(
 
 def test_every_tool_builds_its_ladder_by_the_rule_from_its_own_default():
     adapters = all_adapters()
-    assert len(adapters) >= 9
+    assert len(adapters) >= 10
     for adapter in adapters:
         assert adapter.TOLS == ladder(adapter.DEFAULT_TOL), adapter.NAME
     assert batched.JAXGLM_TOLS == ladder(1e-8)
@@ -41,7 +41,7 @@ def test_the_declared_defaults_are_the_libraries_own():
     assert declared["sklearn newton-cholesky"] == LogisticRegression().tol
     tol = inspect.signature(sm.GLM.fit).parameters["tol"].default
     assert declared["statsmodels IRLS"] == tol
-    for name in ("jaxglm", "jaxglm no-cov", "jaxglm Newton", "jaxglm float32"):
+    for name in ("jaxglm", "jaxglm NumPy in", "jaxglm no-cov", "jaxglm Newton", "jaxglm float32"):
         assert declared[name] == jg.Newton().tol == jg.SubsampledNewton().tol
     if importlib.util.find_spec("glum") is not None:
         from glum import GeneralizedLinearRegressor
