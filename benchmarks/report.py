@@ -194,14 +194,15 @@ def _problem_table(result: ProblemResult) -> list[str]:
         "| accuracy (SE) | iterations | first call (s) | first, cached (s) | first x peer |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    peers = [r for r in result.rows if r.peer and r.error is None]
-    fastest = min((r.fit_s for r in peers if r.ok), default=None)
-    if fastest is None:
-        fastest = min((r.fit_s for r in peers), default=math.nan)
-    first_peer = min((r.first_s for r in peers if r.ok and r.first_s), default=None)
-    if first_peer is None:
-        first_peer = min((r.first_s for r in peers if r.first_s), default=math.nan)
     for r in result.rows:
+        # ratios only to peers of the row's dtype (held to the same accuracy target)
+        peers = [q for q in result.rows if q.peer and q.error is None and q.dtype == r.dtype]
+        fastest = min((q.fit_s for q in peers if q.ok), default=None)
+        if fastest is None:
+            fastest = min((q.fit_s for q in peers), default=math.nan)
+        first_peer = min((q.first_s for q in peers if q.ok and q.first_s), default=None)
+        if first_peer is None:
+            first_peer = min((q.first_s for q in peers if q.first_s), default=math.nan)
         if r.error is not None:
             lines.append(
                 f"| {r.tool} | {r.settings} | - | - | - | - | failed: {r.error} | - | - | - | - |"

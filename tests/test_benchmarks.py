@@ -39,6 +39,7 @@ def test_the_declared_defaults_are_the_libraries_own():
     declared = {a.NAME: a.DEFAULT_TOL for a in all_adapters()}
     assert declared["sklearn lbfgs"] == LogisticRegression().tol == PoissonRegressor().tol
     assert declared["sklearn newton-cholesky"] == LogisticRegression().tol
+    assert declared["sklearn newton-cholesky float32"] == LogisticRegression().tol
     tol = inspect.signature(sm.GLM.fit).parameters["tol"].default
     assert declared["statsmodels IRLS"] == tol
     for name in ("jaxglm", "jaxglm NumPy in", "jaxglm no-cov", "jaxglm Newton", "jaxglm float32"):
