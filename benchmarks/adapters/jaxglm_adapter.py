@@ -45,15 +45,20 @@ def available() -> bool:
     return True
 
 
-def prepare_as(problem: Problem, dtype: type[np.floating]) -> JaxglmData:
-    """The arrays cast to ``dtype`` on JAX's default device, with jaxglm's family and link."""
+def model(problem: Problem) -> tuple[Any, Any]:
+    """jaxglm's family and link of ``problem``."""
     import jaxglm
 
-    family, link = {
+    return {
         "logistic": (jaxglm.Bernoulli(), None),
         "poisson": (jaxglm.Poisson(), None),
         "gamma_log": (jaxglm.Gamma(), jaxglm.Log()),
     }[problem.family]
+
+
+def prepare_as(problem: Problem, dtype: type[np.floating]) -> JaxglmData:
+    """The arrays cast to ``dtype`` on JAX's default device, with jaxglm's family and link."""
+    family, link = model(problem)
     X = jax.device_put(problem.X.astype(dtype))
     y = jax.device_put(problem.y.astype(dtype))
     return JaxglmData(X, y, family, link)

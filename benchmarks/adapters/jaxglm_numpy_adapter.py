@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.adapters.jaxglm_adapter import JaxglmData, available, fit
+from benchmarks.adapters.jaxglm_adapter import JaxglmData, available, fit, model
 from benchmarks.problems import Problem
 from benchmarks.rule import ladder
 
@@ -24,12 +24,6 @@ __all__ = ["available", "fit", "prepare"]
 
 def prepare(problem: Problem) -> JaxglmData:
     """The float64 NumPy arrays (on the host) with jaxglm's family and link."""
-    import jaxglm
-
-    family, link = {
-        "logistic": (jaxglm.Bernoulli(), None),
-        "poisson": (jaxglm.Poisson(), None),
-        "gamma_log": (jaxglm.Gamma(), jaxglm.Log()),
-    }[problem.family]
+    family, link = model(problem)
     return JaxglmData(np.asarray(problem.X, np.float64), np.asarray(problem.y, np.float64),
                       family, link)  # fmt: skip
