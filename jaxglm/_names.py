@@ -57,7 +57,7 @@ def family_from_name(family: str | F.Family | None, **params: Any) -> F.Family |
     Example:
         >>> from jaxglm._names import family_from_name
         >>> family_from_name("tweedie", power=1.5).name
-        'Tweedie'
+        'Tweedie(power=1.5)'
         >>> family_from_name("poison")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
