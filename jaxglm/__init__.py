@@ -27,6 +27,7 @@ from jaxglm.families import (
     Poisson,
     Tweedie,
 )
+from jaxglm.formula import FormulaResult, glm
 from jaxglm.inference import ContrastResult, HypothesisTest, Influence, Prediction
 from jaxglm.links import (
     Canonical,
@@ -62,6 +63,7 @@ __all__ = [
     "ContrastResult",
     "ConvergenceWarning",
     "Family",
+    "FormulaResult",
     "GLMResult",
     "Gamma",
     "Gaussian",
@@ -96,6 +98,7 @@ __all__ = [
     "enable_compilation_cache",
     "fit",
     "fit_many",
+    "glm",
     "lr_test",
     "path",
 ]

@@ -530,6 +530,7 @@ def _residuals(problem: M.Problem, eta: jax.Array, prior: jax.Array) -> tuple[ja
     return mu, resid, pearson, resid_dev, resid / M.mean_derivative(family, link, eta)
 
 
+_PLACEHOLDER = re.compile("\x00(\\d+)\x01")
 _NUMBER = re.compile(r"\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?")
 
 
@@ -538,8 +539,8 @@ def parse_hypothesis(hypothesis: str, names: list[str]) -> tuple[np.ndarray, np.
 
     Restrictions are separated by commas; each is two or more linear expressions joined by
     ``=`` (``"a = b = 0"`` is ``a - b = 0, b = 0``, as patsy's); an expression is a sum of
-    terms ``[number *] name`` or numbers. Names are matched longest first, so they may
-    hold spaces, brackets or operators (``C(region)[T.b]``, ``np.log(x + 1)``).
+    terms ``[number *] name`` or numbers. Names are matched first, longest first, so they
+    may hold spaces, commas, brackets or operators (``C(g, Treatment("b"))[T.a]``).
 
     Raises:
         ValueError: an unknown name or a malformed expression (the message says where).
@@ -550,19 +551,22 @@ def parse_hypothesis(hypothesis: str, names: list[str]) -> tuple[np.ndarray, np.
         >>> R.tolist(), q.tolist()
         ([[0.0, 1.0, -1.0], [0.0, 0.0, 1.0]], [0.0, 0.0])
     """
-    order = sorted(names, key=len, reverse=True)
+    # The names become placeholders, so that their commas, '=' or operators are not read
+    # as the hypothesis's.
+    for j in sorted(range(len(names)), key=lambda j: len(names[j]), reverse=True):
+        hypothesis = hypothesis.replace(names[j], f"\x00{j}\x01")
     rows, rhs = [], []
     for restriction in hypothesis.split(","):
-        sides = [_linear(side, order, names) for side in restriction.split("=")]
+        sides = [_linear(side, names) for side in restriction.split("=")]
         if len(sides) < 2:
-            raise ValueError(f"a restriction needs '=': {restriction.strip()!r}")
+            raise ValueError(f"a restriction needs '=': {_names_back(restriction, names)!r}")
         for (ca, ka), (cb, kb) in itertools.pairwise(sides):
             rows.append(ca - cb)
             rhs.append(kb - ka)
     return np.array(rows), np.array(rhs)
 
 
-def _linear(text: str, order: list[str], names: list[str]) -> tuple[np.ndarray, float]:
+def _linear(text: str, names: list[str]) -> tuple[np.ndarray, float]:
     """(coefficients over ``names``, constant) of one side of a restriction."""
     coef, const = np.zeros(len(names)), 0.0
     i, sign, factor, expect_term = 0, 1.0, None, True
@@ -578,22 +582,27 @@ def _linear(text: str, order: list[str], names: list[str]) -> tuple[np.ndarray, 
         elif not expect_term and text[i] == "*" and factor is not None:
             expect_term = True
             i += 1
-        elif expect_term and (name := next((n for n in order if text.startswith(n, i)), None)):
-            coef[names.index(name)] += sign * (1.0 if factor is None else factor)
-            i, expect_term = i + len(name), False
+        elif expect_term and (name := _PLACEHOLDER.match(text, i)):
+            coef[int(name.group(1))] += sign * (1.0 if factor is None else factor)
+            i, expect_term = name.end(), False
         elif expect_term and (number := _NUMBER.match(text, i)):
             value, i = sign * float(number.group()), number.end()
             rest = text[i:].lstrip()
             if rest.startswith("*"):
-                factor, sign = value, 1.0
+                factor, sign, expect_term = value, 1.0, False
                 i = len(text) - len(rest)
-                expect_term = False
             else:
                 const, expect_term = const + value, False
         else:
             raise ValueError(
-                f"cannot read {text.strip()!r} at {text[i:].strip()!r}: the parameters are {names}"
+                f"cannot read {_names_back(text, names)!r} at "
+                f"{_names_back(text[i:], names)!r}: the parameters are {names}"
             )
     if expect_term:
-        raise ValueError(f"empty or unfinished expression {text.strip()!r}")
+        raise ValueError(f"empty or unfinished expression {_names_back(text, names)!r}")
     return coef, const
+
+
+def _names_back(text: str, names: list[str]) -> str:
+    """``text`` with the placeholders of :func:`parse_hypothesis` as the names again."""
+    return _PLACEHOLDER.sub(lambda m: names[int(m.group(1))], text).strip()
