@@ -96,7 +96,7 @@ def test_predict_rebuilds_the_design_of_a_new_frame(claims, claims_fit):
     np.testing.assert_allclose(doubled, 2 * np.asarray(got), rtol=1e-12)
     pred = claims_fit.get_prediction(new)
     np.testing.assert_allclose(pred.mean, got, rtol=1e-12)
-    with pytest.raises(ValueError, match="not seen|outside"):
+    with pytest.raises(ValueError, match=r"not seen|outside"):
         claims_fit.predict(new.assign(region=["east", "north", "west", "west"]))
     with pytest.raises(ValueError, match="exposure column 'exposure' is not in the data"):
         claims_fit.predict(new.drop(columns="exposure"))
@@ -139,7 +139,7 @@ def test_residuals_kept_on_single_fits_equal_influence(claims, claims_fit):
     batch = jg.fit_many(np.asarray(claims_fit.design(claims)),
                         np.stack([claims["claims"].to_numpy()] * 2), jg.Poisson())  # fmt: skip
     with pytest.raises(ValueError, match="single fits"):
-        batch[0].resid_pearson
+        _ = batch[0].resid_pearson
 
 
 def test_frames_at_the_boundary_of_fit(claims):
@@ -183,7 +183,7 @@ def test_labels_of_any_type_through_the_formula(claims):
 
 
 def test_names_registry_lists_valid_names():
-    with pytest.raises(ValueError, match="valid names: .*poisson"):
+    with pytest.raises(ValueError, match=r"valid names: .*poisson"):
         jg.glm("y ~ x", pd.DataFrame({"y": [1.0, 2.0], "x": [0.0, 1.0]}), family="poison")
     with pytest.raises(ValueError, match="unknown link 'lgo'"):
         jg.glm("y ~ x", pd.DataFrame({"y": [1.0, 2.0], "x": [0.0, 1.0]}), link="lgo")
