@@ -37,13 +37,10 @@ SUBSET = {
     "check_parameters_default_constructible",
     "check_get_params_invariance",
     "check_set_params",
-    "check_dont_overwrite_parameters",
     "check_estimators_unfitted",
     "check_estimators_pickle",
     "check_fit_idempotent",
     "check_sample_weight_equivalence_on_dense_data",
-    "check_n_features_in",
-    "check_estimators_nan_inf",
     "check_estimator_tags_renamed",
     "check_valid_tag_types",
 }
