@@ -4,6 +4,7 @@ frames at the boundary of jaxglm.fit. References: tests/references/make_formula_
 """
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,8 @@ def test_named_parameters_summary_and_string_hypotheses(claims_fit):
     assert float(c.estimate[0]) == pytest.approx(float(2 * params[1] - params[3]), rel=1e-12)
     with pytest.raises(ValueError, match="cannot read"):
         claims_fit.t_test("agee = 0")
+    again = pickle.loads(pickle.dumps(claims_fit))
+    np.testing.assert_array_equal(again.params.to_numpy(), claims_fit.params.to_numpy())
     ci = claims_fit.conf_int()
     assert list(ci.columns) == ["lower", "upper"] and ci.index[1] == "np.log(age)"
 
