@@ -202,7 +202,7 @@ def fit_spec(
     res = run(spec, prepared, groups, None if dropped else names)
     if dropped:
         res = _expand(res, dropped, np.shape(X)[1], names)
-    if isinstance(res, GLMResult):
+    if isinstance(res, GLMResult) and is_concrete(res.coef):  # traced inside an outer jit
         res = dataclasses.replace(res, fitted_rows=_fitted_rows(res, arrays))
     report(spec, res, arrays, names, stacklevel=4)
     return res
