@@ -213,7 +213,7 @@ class FormulaResult:
         data: Any,
         offset: ArrayLike | str | None = None,
         exposure: ArrayLike | str | None = None,
-        which: str = "mean",
+        which: str | None = None,
     ) -> Any:
         """Predictions for a new frame, its design rebuilt from the formula.
 
@@ -221,20 +221,19 @@ class FormulaResult:
             data: a pandas or polars frame with the formula's variables.
             offset, exposure: arrays or column names; default: the columns named at the
                 fit, when there were.
-            which: ``"mean"`` or ``"linear"``; for Multinomial ``"probability"`` (the (n, k)
-                class probabilities) or ``"class"`` (the most probable label).
+            which: ``"mean"`` (default) or ``"linear"``; for Multinomial
+                ``"probability"`` (the (n, k) class probabilities, the default) or
+                ``"class"`` (the most probable label).
         """
         X = self.design(data)
         offset, exposure = self._offsets(data, offset, exposure)
         if isinstance(self.result, MultinomialResult):
-            off = _log_offset(offset, exposure)
-            prob = self.result.predict(X, offset=off)
-            if which == "probability":
-                return prob
-            if which == "class":
-                labels = np.asarray(self.classes if self.classes else range(prob.shape[1]))
-                return labels[np.argmax(np.asarray(prob), axis=1)]
-            raise ValueError(f"which must be 'probability' or 'class', got {which!r}")
+            which = "probability" if which is None else which
+            out = self.result.predict(X, offset=_log_offset(offset, exposure), which=which)
+            if which == "class" and self.classes:
+                return np.asarray(self.classes)[np.asarray(out)]
+            return out
+        which = "mean" if which is None else which
         return self.result.predict(X, offset=offset, exposure=exposure, which=which)
 
     def get_prediction(

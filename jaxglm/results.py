@@ -778,8 +778,11 @@ class MultinomialResult:
         half = jnp.asarray(inference.normal_isf2(alpha), self.params.dtype) * self.bse
         return jnp.stack([self.params - half, self.params + half], axis=-1)
 
-    def predict(self, X: ArrayLike, offset: ArrayLike | None = None) -> jax.Array:
-        """(n, k) class probabilities (rows sum to 1), class 0 first.
+    def predict(
+        self, X: ArrayLike, offset: ArrayLike | None = None, which: str = "probability"
+    ) -> jax.Array:
+        """(n, k) class probabilities (rows sum to 1), class 0 first; with
+        ``which="class"`` the (n,) most probable class codes.
 
         Raises:
             ValueError: ``X`` has not the fit's number of columns, or (a data frame) not
@@ -791,7 +794,11 @@ class MultinomialResult:
             >>> res = jg.fit(X, np.arange(60) % 3, family=jg.Multinomial(3))
             >>> bool(np.allclose(res.predict(X).sum(1), 1.0))
             True
+            >>> res.predict(X[:4], which="class").shape
+            (4,)
         """
+        if which not in ("probability", "class"):
+            raise ValueError(f"which must be 'probability' or 'class', got {which!r}")
         _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
         X = jnp.asarray(X, self.params.dtype)
         eta = self.params[0] + jnp.matmul(X, self.params[1:], precision="highest")
@@ -799,6 +806,8 @@ class MultinomialResult:
             eta = eta + jnp.asarray(offset, eta.dtype)
         if not self.family.symmetric:
             eta = jnp.concatenate([jnp.zeros((*eta.shape[:-1], 1), eta.dtype), eta], axis=-1)
+        if which == "class":
+            return jnp.argmax(eta, axis=-1)
         return jax.nn.softmax(eta, axis=-1)
 
     def summary(self, alpha: float = 0.05) -> str:
