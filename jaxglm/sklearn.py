@@ -33,9 +33,11 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from jaxglm import families as F
 from jaxglm._fit import fit
 from jaxglm._names import family_from_name, link_from_name
+from jaxglm.paths import cv
 
 __all__ = [
     "GLMRegressor",
+    "GLMRegressorCV",
     "GammaRegressor",
     "LogisticRegression",
     "MultinomialClassifier",
@@ -120,6 +122,75 @@ class GLMRegressor(_Regressor):
 
     def _model(self) -> tuple[F.Family, Any]:
         return family_from_name(self.family), self.link
+
+
+class GLMRegressorCV(_Regressor):
+    """A GLM with its penalty chosen by k-fold cross-validation over the path
+    (:func:`jaxglm.cv`: folds x alphas in one compiled program), as scikit-learn's
+    ``ElasticNetCV``: the held-out mean deviance picks ``alpha_`` (``refit="min"``, or the
+    largest alpha within one standard error, ``"1se"``), and the model is refitted on all
+    rows at it.
+
+    Args:
+        family, link: as :class:`GLMRegressor`.
+        l1_ratio: elastic-net mixing (default 1.0, the lasso, as :func:`jaxglm.cv`).
+        n_alphas, alphas: the grid (``alphas`` given: used as they are).
+        cv: the number of folds; random_state: the seed of the fold assignment.
+        refit: ``"min"`` or ``"1se"``.
+        fit_intercept, max_iter, tol: as :func:`jaxglm.fit`.
+
+    Fitted attributes: ``alpha_``, ``alphas_``, ``mse_path_`` (the (folds, alphas) held-out
+    mean deviance: ``cv_result_.fold_deviance``), ``cv_result_`` (the
+    :class:`jaxglm.CVResult`), and those of :class:`GLMRegressor` (``result_`` the refit).
+
+    Example:
+        >>> import numpy as np
+        >>> from jaxglm.sklearn import GLMRegressorCV
+        >>> X = np.random.default_rng(0).normal(size=(150, 4))
+        >>> y = np.random.default_rng(1).poisson(np.exp(0.5 * X[:, 0]))
+        >>> est = GLMRegressorCV(family="poisson", n_alphas=10, cv=3).fit(X, y)
+        >>> est.mse_path_.shape, est.coef_.shape
+        ((3, 10), (4,))
+    """
+
+    def __init__(self, family: Any = "gaussian", link: Any = None, *, l1_ratio: float = 1.0,
+                 n_alphas: int = 100, alphas: ArrayLike | None = None, cv: int = 5,
+                 random_state: int = 0, refit: str = "min", fit_intercept: bool = True,
+                 max_iter: int = 100, tol: float | None = None) -> None:  # fmt: skip
+        self.family = family
+        self.link = link
+        self.l1_ratio = l1_ratio
+        self.n_alphas = n_alphas
+        self.alphas = alphas
+        self.cv = cv
+        self.random_state = random_state
+        self.refit = refit
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _model(self) -> tuple[F.Family, Any]:
+        return family_from_name(self.family), self.link
+
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Any:
+        """Cross-validate the path on ``X`` (n, p), ``y`` (n,), then refit at ``alpha_``."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        family, link = self._model()
+        res = cv(
+            X, y, family, link_from_name(link), weights=_weights(sample_weight, X),
+            fit_intercept=self.fit_intercept, l1_ratio=self.l1_ratio, n_alphas=self.n_alphas,
+            alphas=self.alphas, n_folds=self.cv, seed=self.random_state, refit=self.refit,
+            tol=self.tol, max_iter=self.max_iter,
+        )  # fmt: skip
+        self.cv_result_ = res
+        self.alphas_ = np.asarray(res.path.alphas)
+        self.mse_path_ = np.asarray(res.fold_deviance)
+        self.alpha_ = float(res.alpha_min if self.refit == "min" else res.alpha_1se)
+        self.result_ = res.refit
+        self.n_iter_ = int(res.refit.n_iter)
+        self.coef_ = np.asarray(res.refit.coef)
+        self.intercept_ = float(res.refit.intercept) if self.fit_intercept else 0.0
+        return self
 
 
 class PoissonRegressor(_Regressor):

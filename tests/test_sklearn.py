@@ -1,6 +1,7 @@
 """The scikit-learn estimators (jaxglm.sklearn): scikit-learn's own estimator checks (a
 subset, below), agreement with scikit-learn's estimators of the same name, Pipeline,
-clone, pickling, and GridSearchCV: few compiles, and the alpha of jaxglm.cv."""
+clone, pickling, and GridSearchCV: few compiles, and the alpha of jaxglm.cv (as
+GLMRegressorCV's)."""
 
 import pickle
 
@@ -22,6 +23,7 @@ from jaxglm import _fit  # noqa: E402
 from jaxglm.sklearn import (  # noqa: E402
     GammaRegressor,
     GLMRegressor,
+    GLMRegressorCV,
     LogisticRegression,
     MultinomialClassifier,
     PoissonRegressor,
@@ -129,3 +131,8 @@ def test_grid_search_compiles_at_most_two_programs_and_picks_cv_alpha_min(counts
     res = jg.cv(X, y, jg.Poisson(), l1_ratio=0.0, alphas=alphas, foldid=foldid)
     assert search.best_params_["alpha"] == pytest.approx(float(res.alpha_min))
     np.testing.assert_allclose(-search.cv_results_["mean_test_score"], res.mean, rtol=1e-6)
+    # the CV estimator is jaxglm.cv (its folds drawn from random_state)
+    est = GLMRegressorCV(family="poisson", l1_ratio=0.0, alphas=alphas, cv=3).fit(X, y)
+    ref = jg.cv(X, y, jg.Poisson(), l1_ratio=0.0, alphas=alphas, n_folds=3, seed=0)
+    assert est.alpha_ == float(ref.alpha_min) and est.mse_path_.shape == (3, 3)
+    np.testing.assert_allclose(est.coef_, ref.refit.coef, rtol=1e-12)
