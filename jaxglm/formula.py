@@ -243,9 +243,13 @@ class FormulaResult:
         exposure: ArrayLike | str | None = None,
         alpha: float = 0.05,
     ) -> Prediction:
-        """:meth:`jaxglm.GLMResult.get_prediction` for a new frame (as :meth:`predict`)."""
+        """:meth:`jaxglm.GLMResult.get_prediction` (or
+        :meth:`jaxglm.MultinomialResult.get_prediction`) for a new frame (as :meth:`predict`)."""
         X = self.design(data)
         offset, exposure = self._offsets(data, offset, exposure)
+        if isinstance(self.result, MultinomialResult):
+            off = _log_offset(offset, exposure)
+            return self.result.get_prediction(X, offset=off, alpha=alpha)
         return self.result.get_prediction(X, offset=offset, exposure=exposure, alpha=alpha)
 
     def __repr__(self) -> str:

@@ -810,6 +810,32 @@ class MultinomialResult:
             return jnp.argmax(eta, axis=-1)
         return jax.nn.softmax(eta, axis=-1)
 
+    def get_prediction(
+        self, X: ArrayLike, offset: ArrayLike | None = None, alpha: float = 0.05
+    ) -> inference.Prediction:
+        """Class probabilities and linear predictors at ``X`` with delta-method standard
+        errors and normal intervals (statsmodels' ``MNLogit.get_prediction``).
+
+        ``mean`` (n, k) are the probabilities, ``mean_se^2 = J C J^T`` with ``J`` the
+        Jacobian of a probability in ``params`` and ``C = cov_params()``, the interval
+        ``mean +- z mean_se``; ``linear`` (n, m) the natural parameters of the classes of
+        ``theta`` with ``x^T C_j x`` and ``linear +- z linear_se``.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = np.random.default_rng(1).normal(size=(60, 1))
+            >>> res = jg.fit(X, np.arange(60) % 3, family=jg.Multinomial(3))
+            >>> res.get_prediction(X[:4]).mean_se.shape
+            (4, 3)
+        """
+        if np.ndim(self.status) != 0:
+            raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
+        _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
+        dtype = self.params.dtype
+        X = jnp.asarray(X, dtype)
+        off = jnp.zeros((), dtype) if offset is None else jnp.asarray(offset, dtype)
+        return _multinomial_prediction(self, X, off, jnp.asarray(alpha, dtype))
+
     def summary(self, alpha: float = 0.05) -> str:
         """A statsmodels-like text table, one block per non-reference class."""
         if np.ndim(self.status) != 0:
@@ -845,3 +871,27 @@ class MultinomialResult:
     def __getitem__(self, index: Any) -> MultinomialResult:
         """Member ``index`` of a batched result."""
         return jax.tree.map(lambda leaf: leaf[index], self)
+
+
+@jax.jit
+def _multinomial_prediction(
+    res: MultinomialResult, X: jax.Array, offset: jax.Array, alpha: jax.Array
+) -> inference.Prediction:
+    def natural(params):
+        eta = params[0] + jnp.matmul(X, params[1:], precision="highest")
+        return eta + offset
+
+    def probabilities(params):
+        eta = natural(params)
+        if not res.family.symmetric:
+            eta = jnp.concatenate([jnp.zeros((*eta.shape[:-1], 1), eta.dtype), eta], axis=-1)
+        return jax.nn.softmax(eta, axis=-1)
+
+    def with_se(f):
+        value = f(res.params)
+        J = jax.jacrev(f)(res.params).reshape(*value.shape, -1)
+        se = jnp.sqrt(jnp.einsum("nka,ab,nkb->nk", J, res.cov, J))
+        half = inference.normal_isf2(alpha) * se
+        return value, se, value - half, value + half
+
+    return inference.Prediction(*with_se(probabilities), *with_se(natural))

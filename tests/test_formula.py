@@ -185,6 +185,18 @@ def test_labels_of_any_type_through_the_formula(claims):
     np.testing.assert_allclose(by_label.result.bse, by_code.bse, rtol=1e-12)
 
 
+def test_multinomial_get_prediction_of_two_classes_is_the_logistic_one(claims):
+    """The delta method through the softmax: with two classes, class 1's probability and
+    its standard error are the logistic GLM's."""
+    df = claims.assign(old=np.where(claims["age"] > 40, "yes", "no"))
+    multi = jg.glm("old ~ np.log(exposure) + w", df, family=jg.Multinomial())
+    logit = jg.glm("I(old == 'yes') ~ np.log(exposure) + w", df, family="bernoulli")
+    p, q = multi.get_prediction(df.iloc[:6]), logit.get_prediction(df.iloc[:6])
+    np.testing.assert_allclose(np.asarray(p.mean)[:, 1], q.mean, rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(p.mean_se)[:, 1], q.mean_se, rtol=1e-7)
+    np.testing.assert_allclose(np.asarray(p.linear_se)[:, 0], q.linear_se, rtol=1e-7)
+
+
 def test_names_registry_lists_valid_names():
     with pytest.raises(ValueError, match=r"valid names: .*poisson"):
         jg.glm("y ~ x", pd.DataFrame({"y": [1.0, 2.0], "x": [0.0, 1.0]}), family="poison")
