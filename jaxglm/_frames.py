@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_frame", "to_host"]
+__all__ = ["is_frame", "numeric_kind", "to_host", "to_numpy"]
 
 
 def _library(value: Any) -> str | None:
@@ -48,7 +48,7 @@ def to_host(arrays: dict[str, Any], groups: Any = None) -> tuple[dict[str, Any],
     for name, value in arrays.items():
         if is_frame(value):
             _check_index(name, value, index)
-            out[name] = _to_numpy(name, value)
+            out[name] = to_numpy(name, value)
     if is_frame(groups):
         _check_index("groups", groups, index)
         groups = np.asarray(groups.to_numpy())
@@ -66,7 +66,7 @@ def _check_index(name: str, value: Any, index: Any) -> None:
         )
 
 
-def _to_numpy(name: str, value: Any) -> np.ndarray:
+def to_numpy(name: str, value: Any) -> np.ndarray:
     """A frame (n, p) or a series (n,) as numbers; the first bad column named."""
     if len(value.shape) == 1:
         return _column(name, value)
@@ -77,7 +77,7 @@ def _to_numpy(name: str, value: Any) -> np.ndarray:
 
 
 def _column(where: str, series: Any) -> np.ndarray:
-    kind = _kind(series)
+    kind = numeric_kind(series)
     if kind is None:
         raise ValueError(
             f"{where} must be numeric or bool, got dtype {series.dtype}: encode categories "
@@ -92,7 +92,7 @@ def _column(where: str, series: Any) -> np.ndarray:
     return np.asarray(series.to_numpy(), dtype=kind)
 
 
-def _kind(series: Any) -> type | None:
+def numeric_kind(series: Any) -> type | None:
     """The NumPy dtype of a numeric or bool column (int64 for integers, float64 for bool and
     real numbers), None for anything else."""
     dtype = series.dtype

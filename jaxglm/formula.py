@@ -82,11 +82,11 @@ def design(formula: str, data: Any, labels: bool = False) -> Design:
         raise ValueError(f"the formula needs a response: 'y ~ terms', got {formula!r}")
     lhs = str(parsed.lhs).strip()
     classes = None
-    if lhs in list(data.columns) and (labels or _frames._kind(data[lhs]) is None):
+    if lhs in list(data.columns) and (labels or _frames.numeric_kind(data[lhs]) is None):
         classes, y = np.unique(np.asarray(data[lhs].to_numpy()), return_inverse=True)
         classes = tuple(classes.tolist())
     else:
-        y = _frames._to_numpy("the response", _materialize(parsed.lhs, data))
+        y = _frames.to_numpy("the response", _materialize(parsed.lhs, data))
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
     rhs = _materialize(parsed.rhs, data)
@@ -204,7 +204,7 @@ class FormulaResult:
             if isinstance(value, str):
                 if value not in list(data.columns):
                     raise ValueError(f"the fit's {name} column {value!r} is not in the data")
-                value = _frames._to_numpy(name, data[value])
+                value = _frames.to_numpy(name, data[value])
             out.append(value)
         return out[0], out[1]
 
@@ -341,4 +341,4 @@ def _column(data: Any, name: str, value: Any) -> Any:
         return value.to_numpy() if _frames.is_frame(value) else value
     if value not in list(data.columns):
         raise ValueError(f"{name}={value!r} is not a column of the data")
-    return _frames._to_numpy(f"{name} column {value!r}", data[value])
+    return _frames.to_numpy(f"{name} column {value!r}", data[value])
