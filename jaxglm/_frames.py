@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_frame", "numeric_kind", "to_host", "to_numpy"]
+__all__ = ["check_missing", "is_frame", "numeric_kind", "to_host", "to_numpy"]
 
 
 def _library(value: Any) -> str | None:
@@ -83,13 +83,19 @@ def _column(where: str, series: Any) -> np.ndarray:
             f"{where} must be numeric or bool, got dtype {series.dtype}: encode categories "
             "first (jaxglm.glm with a formula does) or drop the column"
         )
+    check_missing(where, series)
+    return np.asarray(series.to_numpy(), dtype=kind)
+
+
+def check_missing(where: str, series: Any) -> None:
+    """Raise a ValueError naming ``where`` and the first row of a missing value (pandas
+    NA/NaN/None, polars null)."""
     missing = np.asarray(series.is_null() if _library(series) == "polars" else series.isna())
     if missing.any():
         raise ValueError(
             f"{where} has a missing value at row {int(np.argmax(missing))}: drop or fill "
             "missing values first"
         )
-    return np.asarray(series.to_numpy(), dtype=kind)
 
 
 def numeric_kind(series: Any) -> type | None:

@@ -83,6 +83,7 @@ def design(formula: str, data: Any, labels: bool = False) -> Design:
     lhs = str(parsed.lhs).strip()
     classes = None
     if lhs in list(data.columns) and (labels or _frames.numeric_kind(data[lhs]) is None):
+        _frames.check_missing(f"the response column {lhs!r}", data[lhs])
         classes, y = np.unique(np.asarray(data[lhs].to_numpy()), return_inverse=True)
         classes = tuple(classes.tolist())
     else:
@@ -321,8 +322,11 @@ def glm(
     for name, value in (("weights", weights), ("freq_weights", freq_weights),
                         ("offset", offset), ("exposure", exposure)):  # fmt: skip
         columns[name] = _column(data, name, value)
+    if isinstance(groups, str):
+        _frames.check_missing(f"groups column {groups!r}", data[groups])
+        groups = data[groups]
     if groups is not None:
-        labels = np.asarray(data[groups].to_numpy() if isinstance(groups, str) else groups)
+        labels = np.asarray(groups.to_numpy() if _frames.is_frame(groups) else groups)
         groups = np.unique(labels, return_inverse=True)[1]
     res = fit(
         d.X, d.y, family, link, fit_intercept=d.fit_intercept, groups=groups, **columns,

@@ -176,6 +176,8 @@ def test_labels_of_any_type_through_the_formula(claims):
     got = res.predict(df.iloc[:5], which="class")
     prob = np.asarray(res.predict(df.iloc[:5], which="probability"))
     np.testing.assert_array_equal(got, np.array(res.classes)[prob.argmax(1)])
+    with pytest.raises(ValueError, match="response column 'kind' has a missing value at row 1"):
+        jg.glm("kind ~ age", df.assign(kind=df["kind"].where(df.index != 1)), jg.Multinomial())
     # string cluster labels: mapped to codes, as integer codes give
     by_label = jg.glm("claims ~ age", claims, family="poisson", cov_type="cluster",
                       groups="region")  # fmt: skip
