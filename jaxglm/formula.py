@@ -74,8 +74,13 @@ def design(formula: str, data: Any, labels: bool = False) -> Design:
         >>> list(d.X.columns), d.fit_intercept
         (['x', 'C(g)[T.b]', 'C(g)[T.c]'], True)
     """
-    import formulaic
-    import pandas as pd
+    try:
+        import formulaic
+        import pandas as pd
+    except ImportError as err:
+        raise ImportError(
+            "formulas need formulaic and pandas: pip install 'jaxglm[formula]'"
+        ) from err
 
     parsed = formulaic.Formula(formula)
     if not hasattr(parsed, "lhs"):
