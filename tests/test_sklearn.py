@@ -33,7 +33,7 @@ from jaxglm.sklearn import (  # noqa: E402
 # scikit-learn's checks run in full on PoissonRegressor and LogisticRegression pass (all but
 # check_array_api_input, which needs SCIPY_ARRAY_API and an array-API estimator), but they
 # take about 65 s, one compiled program per check shape. The suite runs the checks of the
-# API contract (parameters, fitted state, pickling, weights, idempotence), which compile few.
+# API contract (parameters, fitted state, pickling, weights, idempotence), which compile few:
 SUBSET = {
     "check_no_attributes_set_in_init",
     "check_parameters_default_constructible",
@@ -48,11 +48,18 @@ SUBSET = {
 }
 
 
-@parametrize_with_checks([PoissonRegressor(), LogisticRegression()])
+ALL_CHECKS = parametrize_with_checks([PoissonRegressor(), LogisticRegression()])
+CHECKS = [pair for pair in ALL_CHECKS.args[1] if getattr(pair[1], "func", None).__name__ in SUBSET]
+
+
+def test_every_check_of_the_subset_runs_on_both_estimators():
+    names = [(type(e).__name__, c.func.__name__) for e, c in CHECKS]
+    assert {n for _, n in names} == SUBSET
+    assert {e for e, _ in names} == {"PoissonRegressor", "LogisticRegression"}
+
+
+@pytest.mark.parametrize(("estimator", "check"), CHECKS, ids=ALL_CHECKS.kwargs["ids"])
 def test_sklearn_estimator_checks(estimator, check):
-    name = getattr(check, "func", check).__name__
-    if name not in SUBSET:
-        pytest.skip("outside the suite's subset (compile cost); passes in full")
     check(estimator)
 
 
