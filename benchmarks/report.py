@@ -37,6 +37,9 @@ class Row:
         warnings: the distinct warnings of the timed fit (category: first line).
         solver: jaxglm's solver for jaxglm rows (sets the row's floor), else None.
         covariance: whether the fit computed the covariance.
+        first_s: the tool's first fit in a fresh process, import and compile included
+            (:mod:`benchmarks.first_call`); None when not measured.
+        first_cached_s: the same with JAX's persistent compilation cache warm (JAX tools).
     """
 
     tool: str
@@ -54,6 +57,8 @@ class Row:
     warnings: tuple[str, ...] = ()
     solver: str | None = None
     covariance: bool = False
+    first_s: float | None = None
+    first_cached_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -186,24 +191,33 @@ def _problem_table(result: ProblemResult) -> list[str]:
         f"XLA float32 {_floor_text(f['xla_float32'])}; x {k} iterations ({source}).",
         "",
         "| tool | settings | fit (s) | compile (s) | x fastest peer | x floor "
-        "| accuracy (SE) | iterations |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| accuracy (SE) | iterations | first call (s) | first, cached (s) | first x peer |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    peers = [r for r in result.rows if r.peer and r.error is None]
-    fastest = min((r.fit_s for r in peers if r.ok), default=None)
-    if fastest is None:
-        fastest = min((r.fit_s for r in peers), default=math.nan)
     for r in result.rows:
+        # ratios only to peers of the row's dtype (held to the same accuracy target)
+        peers = [q for q in result.rows if q.peer and q.error is None and q.dtype == r.dtype]
+        fastest = min((q.fit_s for q in peers if q.ok), default=None)
+        if fastest is None:
+            fastest = min((q.fit_s for q in peers), default=math.nan)
+        first_peer = min((q.first_s for q in peers if q.ok and q.first_s), default=None)
+        if first_peer is None:
+            first_peer = min((q.first_s for q in peers if q.first_s), default=math.nan)
         if r.error is not None:
-            lines.append(f"| {r.tool} | {r.settings} | - | - | - | - | failed: {r.error} | - |")
+            lines.append(
+                f"| {r.tool} | {r.settings} | - | - | - | - | failed: {r.error} | - | - | - | - |"
+            )
             continue
         runs = "" if r.runs >= 3 else f" ({r.runs} run{'s' if r.runs > 1 else ''})"
         compile_s = "-" if r.compile_s is None else f"{r.compile_s:.2f}"
         mark = "" if r.ok else f" (target {r.target:g} not met)"
+        first = "-" if r.first_s is None else f"{r.first_s:.2f}"
+        cached = "-" if r.first_cached_s is None else f"{r.first_cached_s:.2f}"
+        first_ratio = "-" if r.first_s is None else f"{r.first_s / first_peer:.2f}"
         lines.append(
             f"| {r.tool} | {r.settings} | {r.fit_s:.3g}{runs} | {compile_s} "
             f"| {r.fit_s / fastest:.2f} | {r.fit_s / floor_seconds(result, r):.2f} "
-            f"| {r.accuracy:.1e}{mark} | {r.n_iter} |"
+            f"| {r.accuracy:.1e}{mark} | {r.n_iter} | {first} | {cached} | {first_ratio} |"
         )
     lines.append("")
     notes = [f"- {r.tool}: {w}" for r in result.rows for w in r.warnings]

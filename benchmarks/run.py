@@ -12,9 +12,11 @@ is measured once per problem shape. A section is prepended to ``benchmarks/RESUL
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import gc
 import shlex
+import subprocess
 import sys
 import time
 import warnings
@@ -25,11 +27,13 @@ import jax
 import numpy as np
 
 from benchmarks.adapters import Adapter, FitOutput, all_adapters
+from benchmarks.first_call import measure as measure_first_call
 from benchmarks.floor import Floor, measure_floors
 from benchmarks.machine import describe_machine
 from benchmarks.problems import Problem, load_problem, problem_specs
 from benchmarks.reference import Reference, accuracy, reference_solution
 from benchmarks.report import ProblemResult, Row, markdown_section, plot, prepend_section
+from benchmarks.rule import load_note, load_per_core
 
 #: Accuracy targets, in standard errors of the reference, by dtype.
 TARGETS = {"float64": 1e-3, "float32": 1e-2}
@@ -48,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     machine = describe_machine()  # before the run, so that the load average is the others'
 
     results = []
+    loads: list[str] = []
     floors: dict[tuple[int, int], dict[str, Floor]] = {}
     specs = [s for s in problem_specs(args.quick) if not args.problem or args.problem in s.name]
     for spec in specs:
@@ -58,18 +63,22 @@ def main(argv: Sequence[str] | None = None) -> None:
             _log(f"floor on {problem.X.shape}")
             floors[problem.X.shape] = measure_floors(problem.X, max(args.repeats, 3))
         rows = []
+        load_before = load_per_core()
         for adapter in adapters:
             row = _bench(adapter, problem, ref, args.repeats, args.budget)
+            if args.first_call and row.error is None:
+                row = _with_first_call(row, adapter, problem)
             outcome = row.error or f"{row.fit_s:.3g} s, accuracy {row.accuracy:.1e} SE"
             _log(f"{problem.name}: {row.tool}: {outcome}")
             rows.append(row)
+        loads.append(f"- {problem.name}: {load_note(load_before, load_per_core())}")
         results.append(_problem_result(problem, ref, floors[problem.X.shape], rows))
         del problem
         gc.collect()
 
     command = shlex.join(["python", "-m", "benchmarks.run", *argv])
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    notes = _notes(args.repeats, missing)
+    notes = _notes(args.repeats, missing) + loads
     prepend_section(markdown_section(command, when, machine, notes, results))
     plot(results, f"{command} ({when})")
     _log("wrote benchmarks/RESULTS.md and benchmarks/results.png")
@@ -89,10 +98,30 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=120.0,
         help="stop timing a tool on a problem once its timed runs exceed this many seconds",
     )
+    parser.add_argument(
+        "--no-first-call", dest="first_call", action="store_false",
+        help="skip the fresh-process first calls (benchmarks.first_call) beside each fit",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     return args
+
+
+def _with_first_call(row: Row, adapter: Adapter, problem: Problem) -> Row:
+    """``row`` with its tool's first call in fresh processes, at the calibrated tolerance
+    (:mod:`benchmarks.first_call`; a failure leaves the columns empty and is logged)."""
+    tol = row.settings.rpartition("tol=")[2]
+    try:
+        first, cached = measure_first_call(
+            adapter.__name__, problem.name, None if tol == "default" else float(tol),
+            adapter.USES_JAX,
+        )  # fmt: skip
+    except (subprocess.SubprocessError, ValueError) as e:
+        _log(f"{problem.name}: {row.tool}: first call failed: {e}")
+        return row
+    _log(f"{problem.name}: {row.tool}: first call {first:.2f} s, cached {cached}")
+    return dataclasses.replace(row, first_s=first, first_cached_s=cached)
 
 
 def _bench(adapter: Adapter, problem: Problem, ref: Reference, repeats: int, budget: float) -> Row:
@@ -143,9 +172,9 @@ def _calibrate(
 ) -> tuple[float | None, float, FitOutput, tuple[str, ...], float | None]:
     """Fit at ``adapter.TOLS`` in turn until one meets ``target``; the last fit is the warm-up.
 
-    Tightening also stops when a fit takes the same number of iterations as the one before
-    (an iteration cap binds: a tighter tolerance changes nothing) or when the calibration
-    fits add up to more than ``budget`` seconds. JAX tools are called twice at the first
+    Tightening also stops when the calibration fits add up to more than ``budget`` seconds
+    (not when a fit takes as many iterations as the one before: with half-decade rungs a
+    Newton iteration often spans several of them). JAX tools are called twice at the first
     tolerance: compile time = first call - second call.
 
     Returns:
@@ -155,7 +184,6 @@ def _calibrate(
     """
     compile_s = None
     spent = 0.0
-    previous_iter = None
     for tol in adapter.TOLS:
         seconds, out, caught = _timed(adapter, data, tol)
         spent += seconds
@@ -164,9 +192,8 @@ def _calibrate(
             seconds, out, caught = _timed(adapter, data, tol)
             compile_s = max(first - seconds, 0.0)
         met = accuracy(ref, out.coef, out.intercept) <= target
-        if met or out.n_iter == previous_iter or spent > budget:
+        if met or spent > budget:
             break
-        previous_iter = out.n_iter
     return tol, seconds, out, caught, compile_s
 
 
@@ -217,9 +244,15 @@ def _notes(repeats: int, missing: list[str]) -> list[str]:
         "float64 NumPy Newton to 1e-10 SE, SE from the expected information. Targets: "
         f"{TARGETS['float64']:g} SE (float64), {TARGETS['float32']:g} SE (float32); each "
         "tool runs at the loosest of its tolerances that meets the target (else at the "
-        "tightest, marked 'not met').",
+        "tightest, marked 'not met'); every tool's ladder follows benchmarks.rule: from 100x "
+        "looser than its library's default, in half-decade steps.",
         "- compile (s): JAX tools' first call minus a second identical call (a later problem "
         "of the same family and shape reuses the compiled program).",
+        "- first call (s): every tool's first fit in a fresh process at the same tolerance, "
+        "from before the library's import to the result (conversion, device transfer and "
+        "compile included; benchmarks.first_call); 'cached': JAX tools with a persistent "
+        "compilation cache filled by an earlier process; 'first x peer': over the fastest "
+        "peer's first call.",
         "- x floor: fit time / floor. A jaxglm row's floor is the products over all rows its "
         "own solver needs with its own iterations (Newton: iterations x (Gram + X@b + v@X); "
         "SubsampledNewton: (iterations + 1) x (X@b + v@X) + a Gram on max(200 (p+1), n/10) rows "

@@ -13,9 +13,11 @@ Example:
     (3,)
 """
 
+from jaxglm import distributed
 from jaxglm._fit import fit
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
 from jaxglm.compilation import enable_compilation_cache
+from jaxglm.distributed import shard_rows
 from jaxglm.families import (
     Bernoulli,
     Binomial,
@@ -48,6 +50,7 @@ from jaxglm.multinomial import Multinomial, MultinomialResult
 from jaxglm.paths import CVResult, PathResult, cv, path
 from jaxglm.results import GLMResult, lr_test
 from jaxglm.solvers import Newton, Optax, ProxNewton, SubsampledNewton
+from jaxglm.streaming import PassInfo, fit_stream, memmap_chunks, parquet_chunks
 from jaxglm.sweeps import BootstrapResult, bootstrap, fit_many
 
 __version__ = "0.1.0"
@@ -82,6 +85,7 @@ __all__ = [
     "NegativeBinomial",
     "Newton",
     "Optax",
+    "PassInfo",
     "PathResult",
     "PerfectSeparationWarning",
     "Poisson",
@@ -95,10 +99,15 @@ __all__ = [
     "Tweedie",
     "bootstrap",
     "cv",
+    "distributed",
     "enable_compilation_cache",
     "fit",
     "fit_many",
+    "fit_stream",
     "glm",
     "lr_test",
+    "memmap_chunks",
+    "parquet_chunks",
     "path",
+    "shard_rows",
 ]

@@ -26,7 +26,7 @@ from jaxglm import links as L
 from jaxglm import model as M
 from jaxglm._spec import FitSpec, column_names, is_concrete, resolve_spec, validate
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
-from jaxglm.inference import FittedRows
+from jaxglm.inference import ClusterCodes, FittedRows
 from jaxglm.results import GLMResult, MultinomialResult
 from jaxglm.solvers import AbstractSolver, iterate, nb_alpha
 
@@ -104,7 +104,8 @@ def fit(
             single cost of a large fit.
         groups: (n,) integer cluster labels for ``cov_type="cluster"`` (any integers;
             traceable: the clusters are counted inside the compiled fit, only clusters
-            with a positive-weight row count).
+            with a positive-weight row count), or :class:`jaxglm.inference.ClusterCodes`
+            (codes ``0..G-1`` with their number: what :func:`jaxglm.shard_rows` returns).
         scale: the dispersion used by ``bse`` and the tests: None (the family's: Pearson
             chi2 / ``df_resid`` where the family has a free dispersion, else 1),
             ``"X2"`` (Pearson chi2 / ``df_resid``, e.g. quasi-Poisson), ``"dev"``
@@ -233,12 +234,17 @@ def prepare(
     solver allows it and no array is already on a device); ``members`` names the arrays
     given per batch member (their rows are axis 1)."""
     row_arrays = [arrays.get(k) for k in _padding.ROW_ARGS]
-    if not (spec.solver.pads_rows and _padding.can_pad(*row_arrays, groups)):
+    if not spec.solver.shards_rows and any(_padding.is_sharded(a) for a in row_arrays):
+        raise ValueError(
+            f"{spec.solver.name} does not run on rows sharded over devices (its mini-batches "
+            "are slices of rows): use full-batch Optax (batch_size=None), Newton or "
+            "SubsampledNewton, or jaxglm.fit_stream for data larger than one device"
+        )
+    if not (spec.solver.pads_rows and _padding.can_pad(*row_arrays, *jax.tree.leaves(groups))):
         return arrays, groups
     n_to = _padding.bucket_size(np.shape(arrays["X"])[-2])
     arrays = _padding.pad_fit_arrays(arrays, n_to, members)
-    if groups is not None:
-        groups = _padding.pad_labels(groups, n_to)
+    groups = jax.tree.map(lambda labels: _padding.pad_labels(labels, n_to), groups)
     return arrays, groups
 
 
@@ -261,31 +267,75 @@ def run(
     X = X.astype(dtype, copy=False) if xp is np else X
     n, p = X.shape
     cast = {k: None if v is None else xp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
-    ones = xp.ones(n, dtype)
-    off = xp.zeros(n, dtype) if cast["offset"] is None else cast["offset"]
+    # Neutral row arrays: placed like y's rows when those are sharded (no n-sized array
+    # is built on one device and spread from there).
+    rows = {} if xp is np or not _padding.is_sharded(cast["y"]) else dict(device=cast["y"].sharding)
+    ones = xp.ones(n, dtype, **rows)
+    off = xp.zeros(n, dtype, **rows) if cast["offset"] is None else cast["offset"]
     if cast["exposure"] is not None:
         log_exposure = xp.log(cast["exposure"])
         off = off + log_exposure.reshape(log_exposure.shape + (1,) * (np.ndim(off) - 1))
     if spec.family.event_ndim:  # labels or rows of k classes -> (n, m)
         cast["y"] = spec.family.encode(cast["y"])
     l1_ratio = spec.l1_ratio
-    res = _fit_jit(
-        X, cast["y"],
-        ones if cast["weights"] is None else cast["weights"],
-        ones if cast["freq_weights"] is None else cast["freq_weights"],
-        off, cast["alpha"], np.asarray(l1_ratio, dtype) if is_concrete(l1_ratio) else l1_ratio,
-        xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
-        cast["start_params"], xp.arange(n) if groups is None else xp.asarray(groups),
-        np.int32(spec.robust_code), np.int32(spec.scale_code), jnp.asarray(spec.scale_value, dtype),
-        family=spec.family, link=spec.link, solver=spec.solver,
-        fit_intercept=spec.fit_intercept,
-        has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
-        covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
-    )  # fmt: skip
+    _check_fits_device(X)
+    try:
+        res = _fit_jit(
+            X, cast["y"],
+            ones if cast["weights"] is None else cast["weights"],
+            ones if cast["freq_weights"] is None else cast["freq_weights"],
+            off, cast["alpha"], np.asarray(l1_ratio, dtype) if is_concrete(l1_ratio) else l1_ratio,
+            xp.ones(p, dtype) if cast["penalty_factor"] is None else cast["penalty_factor"],
+            cast["start_params"], _labels(groups, xp),
+            np.int32(spec.robust_code), np.int32(spec.scale_code),
+            jnp.asarray(spec.scale_value, dtype),
+            family=spec.family, link=spec.link, solver=spec.solver,
+            fit_intercept=spec.fit_intercept,
+            has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
+            covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
+        )  # fmt: skip
+    except jax.errors.JaxRuntimeError as e:
+        if "RESOURCE_EXHAUSTED" not in str(e) and "out of memory" not in str(e).lower():
+            raise
+        raise MemoryError(_too_large(X, "ran out of memory in the compiled fit")) from e
     scale = {} if spec.family.event_ndim else dict(scale_type=spec.scale_type, use_t=spec.use_t)
     return dataclasses.replace(
         res, feature_names=names, solver_name=spec.solver.name, cov_type=spec.cov_type, **scale
     )
+
+
+DEVICE_MEMORY_SHARE = 0.5
+"""A design above this share of its device's memory (where the device reports it) is
+refused before the fit: the fit's temporaries (a weighted copy for the Gram product, the
+row vectors) need the rest."""
+
+
+def _too_large(X: Any, what: str) -> str:
+    device = X.sharding if isinstance(X, jax.Array) else jax.local_devices()[0]
+    return (
+        f"the fit's data are too large for the device: X ({X.shape[0]:,} x {X.shape[1]:,} "
+        f"{X.dtype}, {X.nbytes / 2**30:.2f} GiB) on {device} {what}. Shard the rows over "
+        "several devices or processes (jaxglm.shard_rows, jaxglm.distributed), or stream "
+        "them in chunks (jaxglm.fit_stream: data larger than memory)"
+    )
+
+
+def _check_fits_device(X: Any) -> None:
+    """A MemoryError naming the ways out when ``X`` exceeds DEVICE_MEMORY_SHARE of its
+    device's memory (devices that report their memory: GPUs, TPUs)."""
+    if not is_concrete(X):
+        return
+    if isinstance(X, jax.Array):  # this process's first shard and its device
+        shard = X.addressable_shards[0]
+        device, per_device = shard.device, shard.data.nbytes
+    else:
+        device, per_device = jax.local_devices()[0], X.nbytes
+    stats = device.memory_stats()
+    if not stats or "bytes_limit" not in stats:
+        return
+    if per_device > DEVICE_MEMORY_SHARE * stats["bytes_limit"]:
+        limit = stats["bytes_limit"] / 2**30
+        raise MemoryError(_too_large(X, f"exceeds half of its {limit:.1f} GiB"))
 
 
 def report(
@@ -327,6 +377,14 @@ def report(
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
+
+
+def _labels(groups: Any, xp: Any) -> Any:
+    """The cluster labels as the compiled fit takes them: None (an HC type or no robust
+    covariance), :class:`jaxglm.inference.ClusterCodes` as they are, else an array."""
+    if groups is None or isinstance(groups, ClusterCodes):
+        return groups
+    return xp.asarray(groups)
 
 
 def _drop_columns(arrays: dict[str, Any], dropped: tuple[int, ...], fit_intercept: bool):

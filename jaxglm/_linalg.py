@@ -254,11 +254,15 @@ def block_row_quadratic(X: jax.Array, A: jax.Array, m: int) -> jax.Array:
     return out.at[:, cols, rows].set(quads.T)
 
 
-def cluster_gram(X: jax.Array, r: jax.Array, ids: jax.Array) -> jax.Array:
+def cluster_gram(
+    X: jax.Array, r: jax.Array, ids: jax.Array, n_clusters: int | None = None
+) -> jax.Array:
     """``sum_g s_g s_g^T`` with ``s_g = sum_{i in g} r_i [1, x_i]``: a clustered meat.
 
-    ``ids`` are integer cluster labels in ``[0, n)`` (dense or not); the (n, p+1) cluster
-    sums are formed by one segment sum, then their Gram matrix. For (n, m) ``r`` (an
+    ``ids`` are integer cluster labels in ``[0, n_clusters)`` (default ``n_clusters = n``:
+    any labels in ``[0, n)``, dense or not); the (n_clusters, p+1) cluster sums are formed
+    by one segment sum, then their Gram matrix. On rows sharded over devices the segment
+    sum is one all-reduce of that (n_clusters, p+1) array. For (n, m) ``r`` (an
     m-vector ``theta``) the scores are ``kron([1, x_i], r_i)``, in the order of a (p+1, m)
     ``params.ravel()`` ((n, (p+1) m) of them).
     """
@@ -268,5 +272,5 @@ def cluster_gram(X: jax.Array, r: jax.Array, ids: jax.Array) -> jax.Array:
         scores = (X1[:, :, None] * r[:, None, :]).reshape(n, -1)
     else:
         scores = jnp.concatenate([r[:, None], X * r[:, None]], axis=1)
-    s = jax.ops.segment_sum(scores, ids, num_segments=n)
+    s = jax.ops.segment_sum(scores, ids, num_segments=n if n_clusters is None else n_clusters)
     return jnp.matmul(s.T, s, precision=_HIGHEST)

@@ -59,6 +59,12 @@ def can_pad(*arrays: Any) -> bool:
     return not any(isinstance(a, jax.Array) for a in arrays)
 
 
+def is_sharded(a: Any) -> bool:
+    """Whether ``a`` is a concrete ``jax.Array`` spread over more than one device."""
+    concrete = isinstance(a, jax.Array) and not isinstance(a, jax.core.Tracer)
+    return concrete and len(a.sharding.device_set) > 1
+
+
 def pad_labels(labels: Any, n_to: int) -> np.ndarray:
     """Integer ``labels`` (e.g. cluster ids) extended to ``n_to`` rows by repeating the first.
 

@@ -284,14 +284,31 @@ def _check_design(X: Any, batched: bool) -> tuple[int, int]:
     return Xa.shape[-2], Xa.shape[-1]
 
 
+def _local_rows(arr: Any) -> np.ndarray:
+    """``arr`` on the host; for an array spread over several processes (rows sharded by
+    :func:`jaxglm.shard_rows` under ``jax.distributed``), this process's rows only: each
+    process validates its own rows, none gathers the others'."""
+    if not isinstance(arr, jax.Array) or arr.is_fully_addressable:
+        return np.asarray(arr)
+    shards = sorted(arr.addressable_shards, key=lambda s: s.index[0].start or 0)
+    blocks, seen = [], set()
+    for shard in shards:  # replicas of a block are skipped
+        start = shard.index[0].start or 0
+        if start not in seen:
+            seen.add(start)
+            blocks.append(np.asarray(shard.data))
+    return np.concatenate(blocks)
+
+
 def _rows(name: str, value: Any, n: int, m: int | None) -> np.ndarray:
-    """A per-row argument as float64: shape (n,), or (m, n) per member; finite."""
+    """A per-row argument as float64: shape (n,), or (m, n) per member; finite (this
+    process's rows of an array spread over processes: :func:`_local_rows`)."""
     arr = _numeric(name, value)
-    arr = np.asarray(arr, dtype=np.float64)
     shapes = [(n,)] if m is None else [(n,), (m, n)]
     if arr.shape not in shapes:
         want = " or ".join(str(s) for s in shapes)
         raise ValueError(f"{name} must have shape {want} to match X, got {arr.shape}")
+    arr = np.asarray(_local_rows(arr), dtype=np.float64)
     finite = np.isfinite(arr)
     if not finite.all():
         place = _where(_first_bad(finite), arr.ndim == 2)
@@ -347,7 +364,7 @@ def validate(
         ya = None
     else:
         ya = _check_y_shape(y, n, members)
-    w = np.ones(n)
+    w = np.ones(n if ya is None else ya.shape[-1])
     for name, value in (("weights", weights), ("freq_weights", freq_weights)):
         if value is not None:
             arr = _rows(name, value, n, members)
@@ -387,11 +404,18 @@ def validate(
         if sp.shape != shape or not np.isfinite(sp).all():
             raise ValueError(f"start_params must be {shape} and finite, got shape {sp.shape}")
     if groups is not None:
-        arr = np.asarray(groups)
+        arr = groups.codes if isinstance(groups, inference.ClusterCodes) else groups
+        arr = arr if isinstance(arr, jax.Array) else np.asarray(arr)
         if arr.shape != (n,):
             raise ValueError(f"groups must have shape ({n},) to match X, got {arr.shape}")
         if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.bool_)):
             raise ValueError(f"groups must be integer cluster labels, got dtype {arr.dtype}")
+        if isinstance(groups, inference.ClusterCodes):
+            lo, hi = int(arr.min()), int(arr.max())
+            if lo < 0 or hi >= groups.n_clusters:
+                raise ValueError(
+                    f"ClusterCodes must be in [0, {groups.n_clusters}), got [{lo}, {hi}]"
+                )
 
 
 def _event_shape(family: F.Family) -> tuple[int, ...]:
@@ -406,11 +430,12 @@ def _check_offset(family: F.Family, offset: Any, n: int, members: int | None) ->
         _rows("offset", offset, n, members)
         return
     m = family.n_natural
-    arr = np.asarray(_numeric("offset", offset), dtype=np.float64)
+    arr = _numeric("offset", offset)
     shapes = [(n,), (n, m)] if members is None else [(n,), (n, m), (members, n, m)]
     if arr.shape not in shapes:
         want = " or ".join(str(s) for s in shapes)
         raise ValueError(f"offset must have shape {want} to match X, got {arr.shape}")
+    arr = np.asarray(_local_rows(arr), dtype=np.float64)
     finite = np.isfinite(arr)
     if not finite.all():
         raise ValueError(f"offset has a non-finite value at index {_first_bad(finite)}")

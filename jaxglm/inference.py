@@ -23,7 +23,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from jaxglm import _linalg
 from jaxglm import model as M
@@ -71,16 +70,52 @@ def dense_labels(groups: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Ar
     return ids, jnp.sum(has_data)
 
 
+@pytree_dataclass
+class ClusterCodes:
+    """Cluster labels already coded ``0..n_clusters-1`` (on the host), for sharded rows.
+
+    :func:`jaxglm.shard_rows` returns ``groups`` in this form. Where ``groups`` is an array
+    of any integer labels, the compiled fit codes them itself (a sort over the rows,
+    :func:`dense_labels`), and sums the scores per cluster in an (n, p+1) array; with
+    codes and their number (static: one program per ``n_clusters``) the cluster sums are
+    one (n_clusters, p+1) segment sum, which on rows sharded over devices is one
+    all-reduce of that array.
+
+    Attributes:
+        codes: (n,) integer codes in ``[0, n_clusters)``.
+        n_clusters: the number of codes (clusters of rows with weight 0 are not counted in
+            ``res.n_groups``).
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> from jaxglm.inference import ClusterCodes
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(60, 1))
+        >>> y = rng.poisson(np.exp(0.2 * X[:, 0]))
+        >>> labels = np.repeat(np.arange(6), 10)
+        >>> a = jg.fit(X, y, jg.Poisson(), cov_type="cluster", groups=labels)
+        >>> b = jg.fit(X, y, jg.Poisson(), cov_type="cluster", groups=ClusterCodes(labels, 6))
+        >>> bool(np.allclose(a.bse, b.bse)), int(b.n_groups)
+        (True, 6)
+    """
+
+    codes: Any
+    n_clusters: int = static_field()
+
+
 def sandwich_cov(
     problem: M.Problem,
     eta: jax.Array,
     prior: jax.Array,
     freq: jax.Array,
-    groups: jax.Array,
+    groups: jax.Array | ClusterCodes | None,
     code: jax.Array,
     nobs: jax.Array,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Sandwich covariance ``B^-1 M B^-1`` of ``params`` at ``eta`` (statsmodels' GLM form).
+
+    ``groups`` None: an HC type (``code``); given (integer labels or
+    :class:`ClusterCodes`): the cluster covariance.
 
     Bread ``B = [1 X]^T diag(w h) [1 X]`` with ``h`` the *observed* second derivative of
     each row's negative log-likelihood in ``eta`` (statsmodels' ``GLM.hessian`` after an
@@ -197,16 +232,19 @@ def _sandwich(problem, bread, width, hc_meat, scores, groups, code, nobs):
     intercept_mask = jnp.ones(k, dtype).at[:width].set(float(problem.fit_intercept))
     inv = inv * intercept_mask[:, None] * intercept_mask[None, :]
     rank = k - width + width * int(problem.fit_intercept)
-    ids, n_groups = dense_labels(groups, problem.w > 0)
-
-    def cluster_meat(_):
+    valid = problem.w > 0
+    if groups is None:  # an HC type: only its meat is compiled (no pass over labels)
+        meat, n_groups = hc_meat(inv, rank), jnp.sum(valid)
+    else:
+        if isinstance(groups, ClusterCodes):
+            ids, n_clusters = groups.codes, groups.n_clusters
+            with_data = jax.ops.segment_sum(valid.astype(jnp.int32), ids, num_segments=n_clusters)
+            n_groups = jnp.sum(with_data > 0)
+        else:
+            (ids, n_groups), n_clusters = dense_labels(groups, valid), None
         G = n_groups.astype(dtype)
         correction = G / (G - 1.0) * (nobs - 1.0) / (nobs - rank)
-        return correction * _linalg.cluster_gram(problem.X, scores, ids)
-
-    meat = lax.cond(
-        code == _ROBUST_CODE["cluster"], cluster_meat, lambda _: hc_meat(inv, rank), None
-    )
+        meat = correction * _linalg.cluster_gram(problem.X, scores, ids, n_clusters)
     meat = meat * intercept_mask[:, None] * intercept_mask[None, :]
     cov = inv @ meat @ inv
     return 0.5 * (cov + cov.T), ok, n_groups

@@ -393,6 +393,27 @@ class BootstrapResult:
     replicates: GLMResult
 
 
+def _rows_drawn(X: Any, weights: Any) -> int:
+    """The rows a replicate draws from: all of them, except the trailing rows of weight 0
+    that :func:`jaxglm.shard_rows` appends to sharded rows (so that a fit of sharded rows
+    draws the replicates of the unsharded one)."""
+    n = np.shape(X)[0]
+    if not _padding.is_sharded(X) or weights is None:
+        return n
+    if jax.process_count() > 1:
+        raise ValueError(
+            "bootstrap does not run on rows spread over processes (each process's rows are "
+            "padded in place): bootstrap on one process, or map jaxglm.fit over frequency "
+            "weights"
+        )
+    return int(_last_positive(weights)) + 1
+
+
+@jax.jit
+def _last_positive(w: jax.Array) -> jax.Array:
+    return jnp.max(jnp.where(w > 0, jnp.arange(w.shape[0]), -1))
+
+
 def bootstrap(
     X: ArrayLike,
     y: ArrayLike,
@@ -479,7 +500,7 @@ def bootstrap(
         X=X, y=y, weights=weights, freq_weights=None, offset=offset, exposure=exposure,
         alpha=alpha,
     )  # fmt: skip
-    n = np.shape(X)[0]
+    n = _rows_drawn(X, weights)
     sample = _Sample(key, n_boot, n, None)
     if freq_weights is not None:
         fw = np.asarray(freq_weights, dtype=float)

@@ -46,3 +46,20 @@ def test_readme_code_blocks_run():
     assert out.returncode == 0, out.stderr[-4000:]
     assert "Generalized Linear Model Results" in out.stdout  # the quick start's summary
     assert "Multinomial regression" in out.stdout
+
+
+def test_demo_fits_its_three_models_near_the_truth():
+    """``make demo``'s command (smaller n): three converged fits, every coefficient within
+    5 standard errors of the value the data were drawn with."""
+    env = dict(_env(), JAX_ENABLE_X64="1")
+    code = "from jaxglm.cli import main; raise SystemExit(main(['demo', '--n', '4000']))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("== ") == 3 and "float64" in out.stdout
+    rows = re.findall(r"^(Intercept|x\d)\s+(\S+)\s+(\S+)\s+(\S+)$", out.stdout, re.M)
+    assert len(rows) == 15
+    assert all(float(z) < 5.0 for *_, z in rows)
+    assert out.stdout.count("iterations of Newton") == 3

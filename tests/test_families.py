@@ -232,9 +232,9 @@ def _small_problem(family, link, n=25, p=3):
     return problem, params
 
 
-@pytest.mark.parametrize(("family", "link"), PAIRS, ids=[f"{f.name}-{k.name}" for f, k in PAIRS])
-def test_newton_system_equals_dense_hessian(family, link):
-    problem, params = _small_problem(family, link)
+def assert_newton_system_is_the_dense_hessian(problem, params, rtol=1e-10, atol=1e-13):
+    """The model's gradient and Newton matrix equal ``jax.grad`` / ``jax.hessian`` of the
+    objective at ``params``."""
 
     def total(b):
         return M.objective(problem, b, _linalg.linear_predictor(problem.X, b, problem.offset))
@@ -242,20 +242,28 @@ def test_newton_system_equals_dense_hessian(family, link):
     eta = _linalg.linear_predictor(problem.X, params, problem.offset)
     g, h = M.row_derivatives(problem, eta, fisher=False)
     np.testing.assert_allclose(
-        M.gradient(problem, params, g), jax.grad(total)(params), rtol=1e-10, atol=1e-13
+        M.gradient(problem, params, g), jax.grad(total)(params), rtol=rtol, atol=atol
     )
-    np.testing.assert_allclose(M.hessian(problem, h), jax.hessian(total)(params), rtol=1e-10)
+    np.testing.assert_allclose(M.hessian(problem, h), jax.hessian(total)(params), rtol=rtol)
+
+
+def assert_fisher_weights_are_expected(problem, params, rtol=1e-10):
+    """E[h_observed] = (dmu/deta)^2 / V(mu): the observed weight at y = mu is the expected one."""
+    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+    mu = M.mean_from_eta(problem.family, problem.link, eta)
+    at_mean = problem.__class__(**{**problem.__dict__, "y": mu})
+    _, h_obs = M.row_derivatives(at_mean, eta, fisher=False)
+    _, h_exp = M.row_derivatives(problem, eta, fisher=True)
+    np.testing.assert_allclose(h_obs, h_exp, rtol=rtol)
+
+
+@pytest.mark.parametrize(("family", "link"), PAIRS, ids=[f"{f.name}-{k.name}" for f, k in PAIRS])
+def test_newton_system_equals_dense_hessian(family, link):
+    assert_newton_system_is_the_dense_hessian(*_small_problem(family, link))
 
 
 @pytest.mark.parametrize(
     ("family", "link"), PAIRS[:8], ids=[f"{f.name}-{k.name}" for f, k in PAIRS[:8]]
 )
 def test_fisher_weights_are_expected_second_derivative(family, link):
-    """E[h_observed] = (dmu/deta)^2 / V(mu): the observed weight at y = mu is the expected one."""
-    problem, params = _small_problem(family, link)
-    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
-    mu = M.mean_from_eta(family, link, eta)
-    at_mean = problem.__class__(**{**problem.__dict__, "y": mu})
-    _, h_obs = M.row_derivatives(at_mean, eta, fisher=False)
-    _, h_exp = M.row_derivatives(problem, eta, fisher=True)
-    np.testing.assert_allclose(h_obs, h_exp, rtol=1e-10)
+    assert_fisher_weights_are_expected(*_small_problem(family, link))

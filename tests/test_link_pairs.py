@@ -21,8 +21,11 @@ import pytest
 from scipy.special import xlogy
 
 import jaxglm as jg
-from jaxglm import _linalg
 from jaxglm import model as M
+from tests.test_families import (
+    assert_fisher_weights_are_expected,
+    assert_newton_system_is_the_dense_hessian,
+)
 
 ROOT = Path(__file__).parents[1]
 POWER = jg.Power(power=1.5)
@@ -128,21 +131,8 @@ def test_newton_system_and_fisher_weights(family, link):
         saturated=fam.saturated_loglik(jnp.asarray(y)), total_weight=jnp.sum(w),
         penalty=jnp.zeros(3), family=fam, link=lnk,
     )  # fmt: skip
-
-    def total(b):
-        return M.objective(problem, b, _linalg.linear_predictor(problem.X, b, problem.offset))
-
-    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
-    g, h = M.row_derivatives(problem, eta, fisher=False)
-    np.testing.assert_allclose(
-        M.gradient(problem, params, g), jax.grad(total)(params), rtol=1e-9, atol=1e-12
-    )
-    np.testing.assert_allclose(M.hessian(problem, h), jax.hessian(total)(params), rtol=1e-9)
-    mu = M.mean_from_eta(fam, lnk, eta)
-    at_mean = M.Problem(**{**problem.__dict__, "y": mu})
-    _, h_obs = M.row_derivatives(at_mean, eta, fisher=False)
-    _, h_exp = M.row_derivatives(problem, eta, fisher=True)
-    np.testing.assert_allclose(h_obs, h_exp, rtol=1e-9)
+    assert_newton_system_is_the_dense_hessian(problem, params, rtol=1e-9, atol=1e-12)
+    assert_fisher_weights_are_expected(problem, params, rtol=1e-9)
 
 
 @pytest.mark.parametrize(("family", "link"), PAIRS, ids=IDS)

@@ -271,6 +271,14 @@ def test_bad_inputs_raise():
         jg.fit(X, y, family=jg.Multinomial(3), cov_type="HC4")
     with pytest.raises(ValueError, match="n_classes"):
         jg.fit(X, y, family=jg.Multinomial(1))
+    with pytest.raises(ValueError, match="canonical link"):
+        jg.fit(X, y, family=jg.Multinomial(3), link=jg.Log())
+    with pytest.raises(ValueError, match="vector theta"):
+        jg.fit(X, y, family=jg.Multinomial(3), solver=jg.SubsampledNewton())
+    with pytest.raises(ValueError, match="fixed scale"):
+        jg.fit(X, y, family=jg.Multinomial(3), scale="X2")
+    with pytest.raises(ValueError, match="drop_collinear"):
+        jg.fit(X, y, family=jg.Multinomial(3), drop_collinear=True)
 
 
 def test_freq_weights_equal_duplicated_rows():

@@ -149,3 +149,39 @@ def test_batched_result_indexing_and_messages(poisson_data):
     with pytest.raises(ValueError, match="index the batch"):
         res.summary()
     assert "Poisson" in res[1].summary()
+
+
+def test_a_boundary_mle_ends_in_line_search_failed():
+    """Poisson with the identity link whose MLE has mu = 0 at x = 0 (on the boundary of the
+    mean range): no step along the Newton direction stays inside, the documented
+    LINE_SEARCH_FAILED, with its warning."""
+    X = np.arange(5.0)[:, None]
+    y = np.array([0.0, 0.0, 1.0, 6.0, 12.0])
+    with pytest.warns(jg.ConvergenceWarning, match="line search found no decrease") as rec:
+        res = jg.fit(X, y, jg.Poisson(), jg.Identity())
+    assert len(rec) == 1
+    assert res.status == jg.Status.LINE_SEARCH_FAILED and not bool(res.converged)
+    assert 0.0 < float(res.intercept) < 1e-6  # pushed against the boundary mu(0) = 0
+
+
+def test_tol_is_floored_at_ten_epsilons():
+    """A tol below rounding is the floor (10 eps): the same iterations and answer."""
+    X, y = simulate(jg.Gamma(), n=80, p=3)
+    floor = jg.fit(X, y, jg.Gamma(), jg.Log(), tol=10 * np.finfo(float).eps)
+    tiny = jg.fit(X, y, jg.Gamma(), jg.Log(), tol=1e-300)
+    assert bool(tiny.converged) and int(tiny.n_iter) == int(floor.n_iter)
+    np.testing.assert_array_equal(tiny.params, floor.params)
+
+
+def test_influence_expected_leverages_are_r_hatvalues():
+    """``influence(observed=False)``: R's ``hatvalues`` (Fisher-weighted), against the
+    leverages written out: ``w_i (dmu/deta)^2 / V(mu_i) x_i^T (X^T W X)^-1 x_i``."""
+    X, y = simulate(jg.Gamma(), n=40, p=2)
+    res = jg.fit(X, y, jg.Gamma(), jg.Log())
+    W = np.ones(len(y))  # log link: dmu/deta = mu; Gamma: V(mu) = mu^2; so W = 1
+    Z = np.column_stack([np.ones(len(y)), X])
+    H = Z @ np.linalg.solve(Z.T @ (W[:, None] * Z), (W[:, None] * Z).T)
+    got = res.influence(X, y, observed=False).hat_matrix_diag
+    np.testing.assert_allclose(got, np.diag(H), rtol=1e-10)
+    observed = res.influence(X, y).hat_matrix_diag  # statsmodels' default: differs here
+    assert not np.allclose(observed, got, rtol=1e-3)

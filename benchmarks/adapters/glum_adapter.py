@@ -8,10 +8,12 @@ import numpy as np
 
 from benchmarks.adapters import FitOutput
 from benchmarks.problems import Problem
+from benchmarks.rule import ladder
 
 NAME = "glum"
 SETTINGS = "GeneralizedLinearRegressor(alpha=0, solver='auto' = irls-ls); tol = gradient_tol"
-TOLS: tuple[float | None, ...] = (None, 1e-6, 1e-8, 1e-10)
+DEFAULT_TOL = 1e-4  # glum's gradient_tol default
+TOLS: tuple[float | None, ...] = ladder(DEFAULT_TOL)  # benchmarks.rule
 DTYPE = "float64"
 USES_JAX = False
 ON_JAX_DEVICE = False

@@ -15,10 +15,12 @@ import numpy as np
 
 from benchmarks.adapters import FitOutput
 from benchmarks.problems import Problem
+from benchmarks.rule import ladder
 
 NAME = "jaxglm"
 SETTINGS = "jaxglm.fit(solver=None: the default by size), float64, with bse"
-TOLS: tuple[float | None, ...] = (1e-6, 1e-7, None, 1e-10, 1e-14)
+DEFAULT_TOL = 1e-8  # jaxglm's Newton and SubsampledNewton default
+TOLS: tuple[float | None, ...] = ladder(DEFAULT_TOL)  # benchmarks.rule
 DTYPE = "float64"
 USES_JAX = True
 ON_JAX_DEVICE = True
@@ -43,15 +45,20 @@ def available() -> bool:
     return True
 
 
-def prepare_as(problem: Problem, dtype: type[np.floating]) -> JaxglmData:
-    """The arrays cast to ``dtype`` on JAX's default device, with jaxglm's family and link."""
+def model(problem: Problem) -> tuple[Any, Any]:
+    """jaxglm's family and link of ``problem``."""
     import jaxglm
 
-    family, link = {
+    return {
         "logistic": (jaxglm.Bernoulli(), None),
         "poisson": (jaxglm.Poisson(), None),
         "gamma_log": (jaxglm.Gamma(), jaxglm.Log()),
     }[problem.family]
+
+
+def prepare_as(problem: Problem, dtype: type[np.floating]) -> JaxglmData:
+    """The arrays cast to ``dtype`` on JAX's default device, with jaxglm's family and link."""
+    family, link = model(problem)
     X = jax.device_put(problem.X.astype(dtype))
     y = jax.device_put(problem.y.astype(dtype))
     return JaxglmData(X, y, family, link)

@@ -6,12 +6,14 @@ import numpy as np
 
 from benchmarks.adapters.jaxglm_adapter import JaxglmData, available, fit, prepare_as
 from benchmarks.problems import Problem
+from benchmarks.rule import ladder
 
 __all__ = ["available", "fit", "prepare"]
 
 NAME = "jaxglm float32"
 SETTINGS = "jaxglm.fit(solver=None: the default by size), float32, with bse"
-TOLS: tuple[float | None, ...] = (None, 1e-7)
+DEFAULT_TOL = 1e-8  # jaxglm's (floored at 10 float32 epsilons) default
+TOLS: tuple[float | None, ...] = ladder(DEFAULT_TOL)  # benchmarks.rule
 DTYPE = "float32"
 USES_JAX = True
 ON_JAX_DEVICE = True

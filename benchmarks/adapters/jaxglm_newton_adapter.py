@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from benchmarks.adapters import FitOutput
 from benchmarks.adapters.jaxglm_adapter import JaxglmData, available, fit_with, prepare
+from benchmarks.rule import ladder
 
 __all__ = ["available", "fit", "prepare"]
 
 NAME = "jaxglm Newton"
 SETTINGS = "jaxglm.fit(solver=Newton()), float64, with bse; tol on the Newton decrement"
-TOLS: tuple[float | None, ...] = (1e-6, 1e-7, None, 1e-10, 1e-14)
+DEFAULT_TOL = 1e-8  # jaxglm.Newton's default
+TOLS: tuple[float | None, ...] = ladder(DEFAULT_TOL)  # benchmarks.rule
 DTYPE = "float64"
 USES_JAX = True
 ON_JAX_DEVICE = True

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from benchmarks.adapters import FitOutput, _sklearn
 from benchmarks.adapters._sklearn import SklearnData, available, prepare
+from benchmarks.rule import ladder
 
 __all__ = ["available", "fit", "prepare"]
 
 NAME = "sklearn newton-cholesky"
 SETTINGS = "solver='newton-cholesky', no penalty, max_iter=100; tol on the max abs gradient"
-TOLS: tuple[float | None, ...] = (None, 1e-6, 1e-8, 1e-10)
+DEFAULT_TOL = 1e-4  # scikit-learn's tol default
+TOLS: tuple[float | None, ...] = ladder(DEFAULT_TOL)  # benchmarks.rule
 DTYPE = "float64"
 USES_JAX = False
 ON_JAX_DEVICE = False

@@ -8,13 +8,15 @@ import numpy as np
 
 from benchmarks.adapters import FitOutput
 from benchmarks.problems import Problem
+from benchmarks.rule import ladder
 
 if TYPE_CHECKING:
     from statsmodels.genmod.generalized_linear_model import GLM
 
 NAME = "statsmodels IRLS"
 SETTINGS = "GLM.fit(method='IRLS'), wls_method='lstsq', maxiter=100; tol on the deviance change"
-TOLS: tuple[float | None, ...] = (None, 1e-10)
+DEFAULT_TOL = 1e-8  # statsmodels GLM.fit's tol default
+TOLS: tuple[float | None, ...] = ladder(DEFAULT_TOL)  # benchmarks.rule
 DTYPE = "float64"
 USES_JAX = False
 ON_JAX_DEVICE = False

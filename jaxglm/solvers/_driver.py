@@ -65,6 +65,12 @@ class AbstractSolver(abc.ABC):
         pipeline then pads ``n`` to size buckets and shares compiled programs)."""
         return True
 
+    @property
+    def shards_rows(self) -> bool:
+        """Whether it runs on rows sharded over devices (:func:`jaxglm.shard_rows`): its
+        reductions over rows are sums, which XLA turns into all-reduces."""
+        return True
+
     @abc.abstractmethod
     def init(self, problem: Problem, params: jax.Array, mu_start: jax.Array | None = None) -> Any:
         """The state at the starting ``params`` (intercept first).

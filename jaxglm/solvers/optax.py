@@ -250,6 +250,12 @@ class Optax(AbstractSolver):
         """Full batch only: mini-batches shuffle and cut the rows by ``n``."""
         return self.batch_size is None
 
+    @property
+    def shards_rows(self) -> bool:
+        """Full batch only: a mini-batch is a slice of rows that sharded rows cannot give
+        without moving them between devices."""
+        return self.batch_size is None
+
     def __post_init__(self) -> None:
         # Static fields only: the array fields may hold tracers or placeholders here.
         if self.precondition not in _PRECONDITIONERS:

@@ -1,0 +1,86 @@
+"""First calls: one tool's first fit in a fresh process, import and compile included.
+
+What a user waits for in a new session: importing the library, converting the arrays (and
+for JAX tools putting them on the device and compiling), and the fit, timed from before the
+library's import to the blocked result. Reading the problem from ``benchmarks/_cache/`` is
+outside the timer. With ``--cache DIR`` JAX's persistent compilation cache is on in
+``DIR`` (JAX tools only): a second process with the same ``DIR`` measures a first call whose
+programs were compiled by an earlier session. Every tool gets the same rule
+(:mod:`benchmarks.rule`); ``run.py`` calls :func:`measure` beside each headline fit.
+
+Usage (prints one JSON line ``{"seconds": ...}``)::
+
+    python -m benchmarks.first_call --adapter benchmarks.adapters.jaxglm_adapter \\
+        --problem poisson_well_n100000 --tol 1e-6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(
+    adapter_module: str, spec_name: str, tol: float | None, uses_jax: bool, timeout: float = 600
+) -> tuple[float, float | None]:
+    """``(first call, first call with a warm persistent cache)`` in fresh processes; the
+    second is None for tools without JAX. The cached figure is the second of two processes
+    sharing a new cache directory."""
+    args = [sys.executable, "-m", "benchmarks.first_call", "--adapter", adapter_module,
+            "--problem", spec_name] + ([] if tol is None else ["--tol", repr(tol)])  # fmt: skip
+    env = dict(os.environ, JAX_ENABLE_X64="1")
+
+    def run(extra: list[str]) -> float:
+        out = subprocess.run(
+            args + extra, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+            check=True,
+        )  # fmt: skip
+        return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+
+    first = run([])
+    if not uses_jax:
+        return first, None
+    with tempfile.TemporaryDirectory() as cache:
+        run(["--cache", cache])
+        return first, run(["--cache", cache])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.first_call", description=__doc__)
+    parser.add_argument("--adapter", required=True, help="the adapter's module")
+    parser.add_argument("--problem", required=True, help="a cached problem's name")
+    parser.add_argument("--tol", type=float, default=None, help="the tolerance (default: None)")
+    parser.add_argument("--cache", help="JAX's persistent compilation cache directory")
+    args = parser.parse_args(argv)
+
+    import importlib
+
+    from benchmarks.problems import load_problem, problem_specs
+
+    specs = [s for q in (True, False) for s in problem_specs(q) if s.name == args.problem]
+    if not specs:
+        parser.error(f"unknown problem {args.problem!r}")
+    problem = load_problem(specs[0])  # outside the timer
+    if args.cache:
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = args.cache
+        os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+        os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+    start = time.perf_counter()
+    adapter = importlib.import_module(args.adapter)
+    if not adapter.available():
+        parser.error(f"{args.adapter} is not available")
+    adapter.fit(adapter.prepare(problem), args.tol)
+    print(json.dumps({"seconds": time.perf_counter() - start}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Fits on rows sharded over 4 host devices equal the one-device fits (float64, 1e-12).
+
+Each test runs tests/scripts/sharded_fits.py in its own process (the device count is
+fixed when JAX starts: ``--xla_force_host_platform_device_count=4``), with a timeout.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+import jaxglm as jg
+from jaxglm import _fit
+
+ROOT = Path(__file__).parents[1]
+TOL = 1e-12
+
+
+def run_script(part: str) -> dict:
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    env.pop("JAX_ENABLE_X64", None)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "scripts" / "sharded_fits.py"), part],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=400, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_sharded_entry_points_equal_one_device_and_reduce_by_all_reduce_only():
+    got = run_script("core")
+    for check in ("Poisson", "HC0", "ProxNewton", "fit_many", "path", "cv", "bootstrap"):
+        assert got[check] <= TOL, (check, got[check])
+    assert got["replicated"]
+    assert got["cluster_groups"] == 9.0
+    assert "does not run on rows sharded" in got["minibatch_refused"]
+    for cov in ("cluster", "HC0"):
+        hlo = got["hlo_" + cov]
+        assert hlo["all_reduce"] > 0 and hlo["others"] == [], hlo
+    # p = 2: every all-reduce is at most a (p+1) x (p+1) matrix, or the 9 clusters' (p+1)
+    # score sums; the rows (203, 204 padded) are never reduced as a whole array.
+    assert got["hlo_HC0"]["largest_all_reduce"] <= 9
+    assert got["hlo_cluster"]["largest_all_reduce"] <= 9 * 3
+
+
+@pytest.mark.slow
+def test_sharded_every_family_and_solver_equal_one_device():
+    got = run_script("more")
+    for check, value in got.items():
+        assert value <= TOL, (check, value)
+    assert len(got) == 9
+
+
+def test_out_of_memory_names_the_ways_out(monkeypatch):
+    """XLA's out-of-memory error in the compiled fit becomes a MemoryError that says the
+    data are too large for the device and names shard_rows and fit_stream."""
+
+    def exhausted(*args, **kwargs):
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB")
+
+    monkeypatch.setattr(_fit, "_fit_jit", exhausted)
+    X = np.ones((40, 2))
+    with pytest.raises(MemoryError, match="too large for the device") as info:
+        jg.fit(X, np.ones(40), jg.Poisson())
+    assert "jaxglm.shard_rows" in str(info.value) and "jaxglm.fit_stream" in str(info.value)
