@@ -29,6 +29,7 @@ from jaxglm.families import (
     Poisson,
     Tweedie,
 )
+from jaxglm.formula import FormulaResult, glm
 from jaxglm.inference import ContrastResult, HypothesisTest, Influence, Prediction
 from jaxglm.links import (
     Canonical,
@@ -65,6 +66,7 @@ __all__ = [
     "ContrastResult",
     "ConvergenceWarning",
     "Family",
+    "FormulaResult",
     "GLMResult",
     "Gamma",
     "Gaussian",
@@ -102,6 +104,7 @@ __all__ = [
     "fit",
     "fit_many",
     "fit_stream",
+    "glm",
     "lr_test",
     "memmap_chunks",
     "parquet_chunks",

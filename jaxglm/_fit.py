@@ -19,14 +19,14 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _aliasing, _implicit, _padding
+from jaxglm import _aliasing, _frames, _implicit, _padding
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
 from jaxglm._spec import FitSpec, column_names, is_concrete, resolve_spec, validate
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
-from jaxglm.inference import ClusterCodes
+from jaxglm.inference import ClusterCodes, FittedRows
 from jaxglm.results import GLMResult, MultinomialResult
 from jaxglm.solvers import AbstractSolver, iterate, nb_alpha
 
@@ -182,8 +182,9 @@ def fit_spec(
 ) -> GLMResult | MultinomialResult:
     """:func:`fit` after its arguments are resolved: validate, prepare, run, report (the
     warnings point at the caller of the public entry point that called this)."""
+    names = column_names(arrays["X"])
+    arrays, groups = _frames.to_host(arrays, groups)
     X = arrays["X"]
-    names = column_names(X)
     concrete = is_concrete(arrays, groups, spec)
     if drop_collinear and spec.family.event_ndim:
         raise ValueError(f"drop_collinear=True is not supported for {spec.family.name}")
@@ -202,8 +203,28 @@ def fit_spec(
     res = run(spec, prepared, groups, None if dropped else names)
     if dropped:
         res = _expand(res, dropped, np.shape(X)[1], names)
+    if isinstance(res, GLMResult) and is_concrete(res.coef):  # traced inside an outer jit
+        res = dataclasses.replace(res, fitted_rows=_fitted_rows(res, arrays))
     report(spec, res, arrays, names, stacklevel=4)
     return res
+
+
+def _fitted_rows(res: GLMResult, arrays: dict[str, Any]) -> FittedRows:
+    """The linear predictor, response and prior weights of a single fit's own rows (not
+    padded; aliased columns count 0), for its fitted values and residuals."""
+    X = arrays["X"]
+    xp = jnp if isinstance(X, jax.Array) else np
+    dtype = res.coef.dtype
+    coef = xp.asarray(res.coef)
+    eta = xp.asarray(X, dtype) @ xp.where(xp.isnan(coef), 0, coef) + xp.asarray(res.intercept)
+    if arrays["offset"] is not None:
+        eta = eta + xp.asarray(arrays["offset"], dtype)
+    if arrays["exposure"] is not None:
+        eta = eta + xp.log(xp.asarray(arrays["exposure"], dtype))
+    prior = xp.ones(eta.shape, dtype) if arrays["weights"] is None else arrays["weights"]
+    return FittedRows(
+        jnp.asarray(eta, dtype), jnp.asarray(arrays["y"], dtype), jnp.asarray(prior, dtype)
+    )
 
 
 def prepare(

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import re
 from typing import Any
 
 import jax
@@ -501,11 +503,8 @@ def influence(
         fit_intercept=fit_intercept,
     )  # fmt: skip
     eta = _linalg.linear_predictor(X, params, offset)
-    mu = M.mean_from_eta(family, link, eta)
-    resid = y - mu
+    mu, resid, pearson, resid_dev, working = _residuals(problem, eta, prior)
     unit_dev = 2.0 * M.row_nll(problem, eta)
-    # The unit deviance is >= 0; the maximum only removes rounding below 0 near y = mu.
-    resid_dev = jnp.sign(resid) * jnp.sqrt(prior * jnp.maximum(unit_dev, 0.0))
     _, h = M.row_derivatives(problem, eta, fisher=not observed)
     hw = jnp.where(valid, w * h, 0.0)
     bread, _ = _linalg.pin_intercept(_linalg.gram(X, hw), jnp.zeros(k, y.dtype), fit_intercept)
@@ -513,12 +512,135 @@ def influence(
     inv = _linalg.solve(factors, jnp.eye(k, dtype=y.dtype))
     keep = jnp.ones(k, y.dtype).at[0].set(float(fit_intercept))
     hat = hw * _linalg.row_quadratic(X, inv * keep[:, None] * keep[None, :])
-    pearson = jnp.sqrt(prior) * resid / jnp.sqrt(family.variance(mu))
     studentized = pearson / jnp.sqrt(scale * (1.0 - hat))
     rank = k - 1 + int(fit_intercept)
     cooks = studentized**2 * hat / ((1.0 - hat) * rank)
     deviance = jnp.sum(jnp.where(valid, w * unit_dev, 0.0))
     return Influence(
-        mu, resid, pearson, resid_dev, resid / M.mean_derivative(family, link, eta), hat,
-        studentized, cooks, deviance,
+        mu, resid, pearson, resid_dev, working, hat, studentized, cooks, deviance
     )  # fmt: skip
+
+
+@pytree_dataclass
+class FittedRows:
+    """What a single fit keeps of its rows for its fitted values and residuals.
+
+    Attributes:
+        eta: (n,) linear predictor at the solution (the offset included).
+        y: (n,) response as fitted (Binomial: the proportion).
+        prior: (n,) prior weights (ones when none were given).
+    """
+
+    eta: jax.Array
+    y: jax.Array
+    prior: jax.Array
+
+
+@jax.jit
+def residuals(rows: FittedRows, family: Family, link: Link) -> tuple[jax.Array, ...]:
+    """``(mu, resid_response, resid_pearson, resid_deviance, resid_working)`` per row,
+    as defined in :class:`Influence` (the same function computes both).
+
+    Example:
+        >>> import jax.numpy as jnp, jaxglm as jg
+        >>> from jaxglm.inference import FittedRows, residuals
+        >>> rows = FittedRows(jnp.zeros(2), jnp.array([0.0, 2.0]), jnp.ones(2))
+        >>> [round(float(r), 4) for r in residuals(rows, jg.Poisson(), jg.Log())[2]]
+        [-1.0, 1.0]
+    """
+    y = rows.y
+    problem = M.Problem(
+        X=jnp.zeros((y.shape[0], 0), y.dtype), y=y, w=rows.prior, offset=jnp.zeros_like(y),
+        saturated=family.saturated_loglik(y), total_weight=jnp.sum(rows.prior),
+        penalty=jnp.zeros(1, y.dtype), family=family, link=link, fit_intercept=True,
+    )  # fmt: skip
+    return _residuals(problem, rows.eta, rows.prior)
+
+
+def _residuals(problem: M.Problem, eta: jax.Array, prior: jax.Array) -> tuple[jax.Array, ...]:
+    family, link = problem.family, problem.link
+    mu = M.mean_from_eta(family, link, eta)
+    resid = problem.y - mu
+    unit_dev = 2.0 * M.row_nll(problem, eta)
+    # The unit deviance is >= 0; the maximum only removes rounding below 0 near y = mu.
+    resid_dev = jnp.sign(resid) * jnp.sqrt(prior * jnp.maximum(unit_dev, 0.0))
+    pearson = jnp.sqrt(prior) * resid / jnp.sqrt(family.variance(mu))
+    return mu, resid, pearson, resid_dev, resid / M.mean_derivative(family, link, eta)
+
+
+_PLACEHOLDER = re.compile("\x00(\\d+)\x01")
+_NUMBER = re.compile(r"\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?")
+
+
+def parse_hypothesis(hypothesis: str, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Linear restrictions ``R @ params = q`` from a string over the parameter ``names``.
+
+    Restrictions are separated by commas; each is two or more linear expressions joined by
+    ``=`` (``"a = b = 0"`` is ``a - b = 0, b = 0``, as patsy's); an expression is a sum of
+    terms ``[number *] name`` or numbers. Names are matched first, longest first, so they
+    may hold spaces, commas, brackets or operators (``C(g, Treatment("b"))[T.a]``).
+
+    Raises:
+        ValueError: an unknown name or a malformed expression (the message says where).
+
+    Example:
+        >>> from jaxglm.inference import parse_hypothesis
+        >>> R, q = parse_hypothesis("age = children = 0", ["Intercept", "age", "children"])
+        >>> R.tolist(), q.tolist()
+        ([[0.0, 1.0, -1.0], [0.0, 0.0, 1.0]], [0.0, 0.0])
+    """
+    # The names become placeholders, so that their commas, '=' or operators are not read
+    # as the hypothesis's.
+    for j in sorted(range(len(names)), key=lambda j: len(names[j]), reverse=True):
+        hypothesis = hypothesis.replace(names[j], f"\x00{j}\x01")
+    rows, rhs = [], []
+    for restriction in hypothesis.split(","):
+        sides = [_linear(side, names) for side in restriction.split("=")]
+        if len(sides) < 2:
+            raise ValueError(f"a restriction needs '=': {_names_back(restriction, names)!r}")
+        for (ca, ka), (cb, kb) in itertools.pairwise(sides):
+            rows.append(ca - cb)
+            rhs.append(kb - ka)
+    return np.array(rows), np.array(rhs)
+
+
+def _linear(text: str, names: list[str]) -> tuple[np.ndarray, float]:
+    """(coefficients over ``names``, constant) of one side of a restriction."""
+    coef, const = np.zeros(len(names)), 0.0
+    i, sign, factor, expect_term = 0, 1.0, None, True
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+        elif expect_term and text[i] in "+-":
+            sign = sign * (-1.0 if text[i] == "-" else 1.0)
+            i += 1
+        elif not expect_term and text[i] in "+-":
+            sign, factor, expect_term = (-1.0 if text[i] == "-" else 1.0), None, True
+            i += 1
+        elif not expect_term and text[i] == "*" and factor is not None:
+            expect_term = True
+            i += 1
+        elif expect_term and (name := _PLACEHOLDER.match(text, i)):
+            coef[int(name.group(1))] += sign * (1.0 if factor is None else factor)
+            i, expect_term = name.end(), False
+        elif expect_term and (number := _NUMBER.match(text, i)):
+            value, i = sign * float(number.group()), number.end()
+            rest = text[i:].lstrip()
+            if rest.startswith("*"):
+                factor, sign, expect_term = value, 1.0, False
+                i = len(text) - len(rest)
+            else:
+                const, expect_term = const + value, False
+        else:
+            raise ValueError(
+                f"cannot read {_names_back(text, names)!r} at "
+                f"{_names_back(text[i:], names)!r}: the parameters are {names}"
+            )
+    if expect_term:
+        raise ValueError(f"empty or unfinished expression {_names_back(text, names)!r}")
+    return coef, const
+
+
+def _names_back(text: str, names: list[str]) -> str:
+    """``text`` with the placeholders of :func:`parse_hypothesis` as the names again."""
+    return _PLACEHOLDER.sub(lambda m: names[int(m.group(1))], text).strip()

@@ -83,6 +83,9 @@ class GLMResult:
     aliased: tuple[int, ...] = static_field(default=())  # coef indices dropped as collinear
     alpha_bse: jax.Array | None = None  # SE of NegativeBinomial(alpha=None)'s alpha, else NaN
     kkt_violation: jax.Array | None = None  # ProxNewton's max KKT violation, else NaN
+    # The linear predictor, response and prior weights of a single concrete fit (three
+    # n-vectors: the memory cost of the residual properties); None for batches and traced fits.
+    fitted_rows: inference.FittedRows | None = None
 
     # ---- parameters and their inference ------------------------------------------------
 
@@ -92,6 +95,39 @@ class GLMResult:
         if not self.fit_intercept:
             return self.coef
         return jnp.concatenate([self.intercept[..., None], self.coef], axis=-1)
+
+    @property
+    def param_names(self) -> list[str]:
+        """The names of :attr:`params`: ``"Intercept"`` first (when fitted), then
+        ``feature_names`` (a frame's columns, a formula's terms) or ``x1, x2, ...``."""
+        p = np.shape(self.coef)[-1]
+        names = list(self.feature_names) if self.feature_names else [f"x{j + 1}" for j in range(p)]
+        return ["Intercept", *names] if self.fit_intercept else names
+
+    def params_frame(self, alpha: float = 0.05) -> Any:
+        """The coefficient table as a pandas DataFrame indexed by :attr:`param_names`:
+        ``coef``, ``std err``, ``z`` (or ``t``), ``P>|z|``, and the ``1 - alpha``
+        interval; ``res.params_frame()["coef"]["age"]`` is one named parameter (one fit).
+
+        Example:
+            >>> import numpy as np, pandas as pd, jaxglm as jg
+            >>> X = pd.DataFrame({"age": np.linspace(0, 1, 20)})
+            >>> res = jg.fit(X, 1.0 + 2.0 * X["age"].to_numpy() + np.sin(np.arange(20)) / 10)
+            >>> round(float(res.params_frame()["coef"]["age"]), 1)
+            2.0
+        """
+        import pandas as pd
+
+        if np.ndim(self.status) != 0:
+            raise ValueError("params_frame() describes one fit: index the batch first, res[i]")
+        stat = "t" if self.use_t else "z"
+        ci = np.asarray(self.conf_int(alpha))
+        columns = {
+            "coef": self.params, "std err": self.bse, stat: self.tvalues,
+            f"P>|{stat}|": self.pvalues, f"[{alpha / 2:g}": ci[:, 0],
+            f"{1 - alpha / 2:g}]": ci[:, 1],
+        }  # fmt: skip
+        return pd.DataFrame({k: np.asarray(v) for k, v in columns.items()}, index=self.param_names)
 
     def cov_params(self) -> jax.Array:
         """Covariance of :attr:`params` of type :attr:`cov_type`.
@@ -150,7 +186,7 @@ class GLMResult:
         return jnp.stack([self.params - half, self.params + half], axis=-1)
 
     def wald_test(
-        self, R: ArrayLike, q: ArrayLike | None = None, use_f: bool | None = None
+        self, R: ArrayLike | str, q: ArrayLike | None = None, use_f: bool | None = None
     ) -> inference.HypothesisTest:
         """Wald test of the ``J`` linear restrictions ``R @ params = q``.
 
@@ -160,8 +196,10 @@ class GLMResult:
         to ``use_t`` (statsmodels' rule; by default F exactly when the scale is estimated).
 
         Args:
-            R: (J, k) or (k,) restriction matrix over :attr:`params` (intercept first).
-            q: (J,) right-hand side, default 0.
+            R: (J, k) or (k,) restriction matrix over :attr:`params` (intercept first),
+                or a string over :attr:`param_names` (:func:`jaxglm.inference.parse_hypothesis`):
+                ``"age = 0"``, ``"age = children = 0"``, ``"a - 2 * b = 1, c = 0"``.
+            q: (J,) right-hand side, default 0 (part of a string hypothesis).
             use_f: F rather than chi2; default ``self.use_t``.
 
         Example:
@@ -180,14 +218,14 @@ class GLMResult:
         )
 
     def t_test(
-        self, r: ArrayLike, q: ArrayLike = 0.0, alpha: float = 0.05
+        self, r: ArrayLike | str, q: ArrayLike = 0.0, alpha: float = 0.05
     ) -> inference.ContrastResult:
         """Tests and intervals of single contrasts ``r @ params = q``, one per row of ``r``.
 
         ``estimate = r @ params``, ``se = sqrt(r C r^T)``, ``statistic = (estimate - q) /
         se``; two-sided p-value and a ``1 - alpha`` interval for ``estimate`` from t with
         ``df_resid_inference`` degrees when ``use_t``, else the normal (statsmodels'
-        ``t_test``).
+        ``t_test``). ``r`` may be a string as in :meth:`wald_test` (``"x1 = x2"``).
 
         Example:
             >>> import numpy as np, jaxglm as jg
@@ -197,18 +235,24 @@ class GLMResult:
             >>> c = res.t_test([0.0, 1.0, -1.0])      # slope 1 == slope 2
             >>> c.estimate.shape, c.conf_int.shape
             ((1,), (1, 2))
+            >>> bool(res.t_test("x1 = x2").estimate[0] == c.estimate[0])
+            True
         """
-        r, q = self._restrictions(r, q)
+        r, q = self._restrictions(r, None if isinstance(r, str) else q)
         alpha = jnp.asarray(alpha, self.params.dtype)
         return inference.contrast(
             self.params, self.cov_params(), r, q, self.df_resid_inference, alpha,
             use_t=self.use_t,
         )  # fmt: skip
 
-    def _restrictions(self, R: ArrayLike, q: ArrayLike | None) -> tuple[jax.Array, jax.Array]:
+    def _restrictions(self, R: ArrayLike | str, q: ArrayLike | None) -> tuple[jax.Array, jax.Array]:
         if np.ndim(self.status) != 0:
             raise ValueError("tests describe one fit: index the batch first, res[i]")
         dtype = self.params.dtype
+        if isinstance(R, str):
+            if q is not None and np.any(np.asarray(q) != 0):
+                raise ValueError("a string hypothesis carries its right-hand side: leave q out")
+            R, q = inference.parse_hypothesis(R, self.param_names)
         R = jnp.atleast_2d(jnp.asarray(R, dtype))
         k = self.params.shape[-1]
         if R.ndim != 2 or R.shape[1] != k:
@@ -242,9 +286,14 @@ class GLMResult:
     # ---- prediction ---------------------------------------------------------------------
 
     def predict(
-        self, X: ArrayLike, offset: ArrayLike | None = None, which: str = "mean"
+        self,
+        X: ArrayLike,
+        offset: ArrayLike | None = None,
+        which: str = "mean",
+        exposure: ArrayLike | None = None,
     ) -> jax.Array:
-        """Predicted mean (``which="mean"``) or linear predictor (``"linear"``) for ``X``.
+        """Predicted mean (``which="mean"``) or linear predictor (``"linear"``) for ``X``,
+        with ``offset`` and ``log(exposure)`` added to the linear predictor.
 
         Raises:
             ValueError: ``X`` has not the fit's number of columns, or (a data frame) not
@@ -260,8 +309,8 @@ class GLMResult:
         _check_columns(X, self.coef.shape[-1], self.feature_names)
         X = jnp.asarray(X, self.coef.dtype)
         eta = self.intercept[..., None] + jnp.matmul(X, self.coef[..., None])[..., 0]
-        if offset is not None:
-            eta = eta + jnp.asarray(offset, eta.dtype)
+        if offset is not None or exposure is not None:
+            eta = eta + _offset(X.shape[-2], offset, exposure, eta.dtype)
         if which == "linear":
             return eta
         if which == "mean":
@@ -312,6 +361,56 @@ class GLMResult:
         )  # fmt: skip
 
     # ---- residuals and influence --------------------------------------------------------
+
+    def _residuals(self, index: int) -> jax.Array:
+        if self.fitted_rows is None:
+            raise ValueError(
+                "fitted values and residuals are kept for single fits of jaxglm.fit with "
+                "concrete inputs; for a batch member or a traced fit use "
+                "res.influence(X, y, ...) with the data"
+            )
+        return inference.residuals(self.fitted_rows, self.family, self.link)[index]
+
+    @property
+    def fittedvalues(self) -> jax.Array:
+        """(n,) fitted means ``mu`` of the fit's rows (statsmodels' ``fittedvalues``).
+
+        Kept for single fits of :func:`jaxglm.fit` with concrete inputs, which keep the
+        linear predictor, response and prior weights (three n-vectors: the memory cost);
+        batches and traced fits do not (``ValueError``: use :meth:`influence`).
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = np.arange(8.0).reshape(-1, 1) / 8
+            >>> res = jg.fit(X, np.array([1., 0, 2, 1, 3, 2, 4, 5]), family=jg.Poisson())
+            >>> round(float(res.fittedvalues.sum()), 3)      # = sum(y) with a log link
+            18.0
+            >>> res.resid_deviance.shape
+            (8,)
+        """
+        return self._residuals(0)
+
+    @property
+    def resid_response(self) -> jax.Array:
+        """(n,) ``y - mu`` (kept as :attr:`fittedvalues`)."""
+        return self._residuals(1)
+
+    @property
+    def resid_pearson(self) -> jax.Array:
+        """(n,) ``sqrt(w) (y - mu) / sqrt(V(mu))``, ``w`` the prior weights (kept as
+        :attr:`fittedvalues`)."""
+        return self._residuals(2)
+
+    @property
+    def resid_deviance(self) -> jax.Array:
+        """(n,) ``sign(y - mu) sqrt(w d(y, mu))``, ``d`` the unit deviance (kept as
+        :attr:`fittedvalues`)."""
+        return self._residuals(3)
+
+    @property
+    def resid_working(self) -> jax.Array:
+        """(n,) ``(y - mu) / (dmu/deta)`` (as :attr:`fittedvalues`)."""
+        return self._residuals(4)
 
     def influence(
         self,
@@ -450,13 +549,7 @@ def _offset(n: int, offset: Any, exposure: Any, dtype: Any) -> jax.Array:
 
 def _summary(res: GLMResult, alpha: float) -> str:
     k = np.asarray(res.params).shape[-1]
-    names = (
-        list(res.feature_names)
-        if res.feature_names
-        else [f"x{j + 1}" for j in range(np.asarray(res.coef).shape[-1])]
-    )
-    if res.fit_intercept:
-        names = ["Intercept", *names]
+    names = res.param_names
     width = 78
     stat = "t" if res.use_t else "z"
     left = [
@@ -685,8 +778,11 @@ class MultinomialResult:
         half = jnp.asarray(inference.normal_isf2(alpha), self.params.dtype) * self.bse
         return jnp.stack([self.params - half, self.params + half], axis=-1)
 
-    def predict(self, X: ArrayLike, offset: ArrayLike | None = None) -> jax.Array:
-        """(n, k) class probabilities (rows sum to 1), class 0 first.
+    def predict(
+        self, X: ArrayLike, offset: ArrayLike | None = None, which: str = "probability"
+    ) -> jax.Array:
+        """(n, k) class probabilities (rows sum to 1), class 0 first; with
+        ``which="class"`` the (n,) most probable class codes.
 
         Raises:
             ValueError: ``X`` has not the fit's number of columns, or (a data frame) not
@@ -698,7 +794,11 @@ class MultinomialResult:
             >>> res = jg.fit(X, np.arange(60) % 3, family=jg.Multinomial(3))
             >>> bool(np.allclose(res.predict(X).sum(1), 1.0))
             True
+            >>> res.predict(X[:4], which="class").shape
+            (4,)
         """
+        if which not in ("probability", "class"):
+            raise ValueError(f"which must be 'probability' or 'class', got {which!r}")
         _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
         X = jnp.asarray(X, self.params.dtype)
         eta = self.params[0] + jnp.matmul(X, self.params[1:], precision="highest")
@@ -706,7 +806,35 @@ class MultinomialResult:
             eta = eta + jnp.asarray(offset, eta.dtype)
         if not self.family.symmetric:
             eta = jnp.concatenate([jnp.zeros((*eta.shape[:-1], 1), eta.dtype), eta], axis=-1)
+        if which == "class":
+            return jnp.argmax(eta, axis=-1)
         return jax.nn.softmax(eta, axis=-1)
+
+    def get_prediction(
+        self, X: ArrayLike, offset: ArrayLike | None = None, alpha: float = 0.05
+    ) -> inference.Prediction:
+        """Class probabilities and linear predictors at ``X`` with delta-method standard
+        errors and normal intervals (statsmodels' ``MNLogit.get_prediction``).
+
+        ``mean`` (n, k) are the probabilities, ``mean_se^2 = J C J^T`` with ``J`` the
+        Jacobian of a probability in ``params`` and ``C = cov_params()``, the interval
+        ``mean +- z mean_se``; ``linear`` (n, m) the natural parameters of the classes of
+        ``theta`` with ``x^T C_j x`` and ``linear +- z linear_se``.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = np.random.default_rng(1).normal(size=(60, 1))
+            >>> res = jg.fit(X, np.arange(60) % 3, family=jg.Multinomial(3))
+            >>> res.get_prediction(X[:4]).mean_se.shape
+            (4, 3)
+        """
+        if np.ndim(self.status) != 0:
+            raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
+        _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
+        dtype = self.params.dtype
+        X = jnp.asarray(X, dtype)
+        off = jnp.zeros((), dtype) if offset is None else jnp.asarray(offset, dtype)
+        return _multinomial_prediction(self, X, off, jnp.asarray(alpha, dtype))
 
     def summary(self, alpha: float = 0.05) -> str:
         """A statsmodels-like text table, one block per non-reference class."""
@@ -743,3 +871,27 @@ class MultinomialResult:
     def __getitem__(self, index: Any) -> MultinomialResult:
         """Member ``index`` of a batched result."""
         return jax.tree.map(lambda leaf: leaf[index], self)
+
+
+@jax.jit
+def _multinomial_prediction(
+    res: MultinomialResult, X: jax.Array, offset: jax.Array, alpha: jax.Array
+) -> inference.Prediction:
+    def natural(params):
+        eta = params[0] + jnp.matmul(X, params[1:], precision="highest")
+        return eta + offset
+
+    def probabilities(params):
+        eta = natural(params)
+        if not res.family.symmetric:
+            eta = jnp.concatenate([jnp.zeros((*eta.shape[:-1], 1), eta.dtype), eta], axis=-1)
+        return jax.nn.softmax(eta, axis=-1)
+
+    def with_se(f):
+        value = f(res.params)
+        J = jax.jacrev(f)(res.params).reshape(*value.shape, -1)
+        se = jnp.sqrt(jnp.einsum("nka,ab,nkb->nk", J, res.cov, J))
+        half = inference.normal_isf2(alpha) * se
+        return value, se, value - half, value + half
+
+    return inference.Prediction(*with_se(probabilities), *with_se(natural))

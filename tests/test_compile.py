@@ -1,5 +1,6 @@
 """Compile discipline: row padding to size buckets changes nothing and saves compiles."""
 
+import dataclasses
 import sys
 
 import jax
@@ -54,8 +55,14 @@ def test_padding_changes_nothing(family, link, extra):
             atol=0, err_msg=key,
         )  # fmt: skip
     assert float(padded.nobs) == 77 - int(extra)
-    # nothing n-long is returned; predictions are for the rows asked for
-    assert max(np.size(leaf) for leaf in jax.tree.leaves(padded)) <= 16
+    # nothing padded is returned: the fitted rows (kept for the residuals) are the caller's
+    # 77, nothing else is n-long; predictions are for the rows asked for
+    rows = padded.fitted_rows
+    assert {np.shape(leaf) for leaf in jax.tree.leaves(rows)} == {(77,)}
+    rest = dataclasses.replace(padded, fitted_rows=None)
+    assert max(np.size(leaf) for leaf in jax.tree.leaves(rest)) <= 16
+    fitted = exact.predict(X, offset=kw.get("offset"))
+    np.testing.assert_allclose(padded.fittedvalues, fitted, rtol=1e-12)
     assert padded.predict(X).shape == (77,)
 
 
