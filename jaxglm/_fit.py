@@ -200,31 +200,14 @@ def fit_spec(
         )
     kept = _drop_columns(arrays, dropped, spec.fit_intercept)
     prepared, groups = prepare(spec, kept, groups)
-    res = run(spec, prepared, groups, None if dropped else names)
+    res = run(spec, prepared, groups, None if dropped else names, keep_rows=True)
     if dropped:
         res = _expand(res, dropped, np.shape(X)[1], names)
-    if isinstance(res, GLMResult) and is_concrete(res.coef):  # traced inside an outer jit
-        res = dataclasses.replace(res, fitted_rows=_fitted_rows(res, arrays))
+    if isinstance(res, GLMResult) and res.fitted_rows is not None:  # its rows, not padding
+        n = np.shape(X)[0]
+        res = dataclasses.replace(res, fitted_rows=jax.tree.map(lambda a: a[:n], res.fitted_rows))
     report(spec, res, arrays, names, stacklevel=4)
     return res
-
-
-def _fitted_rows(res: GLMResult, arrays: dict[str, Any]) -> FittedRows:
-    """The linear predictor, response and prior weights of a single fit's own rows (not
-    padded; aliased columns count 0), for its fitted values and residuals."""
-    X = arrays["X"]
-    xp = jnp if isinstance(X, jax.Array) else np
-    dtype = res.coef.dtype
-    coef = xp.asarray(res.coef)
-    eta = xp.asarray(X, dtype) @ xp.where(xp.isnan(coef), 0, coef) + xp.asarray(res.intercept)
-    if arrays["offset"] is not None:
-        eta = eta + xp.asarray(arrays["offset"], dtype)
-    if arrays["exposure"] is not None:
-        eta = eta + xp.log(xp.asarray(arrays["exposure"], dtype))
-    prior = xp.ones(eta.shape, dtype) if arrays["weights"] is None else arrays["weights"]
-    return FittedRows(
-        jnp.asarray(eta, dtype), jnp.asarray(arrays["y"], dtype), jnp.asarray(prior, dtype)
-    )
 
 
 def prepare(
@@ -249,11 +232,17 @@ def prepare(
 
 
 def run(
-    spec: FitSpec, arrays: dict[str, Any], groups: Any, names: tuple[str, ...] | None = None
+    spec: FitSpec,
+    arrays: dict[str, Any],
+    groups: Any,
+    names: tuple[str, ...] | None = None,
+    keep_rows: bool = False,
 ) -> GLMResult | MultinomialResult:
     """The compiled fit of one model: cast to the design's dtype, absent arrays as their
     neutral values (so that fits with and without them share one program), then
-    ``_fit_jit``. Traceable: the members of :func:`jaxglm.fit_many` call it under vmap."""
+    ``_fit_jit``. Traceable: the members of :func:`jaxglm.fit_many` call it under vmap.
+    ``keep_rows``: the result keeps the fit's linear predictor, response and prior weights
+    (``fitted_rows``, for residuals; a single fit's, n long; batches do not keep them)."""
     # Concrete host inputs are prepared with NumPy and handed to the jitted function as
     # they are (one transfer each); eager jnp calls would each dispatch a small program.
     on_host = is_concrete(arrays, groups) and not any(
@@ -293,6 +282,7 @@ def run(
             fit_intercept=spec.fit_intercept,
             has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
             covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
+            keep_rows=keep_rows,
         )  # fmt: skip
     except jax.errors.JaxRuntimeError as e:
         if "RESOURCE_EXHAUSTED" not in str(e) and "out of memory" not in str(e).lower():
@@ -416,11 +406,13 @@ def _expand(sub: GLMResult, dropped: tuple[int, ...], p: int, names: Any) -> GLM
 # ---- the compiled fit ----------------------------------------------------------------------
 
 
-@jax.jit(static_argnames=("fit_intercept", "has_offset", "covariance", "estimate_alpha"))
+@jax.jit(
+    static_argnames=("fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows")
+)
 def _fit_jit(
     X, y, prior, freq, offset, alpha, l1_ratio, penalty_factor, start_params, groups, code,
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
-    estimate_alpha=False,
+    estimate_alpha=False, keep_rows=False,
 ) -> GLMResult | MultinomialResult:  # fmt: skip
     dtype = X.dtype
     if family.event_ndim:  # an (n,) offset is added to every class of theta
@@ -473,6 +465,8 @@ def _fit_jit(
         )
     else:
         res = dataclasses.replace(res, alpha_bse=jnp.asarray(jnp.nan, dtype))
+    if keep_rows:  # the solution's linear predictor: already computed, no pass over X
+        res = dataclasses.replace(res, fitted_rows=FittedRows(state.eta, problem.y, prior))
     # Derivatives of a fit that did not converge (the statuses set after the solver's:
     # separation, y outside the support, alpha's loop) are NaN, as the solver's are.
     return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
