@@ -204,8 +204,9 @@ def fit_spec(
     if dropped:
         res = _expand(res, dropped, np.shape(X)[1], names)
     if isinstance(res, GLMResult) and res.fitted_rows is not None:  # its rows, not padding
-        n = np.shape(X)[0]
-        res = dataclasses.replace(res, fitted_rows=jax.tree.map(lambda a: a[:n], res.fitted_rows))
+        n = np.shape(X)[0]  # sliced on the host: an eager slice would compile per n
+        rows = jax.tree.map(lambda a: a if a.shape[0] == n else np.asarray(a)[:n], res.fitted_rows)
+        res = dataclasses.replace(res, fitted_rows=rows)
     report(spec, res, arrays, names, stacklevel=4)
     return res
 
