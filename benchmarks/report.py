@@ -40,6 +40,7 @@ class Row:
         first_s: the tool's first fit in a fresh process, import and compile included
             (:mod:`benchmarks.first_call`); None when not measured.
         first_cached_s: the same with JAX's persistent compilation cache warm (JAX tools).
+        tol: the tolerance the row ran at (None: the library's default).
     """
 
     tool: str
@@ -59,6 +60,7 @@ class Row:
     covariance: bool = False
     first_s: float | None = None
     first_cached_s: float | None = None
+    tol: float | None = None
 
     @property
     def ok(self) -> bool:

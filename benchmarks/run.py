@@ -111,12 +111,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def _with_first_call(row: Row, adapter: Adapter, problem: Problem) -> Row:
     """``row`` with its tool's first call in fresh processes, at the calibrated tolerance
     (:mod:`benchmarks.first_call`; a failure leaves the columns empty and is logged)."""
-    tol = row.settings.rpartition("tol=")[2]
     try:
         first, cached = measure_first_call(
-            adapter.__name__, problem.name, None if tol == "default" else float(tol),
-            adapter.USES_JAX,
-        )  # fmt: skip
+            adapter.__name__, problem.name, row.tol, adapter.USES_JAX
+        )
     except (subprocess.SubprocessError, ValueError) as e:
         _log(f"{problem.name}: {row.tool}: first call failed: {e}")
         return row
@@ -145,6 +143,7 @@ def _bench(adapter: Adapter, problem: Problem, ref: Reference, repeats: int, bud
         message = f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"
         return Row(
             settings=_settings(adapter, tol),
+            tol=tol,
             fit_s=float("nan"),
             runs=0,
             compile_s=None,
@@ -155,6 +154,7 @@ def _bench(adapter: Adapter, problem: Problem, ref: Reference, repeats: int, bud
         )
     return Row(
         settings=_settings(adapter, tol),
+        tol=tol,
         fit_s=float(np.median(times)),
         runs=len(times),
         compile_s=compile_s,
