@@ -32,7 +32,7 @@ groups = rng.integers(0, 9, size=n) * 5  # any labels: shard_rows codes them 0..
 mu = np.exp(eta)
 y = rng.poisson(mu).astype(float)
 FIELDS = ("params", "bse", "deviance", "null_deviance", "llf", "scale")
-STATIC = ("fit_intercept", "has_offset", "covariance", "estimate_alpha")
+STATIC = ("fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows")
 out = {}
 
 
