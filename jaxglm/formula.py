@@ -10,6 +10,10 @@ rebuilds the design of new data the same way. pandas and polars frames are accep
 Security: formulas are evaluated as Python expressions by formulaic (``np.log(x)`` calls
 NumPy; any name in scope can be called): never evaluate a formula from an untrusted source.
 
+:func:`glm` fits one model (statsmodels' ``smf.glm``); :func:`fit_many`, :func:`path`,
+:func:`cv` and :func:`bootstrap` are the entry points of the same names on a formula, each
+the array entry point on the formula's design (results named by term).
+
 formulaic and pandas are optional dependencies (``pip install jaxglm[formula]``), imported
 when a formula is used.
 """
@@ -23,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxglm import _frames
+from jaxglm import _frames, paths, sweeps
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm._fit import fit
@@ -31,7 +35,7 @@ from jaxglm._names import family_from_name, link_from_name
 from jaxglm.inference import Prediction
 from jaxglm.results import GLMResult, MultinomialResult
 
-__all__ = ["Design", "FormulaResult", "design", "glm"]
+__all__ = ["Design", "FormulaResult", "bootstrap", "cv", "design", "fit_many", "glm", "path"]
 
 
 class Design(NamedTuple):
@@ -316,32 +320,220 @@ def glm(
         >>> res.predict(df.iloc[:3]).shape
         (3,)
     """
-    if "fit_intercept" in fit_options:
-        raise TypeError("glm takes the intercept from the formula ('- 1' removes it)")
+    d, family, link, columns = _inputs(
+        "glm", formula, data, family, link, fit_options,
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+    )  # fmt: skip
+    res = fit(
+        d.X, d.y, family, link, fit_intercept=d.fit_intercept, groups=_groups(data, groups),
+        **columns, **fit_options,
+    )  # fmt: skip
+    return _named(res, formula, d, offset, exposure)
+
+
+def _inputs(
+    entry: str, formula: str, data: Any, family: Any, link: Any, options: dict[str, Any],
+    **columns: Any,
+) -> tuple[Design, F.Family, L.Link | None, dict[str, Any]]:  # fmt: skip
+    """The formula's design, the family and link objects (names resolved; a Multinomial's
+    class count from the labels) and the per-row arguments read from ``data``."""
+    if "fit_intercept" in options:
+        raise TypeError(f"{entry} takes the intercept from the formula ('- 1' removes it)")
     family = family_from_name(family)
     link = link_from_name(link)
     d = design(formula, data, labels=isinstance(family, F.Multinomial))
     if isinstance(family, F.Multinomial) and family.n_classes is None and d.classes:
         family = dataclasses.replace(family, n_classes=len(d.classes))
-    columns = {}
-    for name, value in (("weights", weights), ("freq_weights", freq_weights),
-                        ("offset", offset), ("exposure", exposure)):  # fmt: skip
-        columns[name] = _column(data, name, value)
+    return d, family, link, {k: _column(data, k, v) for k, v in columns.items()}
+
+
+def _groups(data: Any, groups: Any) -> Any:
+    """Cluster labels of any type (an array or a column name of ``data``) as codes."""
     if isinstance(groups, str):
         _frames.check_missing(f"groups column {groups!r}", data[groups])
         groups = data[groups]
-    if groups is not None:
-        labels = np.asarray(groups.to_numpy() if _frames.is_frame(groups) else groups)
-        groups = np.unique(labels, return_inverse=True)[1]
-    res = fit(
-        d.X, d.y, family, link, fit_intercept=d.fit_intercept, groups=groups, **columns,
-        **fit_options,
-    )  # fmt: skip
+    if groups is None:
+        return None
+    labels = np.asarray(groups.to_numpy() if _frames.is_frame(groups) else groups)
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def _named(res: Any, formula: str, d: Design, offset: Any, exposure: Any) -> FormulaResult:
     return FormulaResult(
         res, formula, d.model_spec, d.classes,
         offset if isinstance(offset, str) else None,
         exposure if isinstance(exposure, str) else None,
     )  # fmt: skip
+
+
+def fit_many(
+    formula: str,
+    data: Any,
+    family: F.Family | str | None = None,
+    link: L.Link | str | None = None,
+    *,
+    weights: ArrayLike | str | None = None,
+    freq_weights: ArrayLike | str | None = None,
+    offset: ArrayLike | str | None = None,
+    exposure: ArrayLike | str | None = None,
+    groups: ArrayLike | str | None = None,
+    **options: Any,
+) -> GLMResult:
+    """:func:`jaxglm.fit_many` on a formula: one fit per response column of its left side
+    (``"y1 + y2 + y3 ~ x + C(g)"``), or one response fitted once per member of the
+    per-member options (``alpha`` of shape (m,), ``weights`` of shape (m, n), ...).
+
+    Args:
+        formula, data, family, link, groups: as :func:`glm`.
+        weights, freq_weights, offset, exposure: column names of ``data`` (shared by all
+            members) or arrays, (n,) shared or (m, n) per member.
+        **options: the other options of :func:`jaxglm.fit_many`.
+
+    Returns:
+        The batched :class:`jaxglm.GLMResult`, parameters named by term.
+
+    Example:
+        >>> import numpy as np, pandas as pd, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=100), "g": rng.choice(["a", "b"], 100)})
+        >>> df["y1"], df["y2"] = rng.poisson(1.0, 100), rng.poisson(2.0, 100)
+        >>> res = jg.formula.fit_many("y1 + y2 ~ x + C(g)", df, "poisson")
+        >>> res.params.shape, res.param_names
+        ((2, 3), ['Intercept', 'x', 'C(g)[T.b]'])
+    """
+    d, family, link, columns = _inputs(
+        "fit_many", formula, data, family, link, options,
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+    )  # fmt: skip
+    Y = d.y.T if d.y.ndim == 2 else np.broadcast_to(d.y, (_members(columns, options), *d.y.shape))
+    return sweeps.fit_many(
+        d.X, Y, family, link, fit_intercept=d.fit_intercept, groups=_groups(data, groups),
+        **columns, **options,
+    )  # fmt: skip
+
+
+def _members(columns: dict[str, Any], options: dict[str, Any]) -> int:
+    """The number of members of a one-response fit_many: from its per-member options."""
+    sizes = {np.shape(v)[0] for k, v in columns.items() if v is not None and np.ndim(v) == 2}
+    if np.ndim(options.get("alpha", 0.0)) == 1:
+        sizes.add(np.shape(options["alpha"])[0])
+    if len(sizes) != 1:
+        raise ValueError(
+            "fit_many on a formula needs several responses ('y1 + y2 ~ x') or options given "
+            f"per member (alpha (m,), weights (m, n), ...) of one size m, got sizes {sorted(sizes)}"
+        )
+    return sizes.pop()
+
+
+def path(
+    formula: str,
+    data: Any,
+    family: F.Family | str | None = None,
+    link: L.Link | str | None = None,
+    *,
+    weights: ArrayLike | str | None = None,
+    freq_weights: ArrayLike | str | None = None,
+    offset: ArrayLike | str | None = None,
+    exposure: ArrayLike | str | None = None,
+    **options: Any,
+) -> paths.PathResult:
+    """:func:`jaxglm.path` on a formula (the coefficients named by term: ``feature_names``).
+
+    Args:
+        formula, data, family, link, weights, freq_weights, offset, exposure: as :func:`glm`.
+        **options: the other options of :func:`jaxglm.path` (``l1_ratio``, ``n_alphas``, ...).
+
+    Example:
+        >>> import numpy as np, pandas as pd, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200), "g": rng.choice(["a", "b"], 200)})
+        >>> df["y"] = rng.poisson(np.exp(0.5 * df["x"]))
+        >>> res = jg.formula.path("y ~ x + C(g)", df, "poisson", n_alphas=5)
+        >>> res.coef.shape, res.feature_names
+        ((5, 2), ('x', 'C(g)[T.b]'))
+    """
+    d, family, link, columns = _inputs(
+        "path", formula, data, family, link, options,
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+    )  # fmt: skip
+    return paths.path(d.X, d.y, family, link, fit_intercept=d.fit_intercept, **columns, **options)
+
+
+def cv(
+    formula: str,
+    data: Any,
+    family: F.Family | str | None = None,
+    link: L.Link | str | None = None,
+    *,
+    weights: ArrayLike | str | None = None,
+    freq_weights: ArrayLike | str | None = None,
+    offset: ArrayLike | str | None = None,
+    exposure: ArrayLike | str | None = None,
+    **options: Any,
+) -> paths.CVResult:
+    """:func:`jaxglm.cv` on a formula. Its ``refit`` is a :class:`FormulaResult`
+    (``res.refit.predict(new_frame)``), its path named by term.
+
+    Args:
+        formula, data, family, link, weights, freq_weights, offset, exposure: as :func:`glm`.
+        **options: the other options of :func:`jaxglm.cv` (``n_folds``, ``l1_ratio``, ...).
+
+    Example:
+        >>> import numpy as np, pandas as pd, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200), "g": rng.choice(["a", "b"], 200)})
+        >>> df["y"] = rng.poisson(np.exp(0.5 * df["x"]))
+        >>> res = jg.formula.cv("y ~ x + C(g)", df, "poisson", n_alphas=5, n_folds=3)
+        >>> list(res.refit.params.index), res.refit.predict(df.iloc[:2]).shape
+        (['Intercept', 'x', 'C(g)[T.b]'], (2,))
+    """
+    d, family, link, columns = _inputs(
+        "cv", formula, data, family, link, options,
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+    )  # fmt: skip
+    res = paths.cv(d.X, d.y, family, link, fit_intercept=d.fit_intercept, **columns, **options)
+    return dataclasses.replace(res, refit=_named(res.refit, formula, d, offset, exposure))
+
+
+def bootstrap(
+    formula: str,
+    data: Any,
+    family: F.Family | str | None = None,
+    link: L.Link | str | None = None,
+    *,
+    weights: ArrayLike | str | None = None,
+    freq_weights: ArrayLike | str | None = None,
+    offset: ArrayLike | str | None = None,
+    exposure: ArrayLike | str | None = None,
+    groups: ArrayLike | str | None = None,
+    **options: Any,
+) -> sweeps.BootstrapResult:
+    """:func:`jaxglm.bootstrap` on a formula. Its ``fit`` is a :class:`FormulaResult`; the
+    replicates' ``params`` columns follow ``res.fit.params.index``.
+
+    Args:
+        formula, data, family, link, weights, freq_weights, offset, exposure, groups: as
+            :func:`glm`.
+        **options: the other options of :func:`jaxglm.bootstrap` (``n_boot``, ``key``, ...).
+
+    Example:
+        >>> import numpy as np, pandas as pd, jaxglm as jg
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200)})
+        >>> df["y"] = rng.poisson(np.exp(0.3 * df["x"]))
+        >>> boot = jg.formula.bootstrap("y ~ x", df, "poisson", n_boot=50, key=1)
+        >>> list(boot.fit.params.index), boot.params.shape
+        (['Intercept', 'x'], (50, 2))
+    """
+    d, family, link, columns = _inputs(
+        "bootstrap", formula, data, family, link, options,
+        weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+    )  # fmt: skip
+    res = sweeps.bootstrap(
+        d.X, d.y, family, link, fit_intercept=d.fit_intercept, groups=_groups(data, groups),
+        **columns, **options,
+    )  # fmt: skip
+    return dataclasses.replace(res, fit=_named(res.fit, formula, d, offset, exposure))
 
 
 def _column(data: Any, name: str, value: Any) -> Any:

@@ -36,12 +36,13 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
+from jaxglm import _frames
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
 from jaxglm._fit import fit
-from jaxglm._pytree import pytree_dataclass
-from jaxglm._spec import FitSpec, check_folds, is_concrete, resolve_spec, validate
+from jaxglm._pytree import pytree_dataclass, static_field
+from jaxglm._spec import FitSpec, check_folds, column_names, is_concrete, resolve_spec, validate
 from jaxglm._statistics import null_eta
 from jaxglm.model import deviance_at, null_params
 from jaxglm.results import GLMResult
@@ -62,6 +63,7 @@ class PathResult:
             null deviance`` (glmnet's ``dev.ratio``).
         n_nonzero: (A,) number of features in use (a non-zero coefficient, in any class).
         n_iter, status, kkt_violation: (A,) per fit (:class:`jaxglm.Status`).
+        feature_names: the columns' names (a frame's, a formula's terms), else None.
     """
 
     alphas: jax.Array
@@ -73,6 +75,7 @@ class PathResult:
     n_iter: jax.Array
     status: jax.Array
     kkt_violation: jax.Array
+    feature_names: tuple[str, ...] | None = static_field(default=None)
 
 
 @pytree_dataclass
@@ -217,10 +220,18 @@ def _rows_of_transpose(X: jax.Array) -> jax.Array:
 def _prepare(
     X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights, freq_weights,
     offset, exposure, penalty_factor, alphas,
-) -> tuple[FitSpec, tuple]:  # fmt: skip
+) -> tuple[FitSpec, tuple, dict]:  # fmt: skip
     """Resolve and validate as :func:`jaxglm.fit` does, then the arrays of the compiled path:
     ``(X, y, w, offset, penalty_factor, grid)`` with ``w`` = prior x frequency weights and
-    the exposure's log in the offset."""
+    the exposure's log in the offset, and the caller's arrays with frames as NumPy arrays
+    (the design's column names under ``"names"``)."""
+    names = column_names(X)
+    given, _ = _frames.to_host(dict(
+        X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
+        penalty_factor=penalty_factor,
+    ))  # fmt: skip
+    X, y, weights, freq_weights = given["X"], given["y"], given["weights"], given["freq_weights"]
+    offset, exposure, penalty_factor = given["offset"], given["exposure"], given["penalty_factor"]
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, path=True,
@@ -252,7 +263,7 @@ def _prepare(
     if spec.family.event_ndim:  # labels or rows of k classes -> (n, m); offsets per class
         y = spec.family.encode(y)
         off = jnp.broadcast_to(off if off.ndim == 2 else off[:, None], y.shape)
-    return spec, (X, y, w, off, pf, grid)
+    return spec, (X, y, w, off, pf, grid), dict(given, names=names)
 
 
 def path(
@@ -304,7 +315,7 @@ def path(
         >>> res.coef.shape, bool(res.dev_ratio[-1] > 0.5)
         ((5, 3), True)
     """
-    spec, (X, y, w, off, pf, grid) = _prepare(
+    spec, (X, y, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
         freq_weights, offset, exposure, penalty_factor, alphas,
     )  # fmt: skip
@@ -316,7 +327,7 @@ def path(
         fit_intercept=spec.fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
         independent=independent,
     )  # fmt: skip
-    return res
+    return dataclasses.replace(res, feature_names=given["names"])
 
 
 def fold_ids(n: int, n_folds: int, seed: int) -> np.ndarray:
@@ -382,7 +393,7 @@ def cv(
     """
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")
-    spec, (X, y_rows, w, off, pf, grid) = _prepare(
+    spec, (X, y_rows, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
         freq_weights, offset, exposure, penalty_factor, alphas,
     )  # fmt: skip
@@ -409,9 +420,12 @@ def cv(
     if spec.fit_intercept:
         start = jnp.concatenate([full.intercept[index][None], start])
     res = fit(
-        X, y, spec.family, spec.link, weights=weights, freq_weights=freq_weights,
-        offset=offset, exposure=exposure, fit_intercept=spec.fit_intercept,
-        alpha=full.alphas[index], l1_ratio=l1_ratio, penalty_factor=penalty_factor,
-        solver=spec.solver, start_params=start,
+        X, given["y"], spec.family, spec.link, weights=given["weights"],
+        freq_weights=given["freq_weights"], offset=given["offset"], exposure=given["exposure"],
+        fit_intercept=spec.fit_intercept, alpha=full.alphas[index], l1_ratio=l1_ratio,
+        penalty_factor=given["penalty_factor"], solver=spec.solver, start_params=start,
     )  # fmt: skip
+    names = given["names"]
+    full = dataclasses.replace(full, feature_names=names)
+    res = dataclasses.replace(res, feature_names=names)
     return CVResult(full, fold_dev, mean, se, alpha_min, alpha_1se, res)

@@ -26,8 +26,47 @@ __all__ = [
     "MultinomialResult",
     "PerfectSeparationWarning",
     "Status",
+    "Summary",
     "lr_test",
 ]
+
+
+class Summary(str):
+    """A fit's summary: the text table (a ``str``; ``print`` it) and, for reports, its
+    coefficient table as a pandas DataFrame (``as_frame``), LaTeX or HTML. pandas (and
+    jinja2 for LaTeX) are imported when asked for.
+
+    Example:
+        >>> import numpy as np, jaxglm as jg
+        >>> X = np.linspace(0, 1, 30)[:, None]
+        >>> s = jg.fit(X, 1.0 + 2.0 * X[:, 0] + np.sin(np.arange(30)) / 10).summary()
+        >>> s.as_frame().index.tolist(), "<table" in s.to_html()
+        (['Intercept', 'x1'], True)
+    """
+
+    _frame: Any
+
+    def __new__(cls, text: str, frame: Any) -> Summary:
+        out = super().__new__(cls, text)
+        out._frame = frame
+        return out
+
+    def __reduce__(self) -> Any:
+        return str, (str(self),)
+
+    def as_frame(self) -> Any:
+        """The coefficient table: ``coef``, ``std err``, the Wald statistic, its p-value
+        and the interval, one row per parameter (by class and term for Multinomial)."""
+        return self._frame()
+
+    def to_latex(self, **kwargs: Any) -> str:
+        """The coefficient table as LaTeX (pandas' ``DataFrame.to_latex``, ``kwargs`` to it;
+        needs jinja2)."""
+        return self.as_frame().to_latex(**kwargs)
+
+    def to_html(self, **kwargs: Any) -> str:
+        """The coefficient table as an HTML table (pandas' ``DataFrame.to_html``)."""
+        return self.as_frame().to_html(**kwargs)
 
 
 @pytree_dataclass
@@ -484,11 +523,21 @@ class GLMResult:
 
     # ---- summary ------------------------------------------------------------------------
 
-    def summary(self, alpha: float = 0.05) -> str:
-        """A statsmodels-like text table of the fit (one fit, not a batch)."""
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """A statsmodels-like text table of the fit (one fit, not a batch): a
+        :class:`Summary`, a ``str`` whose ``as_frame()``, ``to_latex()`` and ``to_html()``
+        give the coefficient table for reports.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = np.linspace(0, 1, 30)[:, None]
+            >>> s = jg.fit(X, 1.0 + 2.0 * X[:, 0] + np.sin(np.arange(30)) / 10).summary()
+            >>> s.splitlines()[0].strip(), list(s.as_frame().columns[:2])
+            ('Generalized Linear Model Results', ['coef', 'std err'])
+        """
         if np.ndim(self.status) != 0:
             raise ValueError("summary() describes one fit: index the batch first, res[i]")
-        return _summary(self, alpha)
+        return Summary(_summary(self, alpha), functools.partial(self.params_frame, alpha))
 
     def __repr__(self) -> str:
         shape = np.shape(self.status)
@@ -836,8 +885,9 @@ class MultinomialResult:
         off = jnp.zeros((), dtype) if offset is None else jnp.asarray(offset, dtype)
         return _multinomial_prediction(self, X, off, jnp.asarray(alpha, dtype))
 
-    def summary(self, alpha: float = 0.05) -> str:
-        """A statsmodels-like text table, one block per non-reference class."""
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """A statsmodels-like text table, one block per non-reference class (a
+        :class:`Summary`: its ``as_frame()`` is indexed by class and term)."""
         if np.ndim(self.status) != 0:
             raise ValueError("summary() describes one fit: index the batch first, res[i]")
         params, bse = np.asarray(self.params), np.asarray(self.bse)
@@ -866,7 +916,22 @@ class MultinomialResult:
                     f"{pv[i, j]:>9.3f}{ci[i, j, 0]:>10.4f}{ci[i, j, 1]:>10.4f}"
                 )
         lines.append("=" * 78)
-        return "\n".join(lines)
+        return Summary("\n".join(lines), functools.partial(self._params_frame, names, alpha))
+
+    def _params_frame(self, names: list[str], alpha: float) -> Any:
+        import pandas as pd
+
+        ci = np.asarray(self.conf_int(alpha))
+        first = 0 if self.family.symmetric else 1
+        columns = {
+            "coef": self.params, "std err": self.bse, "z": self.tvalues,
+            "P>|z|": self.pvalues, f"[{alpha / 2:g}": ci[..., 0], f"{1 - alpha / 2:g}]": ci[..., 1],
+        }  # fmt: skip
+        m = np.shape(self.params)[1]
+        classes = range(first, m + first)
+        index = pd.MultiIndex.from_product([classes, names], names=["class", "term"])
+        values = {k: np.asarray(v).T.reshape(-1) for k, v in columns.items()}
+        return pd.DataFrame(values, index=index)
 
     def __getitem__(self, index: Any) -> MultinomialResult:
         """Member ``index`` of a batched result."""

@@ -74,7 +74,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _fit, _linalg, _padding
+from jaxglm import _fit, _frames, _linalg, _padding
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm._spec import MEMBER_NDIM, FitSpec, column_names, is_concrete, resolve_spec, validate
@@ -201,6 +201,10 @@ def _run_batch(
     validated) each member is a replicate whose frequency weights are drawn, per chunk,
     by a small compiled function.
     """
+    arrays, _ = _frames.to_host(arrays)  # frames and series as NumPy arrays, as fit's
+    others, groups = _frames.to_host({k: v for k, v in shared.items() if k != "groups"},
+                                     shared["groups"])  # fmt: skip
+    shared = dict(others, groups=groups)
     batched = _batched_names(arrays, spec.family, y_batched=sample is None)
     if sample is None and "y" not in batched:
         raise ValueError(

@@ -126,6 +126,13 @@ def test_named_parameters_summary_and_string_hypotheses(claims_fit):
     np.testing.assert_array_equal(again.params.to_numpy(), claims_fit.params.to_numpy())
     ci = claims_fit.conf_int()
     assert list(ci.columns) == ["lower", "upper"] and ci.index[1] == "np.log(age)"
+    summary = claims_fit.summary()
+    frame = summary.as_frame()
+    np.testing.assert_array_equal(frame["std err"].to_numpy(), res.bse)
+    np.testing.assert_array_equal(frame["[0.025"].to_numpy(), ci["lower"].to_numpy())
+    assert list(frame.index) == res.param_names
+    assert summary.to_html().count("</tr>") == len(res.param_names) + 1  # a header row
+    assert r"\begin{tabular}" in summary.to_latex() and "np.log(age)" in summary.to_latex()
 
 
 def test_residuals_kept_on_single_fits_equal_influence(claims, claims_fit):
@@ -197,6 +204,10 @@ def test_multinomial_get_prediction_of_two_classes_is_the_logistic_one(claims):
     np.testing.assert_allclose(np.asarray(p.mean)[:, 1], q.mean, rtol=1e-8)
     np.testing.assert_allclose(np.asarray(p.mean_se)[:, 1], q.mean_se, rtol=1e-7)
     np.testing.assert_allclose(np.asarray(p.linear_se)[:, 0], q.linear_se, rtol=1e-7)
+    frame = multi.summary().as_frame()
+    assert frame.index.names == ["class", "term"] and len(frame) == 3
+    np.testing.assert_array_equal(frame.loc[1]["coef"].to_numpy(), multi.result.params[:, 0])
+    np.testing.assert_array_equal(frame.loc[1]["P>|z|"].to_numpy(), multi.result.pvalues[:, 0])
 
 
 def test_names_registry_lists_valid_names():
@@ -204,3 +215,92 @@ def test_names_registry_lists_valid_names():
         jg.glm("y ~ x", pd.DataFrame({"y": [1.0, 2.0], "x": [0.0, 1.0]}), family="poison")
     with pytest.raises(ValueError, match="unknown link 'lgo'"):
         jg.glm("y ~ x", pd.DataFrame({"y": [1.0, 2.0], "x": [0.0, 1.0]}), link="lgo")
+
+
+def test_frames_at_the_boundary_of_every_entry_point(claims):
+    """path, cv, fit_many and bootstrap read frames as fit does: extension dtypes, the bad
+    column named, index alignment, and the column names kept on the result."""
+    # The shapes and options of the next test's (shared compiled programs).
+    X = pd.DataFrame(
+        {
+            "age": pd.array(np.log(claims["age"].to_numpy()), dtype="Float64"),
+            "south": claims["region"] == "south",
+            "west": pd.array(claims["region"] == "west", dtype="boolean"),
+        }
+    )
+    y = pd.Series(claims["claims"].to_numpy(), dtype="Int64")
+    e = claims["exposure"].to_numpy()
+    Xa, ya = X.astype(float).to_numpy(), y.to_numpy(float)
+    Y = np.stack([ya, ya[::-1]])
+    calls = {
+        "path": lambda X, y: jg.path(X, y, jg.Poisson(), n_alphas=4, exposure=e),
+        "cv": lambda X, y: jg.cv(X, y, jg.Poisson(), n_alphas=4, n_folds=3, exposure=e),
+        "fit_many": lambda X, y: jg.fit_many(X, Y if y is ya else np.stack([y, y]), jg.Poisson()),
+        "bootstrap": lambda X, y: jg.bootstrap(X, y, jg.Poisson(), n_boot=8, exposure=e),
+    }
+    for name, call in calls.items():
+        got = call(X, y)
+        if name == "fit_many":
+            got, ref = got.params[0], call(Xa, ya).params[0]
+            assert call(X, y).feature_names == ("age", "south", "west")
+        else:
+            ref = call(Xa, ya)
+            named = {"path": got, "cv": got.path if name == "cv" else None}.get(name)
+            if name == "cv":
+                assert got.refit.param_names == ["Intercept", "age", "south", "west"]
+            if name == "bootstrap":
+                assert got.fit.param_names == ["Intercept", "age", "south", "west"]
+                got, ref = got.params, ref.params
+            else:
+                assert named.feature_names == ("age", "south", "west")
+                got, ref = named.coef, (ref.path if name == "cv" else ref).coef
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14, err_msg=name)
+        with pytest.raises(ValueError, match="X column 'region' must be numeric or bool"):
+            call(X.assign(region=claims["region"]), y)
+        if name != "fit_many":  # its y is a stack of responses, not a series
+            with pytest.raises(ValueError, match="y's index is not X's"):
+                call(X, y.sample(frac=1.0, random_state=0))
+
+
+def test_formula_entry_points_equal_the_array_entry_points_on_its_design(claims):
+    """jaxglm.formula's fit_many, path, cv and bootstrap are the array entry points on the
+    formula's design (the same numbers), named by term; cv's refit predicts new frames."""
+    formula = "claims ~ np.log(age) + C(region)"
+    d = jg.formula.design(formula, claims)
+    e = claims["exposure"].to_numpy()
+    opts = dict(family=jg.Poisson(), fit_intercept=d.fit_intercept, exposure=e)
+    terms = ("np.log(age)", "C(region)[T.south]", "C(region)[T.west]")
+
+    got = jg.formula.path(formula, claims, "poisson", exposure="exposure", n_alphas=4)
+    ref = jg.path(d.X.to_numpy(), d.y, n_alphas=4, **opts)
+    np.testing.assert_array_equal(got.coef, ref.coef)
+    assert got.feature_names == terms
+
+    got = jg.formula.cv(formula, claims, "poisson", exposure="exposure", n_alphas=4, n_folds=3)
+    ref = jg.cv(d.X.to_numpy(), d.y, n_alphas=4, n_folds=3, **opts)
+    np.testing.assert_array_equal(got.mean, ref.mean)
+    assert list(got.refit.params.index) == ["Intercept", *terms]
+    new = claims.iloc[:5]
+    np.testing.assert_allclose(
+        got.refit.predict(new), ref.refit.predict(d.X.to_numpy()[:5], exposure=e[:5]), rtol=1e-12
+    )
+
+    got = jg.formula.bootstrap(formula, claims, "poisson", exposure="exposure", n_boot=8)
+    ref = jg.bootstrap(d.X.to_numpy(), d.y, n_boot=8, **opts)
+    np.testing.assert_array_equal(got.params, ref.params)
+    assert list(got.fit.params.index) == ["Intercept", *terms]
+
+    two = claims.assign(other=claims["claims"][::-1].to_numpy())
+    got = jg.formula.fit_many("claims + other ~ np.log(age) + C(region)", two, "poisson")
+    ref = jg.fit_many(d.X.to_numpy(), np.stack([d.y, two["other"].to_numpy()]), jg.Poisson())
+    np.testing.assert_allclose(got.params, ref.params, rtol=1e-12)
+    assert got.param_names == ["Intercept", *terms]
+    alphas = np.array([0.0, 0.1, 1.0])
+    got = jg.formula.fit_many(formula, claims, "poisson", alpha=alphas)
+    assert got.params.shape == (3, 4)
+    np.testing.assert_allclose(got[0].params, jg.glm(formula, claims, "poisson").result.params,
+                               rtol=1e-10)  # fmt: skip
+    with pytest.raises(ValueError, match="several responses"):
+        jg.formula.fit_many(formula, claims, "poisson")
+    with pytest.raises(TypeError, match="intercept from the formula"):
+        jg.formula.path(formula, claims, "poisson", fit_intercept=False)
