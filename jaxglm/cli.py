@@ -380,8 +380,7 @@ def _design_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     return d, options
 
 
-def _save(fig_or_ax: Any, filename: str) -> None:
-    figure = getattr(fig_or_ax, "figure", fig_or_ax)
+def _save(figure: Any, filename: str) -> None:
     figure.savefig(filename, dpi=100, bbox_inches="tight")
     print(f"wrote {filename}")
 
