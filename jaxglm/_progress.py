@@ -20,9 +20,9 @@ class Silent:
 
 
 @contextlib.contextmanager
-def bar(enabled: bool, total: int, unit: str) -> Iterator[Any]:
-    """A tqdm bar of ``total`` units when ``enabled`` (else an object whose ``update``
-    does nothing), closed on exit.
+def bar(enabled: bool, total: int | None, unit: str) -> Iterator[Any]:
+    """A tqdm bar of ``total`` units (None: unknown) when ``enabled`` (else an object whose
+    ``update`` does nothing), closed on exit.
 
     Raises:
         ImportError: ``enabled`` and tqdm is not installed.

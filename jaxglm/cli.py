@@ -32,7 +32,7 @@ key                 value
 ``jaxglm_version``  the version that wrote it
 ``formula``         the formula as given
 ``family``          the family's name (``"Poisson"``, ``"Tweedie(power=1.5)"``)
-``link``            the link's name
+``link``            the link's name (null for Multinomial: its softmax link is fixed)
 ``solver``          the solver's name
 ``dtype``           ``"float64"`` or ``"float32"``
 ``status``          the :class:`jaxglm.Status` name in lower case (``"converged"``)
@@ -45,7 +45,8 @@ key                 value
 ``df_model``        model degrees of freedom; ``df_resid``: residual ones
 ``scale``           dispersion ``phi``
 ``deviance``        deviance; ``null_deviance``: the intercept-only model's
-``pearson_chi2``    Pearson's chi-squared statistic
+``pearson_chi2``    Pearson's chi-squared statistic (``scale``, ``null_deviance`` and
+                    ``pearson_chi2`` are null for Multinomial)
 ``llf``             log-likelihood; ``aic``, ``bic``: R's ``AIC``/``BIC``
 ``param_names``     the parameters' names, ``"Intercept"`` first when fitted
 ``params``          estimates, in ``param_names`` order (for Multinomial, one list
@@ -277,6 +278,7 @@ def _json_number(x: Any) -> Any:
 def result_json(res: jg.FormulaResult, dtype: str, alpha: float, l1_ratio: float) -> dict:
     """The ``--json`` object of a formula fit (the schema of the module docstring)."""
     r = res.result
+    multinomial = isinstance(r, jg.MultinomialResult)
     arrays = {
         "params": r.params,
         "bse": r.bse,
@@ -289,7 +291,7 @@ def result_json(res: jg.FormulaResult, dtype: str, alpha: float, l1_ratio: float
         "jaxglm_version": jg.__version__,
         "formula": res.formula,
         "family": r.family.name,
-        "link": r.link.name,
+        "link": None if multinomial else r.link.name,
         "solver": r.solver_name,
         "dtype": dtype,
         "status": jg.Status(int(r.status_code)).name.lower(),
@@ -298,11 +300,12 @@ def result_json(res: jg.FormulaResult, dtype: str, alpha: float, l1_ratio: float
         "alpha": alpha,
         "l1_ratio": l1_ratio,
         "cov_type": r.cov_type,
-        "use_t": bool(r.use_t),
+        "use_t": False if multinomial else bool(r.use_t),
     }
     for key in ("nobs", "df_model", "df_resid", "scale", "deviance", "null_deviance",
                 "pearson_chi2", "llf", "aic", "bic"):  # fmt: skip
-        out[key] = _json_number(getattr(r, key))
+        absent = multinomial and key in ("scale", "null_deviance", "pearson_chi2")
+        out[key] = None if absent else _json_number(getattr(r, key))
     out["param_names"] = list(res.params.index)
     for key, value in arrays.items():
         out[key] = _json_number(np.asarray(value).tolist())
