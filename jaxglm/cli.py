@@ -81,6 +81,7 @@ import jax
 import numpy as np
 
 import jaxglm as jg
+from jaxglm import _frames
 from jaxglm._names import FAMILIES, LINKS, family_from_name, link_from_name
 
 __all__ = ["UsageError", "cache_dir", "main"]
@@ -377,7 +378,7 @@ def _design_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         d = jg.formula.design(args.formula, data)
     except ValueError as err:
         raise UsageError(_one_line(err)) from None
-    options = {k: jg._frames.to_numpy(k, data[c]) for k, c in columns.items()}
+    options = {k: _frames.to_numpy(k, data[c]) for k, c in columns.items()}
     options.update(family=family, link=link, fit_intercept=d.fit_intercept,
                    l1_ratio=args.l1_ratio, n_alphas=args.n_alphas)  # fmt: skip
     return d, options
