@@ -23,6 +23,7 @@ Newton decrement relative to the objective, ``tol``; a step from a decrement wit
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import time
 import warnings
@@ -35,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxglm import _linalg, _padding
+from jaxglm import _linalg, _padding, _progress
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
@@ -71,6 +72,12 @@ class PassInfo(NamedTuple):
     objective: float
 
 
+def _show_pass(bar: Any, info: PassInfo) -> None:
+    """``fit_stream(progress=True)``'s hook: one step of the bar per pass."""
+    bar.set_postfix_str(f"{info.kind}, objective {info.objective:.8g}", refresh=False)
+    bar.update(1)
+
+
 def fit_stream(
     chunks: Iterable[tuple] | Callable[[], Iterator[tuple]],
     family: F.Family | None = None,
@@ -86,7 +93,7 @@ def fit_stream(
     scale: float | str | None = None,
     use_t: bool | None = None,
     dtype: Any = None,
-    progress: Callable[[PassInfo], None] | None = None,
+    progress: Callable[[PassInfo], None] | bool | None = None,
 ) -> GLMResult:
     """Fit a GLM to rows read in chunks (data larger than memory), by Newton's method.
 
@@ -110,7 +117,9 @@ def fit_stream(
         dtype: the working dtype (default JAX's: float64 with ``jax_enable_x64``, else
             float32). Chunks are copied to the device as stored (float32 on disk stays
             float32 in the copy) and converted on the device.
-        progress: called with a :class:`PassInfo` after every pass (off by default).
+        progress: called with a :class:`PassInfo` after every pass (off by default);
+            ``True`` shows a tqdm bar of the passes with the last objective (``pip install
+            "jaxglm[progress]"``), updated on the host between passes.
 
     Returns:
         A :class:`jaxglm.GLMResult` (``feature_names`` None). A
@@ -156,9 +165,11 @@ def fit_stream(
     )  # fmt: skip
     _check_options(spec, solver)
     dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(float) if dtype is None else dtype)
-    stream = _Stream(open_chunks, spec, X0.shape[0], X0.shape[1], dtype, cluster, progress)
-    stream.options = dict(alpha=alpha, penalty_factor=penalty_factor)
-    res = _newton(stream, spec)
+    with _progress.bar(progress is True, None, "passes") as bar:
+        hook = functools.partial(_show_pass, bar) if progress is True else progress or None
+        stream = _Stream(open_chunks, spec, X0.shape[0], X0.shape[1], dtype, cluster, hook)
+        stream.options = dict(alpha=alpha, penalty_factor=penalty_factor)
+        res = _newton(stream, spec)
     if int(res.status) != Status.CONVERGED:
         warnings.warn(
             f"{spec.family.name} fit did not converge: {res.status_message}",

@@ -76,7 +76,7 @@ def test_cv_equals_a_loop_over_folds(data):
     np.testing.assert_allclose(again.fold_deviance, res.fold_deviance, rtol=1e-12)
     from jaxglm.plotting import plot_cv
 
-    ax = plot_cv(res)
+    ax = plot_cv(res).axes[0]
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), res.mean)
     marks = [line.get_xdata()[0] for line in ax.get_lines()[1:]]
     np.testing.assert_allclose(marks, np.log10([res.alpha_min, res.alpha_1se]))
@@ -85,6 +85,6 @@ def test_cv_equals_a_loop_over_folds(data):
 def test_plots_draw_one_line_per_feature(data, warm):
     from jaxglm.plotting import plot_path
 
-    ax = plot_path(warm, names=[f"x{j}" for j in range(5)])
+    ax = plot_path(warm, names=[f"x{j}" for j in range(5)]).axes[0]
     assert len(ax.get_lines()) == 5
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), warm.coef[:, 0])

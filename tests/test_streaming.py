@@ -58,6 +58,28 @@ def test_newton_with_weights_offset_ridge_nonrobust_and_hc0(data):
         assert all(info.rows == N for info in passes)
 
 
+def test_progress_bar_counts_the_passes(data, monkeypatch, capsys):
+    import tqdm.auto
+
+    steps = []
+
+    class Recording(tqdm.auto.tqdm):
+        def update(self, n=1):
+            steps.append((n, self.postfix))
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    X, y, w, off = data["X"], data["poisson"], data["weights"], data["offset"]
+    passes = []
+    hooked = jg.fit_stream(chunks_of(X, y, w, off), jg.Poisson(), tol=TOL,
+                           progress=passes.append)  # fmt: skip
+    shown = jg.fit_stream(chunks_of(X, y, w, off), jg.Poisson(), tol=TOL, progress=True)
+    assert len(steps) == len(passes) and {n for n, _ in steps} == {1}
+    assert steps[-1][1].startswith("statistics")
+    assert f"{len(passes)} passes" in capsys.readouterr().err.replace("/?", "")
+    np.testing.assert_array_equal(shown.params, hooked.params)
+
+
 def test_cluster_labels_in_the_chunks(data):
     X, y, w, g = data["X"], data["poisson"], data["weights"], data["groups"]
     chunks = [(X[i : i + ROWS], y[i : i + ROWS], w[i : i + ROWS], None, g[i : i + ROWS])
