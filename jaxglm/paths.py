@@ -121,9 +121,14 @@ def _alpha_max(problem: M.Problem, eta: jax.Array, l1_ratio, penalty_factor) -> 
     return jnp.max(scaled) / ratio
 
 
-def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent):
-    """Fits along ``alphas`` (warm starts in a scan, or independent under vmap)."""
-    start = null_params(problem)  # slopes 0, the null model's intercept
+def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent, eta_null):
+    """Fits along ``alphas`` (warm starts in a scan, or independent under vmap), from the
+    null model whose gradient gave ``alpha_max`` (``eta_null``): there the first fit is
+    already optimal and its coefficients exactly 0 (from the closed-form start, which
+    ignores the offset, the first fit took steps and kept coefficients of ~1e-9)."""
+    start = null_params(problem)  # slopes 0
+    if problem.fit_intercept:
+        start = start.at[0].set(M.weighted_mean(problem, eta_null - problem.offset))
 
     def one(carry, alpha):
         params0, previous = carry
@@ -161,7 +166,7 @@ def _path_program(
     if alphas is None:
         alphas = _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
     params, n_iter, status, kkt, dev, dev_test = _scan_path(
-        problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent
+        problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent, eta_null
     )
     null_dev = deviance_at(problem, eta_null)
     coef = params[:, 1:]

@@ -39,6 +39,26 @@ def test_alpha_max_gives_all_zeros_and_the_next_alpha_a_nonzero(data, warm):
     assert np.all(np.diff(np.asarray(warm.dev_ratio)) >= -1e-12)
 
 
+def test_alpha_max_with_an_offset_is_the_null_models_and_its_fit_all_zeros(data):
+    """With an offset the null intercept has no closed form: the path starts from the null
+    model its alpha_max came from, so the first fit takes no step (it kept coefficients of
+    ~1e-9 when it started from the offset-free closed form)."""
+    X, y = data
+    off = np.random.default_rng(6).normal(scale=0.5, size=len(y))
+    res = jg.path(X, y, jg.Bernoulli(), offset=off, l1_ratio=0.5, n_alphas=12, tol=1e-10)
+    b = 0.0
+    for _ in range(50):  # the intercept-only logistic fit with the offset, by 1-D Newton
+        mu = 1.0 / (1.0 + np.exp(-(b + off)))
+        b += np.sum(y - mu) / np.sum(mu * (1 - mu))
+    mu = 1.0 / (1.0 + np.exp(-(b + off)))
+    np.testing.assert_allclose(
+        res.alphas[0], np.max(np.abs(X.T @ (y - mu))) / (len(y) * 0.5), rtol=1e-10
+    )
+    assert np.all(np.asarray(res.coef[0]) == 0) and int(res.n_iter[0]) == 0
+    np.testing.assert_allclose(res.intercept[0], b, rtol=1e-10)
+    assert int(res.n_nonzero[1]) >= 1
+
+
 def test_warm_started_path_equals_independent_fits(data, warm):
     X, y = data
     cold = jg.path(X, y, jg.Bernoulli(), l1_ratio=0.5, n_alphas=12, tol=1e-10, independent=True)
