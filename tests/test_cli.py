@@ -94,7 +94,7 @@ def driven(files):
     }  # fmt: skip
     out = subprocess.run(
         [sys.executable, "-c", DRIVER, json.dumps(list(argvs.values())), FORMULA], cwd=d,
-        env=_env(d / "cache"), capture_output=True, text=True, timeout=300,
+        env=_env(d / "cache"), capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
@@ -157,7 +157,7 @@ def test_module_entry_point_reads_csv_on_stdin_in_float32(files, driven):
         [sys.executable, "-m", "jaxglm", "fit", "-", "--formula", FORMULA, "--family",
          "poisson", "--exposure", "years", "--dtype", "float32", "--json", "f32.json"],
         input=(d / "data.csv").read_text(), cwd=d, env=_env(d / "cache"),
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stderr == "" and "Generalized Linear Model Results" in out.stdout

@@ -26,7 +26,7 @@ def run_script(part: str) -> dict:
     env.pop("JAX_ENABLE_X64", None)
     done = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "scripts" / "sharded_fits.py"), part],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=400,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
