@@ -599,7 +599,8 @@ def _offset(n: int, offset: Any, exposure: Any, dtype: Any) -> jax.Array:
 def _summary(res: GLMResult, alpha: float) -> str:
     k = np.asarray(res.params).shape[-1]
     names = res.param_names
-    width = 78
+    column = max(14, 1 + max(map(len, names), default=0))  # whole names, as statsmodels
+    width = max(78, column + 64)
     stat = "t" if res.use_t else "z"
     left = [
         ("Family:", res.family.name),
@@ -634,16 +635,15 @@ def _summary(res: GLMResult, alpha: float) -> str:
     lines.append("=" * width)
     lo_name, hi_name = f"[{alpha / 2:.3g}", f"{1 - alpha / 2:.3g}]"
     lines.append(
-        f"{'':<14}{'coef':>10}{'std err':>10}{stat:>9}{'P>|' + stat + '|':>9}"
+        f"{'':<{column}}{'coef':>10}{'std err':>10}{stat:>9}{'P>|' + stat + '|':>9}"
         f"{lo_name:>13}{hi_name:>13}"
     )
     lines.append("-" * width)
     params, bse = np.asarray(res.params), np.asarray(res.bse)
     tv, pv, ci = np.asarray(res.tvalues), np.asarray(res.pvalues), np.asarray(res.conf_int(alpha))
     for j in range(k):
-        name = names[j] if len(names[j]) <= 13 else names[j][:12] + "~"
         lines.append(
-            f"{name:<14}{params[j]:>10.4g}{bse[j]:>10.4g}{tv[j]:>9.3f}{pv[j]:>9.3f}"
+            f"{names[j]:<{column}}{params[j]:>10.4g}{bse[j]:>10.4g}{tv[j]:>9.3f}{pv[j]:>9.3f}"
             f"{ci[j, 0]:>13.4g}{ci[j, 1]:>13.4g}"
         )
     lines.append("=" * width)
@@ -896,8 +896,10 @@ class MultinomialResult:
         p = params.shape[0] - 1
         names = ["Intercept", *(self.feature_names or [f"x{j + 1}" for j in range(p)])]
         first = 0 if self.family.symmetric else 1
+        column = max(18, 1 + max(len(str(name)) for name in names))  # whole names
+        width = column + 60
         lines = [
-            "Multinomial regression results".center(78), "=" * 78,
+            "Multinomial regression results".center(width), "=" * width,
             f"Classes: {self.family.n_classes} (reference: "
             f"{'none, symmetric' if self.family.symmetric else 'class 0'})   "
             f"No. observations: {float(self.nobs):g}   Df model: {float(self.df_model):g}",
@@ -909,13 +911,13 @@ class MultinomialResult:
         lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
         for j in range(params.shape[1]):
             header = f"{'coef':>10}{'std err':>11}{'z':>9}{'P>|z|':>9}{lo:>10}{hi:>10}"
-            lines += ["-" * 78, f"class {j + first}".ljust(18) + header]
+            lines += ["-" * width, f"class {j + first}".ljust(column) + header]
             for i, name in enumerate(names):
                 lines.append(
-                    f"{str(name)[:17]:<18}{params[i, j]:>10.4f}{bse[i, j]:>11.4f}{z[i, j]:>9.3f}"
+                    f"{name!s:<{column}}{params[i, j]:>10.4f}{bse[i, j]:>11.4f}{z[i, j]:>9.3f}"
                     f"{pv[i, j]:>9.3f}{ci[i, j, 0]:>10.4f}{ci[i, j, 1]:>10.4f}"
                 )
-        lines.append("=" * 78)
+        lines.append("=" * width)
         return Summary("\n".join(lines), functools.partial(self._params_frame, names, alpha))
 
     def _params_frame(self, names: list[str], alpha: float) -> Any:

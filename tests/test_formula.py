@@ -127,6 +127,7 @@ def test_named_parameters_summary_and_string_hypotheses(claims_fit):
     ci = claims_fit.conf_int()
     assert list(ci.columns) == ["lower", "upper"] and ci.index[1] == "np.log(age)"
     summary = claims_fit.summary()
+    assert all(name in summary for name in res.param_names)  # long names whole, not cut
     frame = summary.as_frame()
     np.testing.assert_array_equal(frame["std err"].to_numpy(), res.bse)
     np.testing.assert_array_equal(frame["[0.025"].to_numpy(), ci["lower"].to_numpy())
@@ -204,6 +205,7 @@ def test_multinomial_get_prediction_of_two_classes_is_the_logistic_one(claims):
     np.testing.assert_allclose(np.asarray(p.mean)[:, 1], q.mean, rtol=1e-8)
     np.testing.assert_allclose(np.asarray(p.mean_se)[:, 1], q.mean_se, rtol=1e-7)
     np.testing.assert_allclose(np.asarray(p.linear_se)[:, 0], q.linear_se, rtol=1e-7)
+    assert "np.log(exposure)" in multi.summary()
     frame = multi.summary().as_frame()
     assert frame.index.names == ["class", "term"] and len(frame) == 3
     np.testing.assert_array_equal(frame.loc[1]["coef"].to_numpy(), multi.result.params[:, 0])
