@@ -421,7 +421,7 @@ def _fit_jit(
     ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)  # l1_ratio 0 without L1
     l1 = l1 if solver.supports_l1 else None
     w = prior * freq
-    center = _center(X, w, fit_intercept, family)
+    center = _center(X, prior, fit_intercept, family)
     if center is not None:
         X = X - center
 
@@ -483,13 +483,16 @@ def _fit_jit(
     return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
 
 
-def _center(X, w, fit_intercept: bool, family: F.Family) -> jax.Array | None:
+def _center(X, prior, fit_intercept: bool, family: F.Family) -> jax.Array | None:
     """The column means a fit in a dtype narrower than float64 subtracts from ``X``
-    (:func:`jaxglm._linalg.column_means`; with a scalar ``theta`` and an intercept), else
-    None. float64 keeps ``X`` as given."""
+    (:func:`jaxglm._linalg.column_means` weighted by the prior weights, 0 on padding rows;
+    with a scalar ``theta`` and an intercept), else None. They depend on ``X`` and the prior
+    weights only, so the members of :func:`jaxglm.bootstrap` (frequency weights) and of
+    :func:`jaxglm.fit_many` over responses share one centered ``X`` (the frequency weights
+    in them would give each member its own copy). float64 keeps ``X``."""
     if jnp.finfo(X.dtype).bits >= 64 or not fit_intercept or family.event_ndim:
         return None
-    return _linalg.column_means(X, w)
+    return _linalg.column_means(X, prior)
 
 
 def _r_start(problem: M.Problem, params0: jax.Array, mu_start: jax.Array) -> jax.Array:
