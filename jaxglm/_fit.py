@@ -19,7 +19,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _aliasing, _frames, _implicit, _padding
+from jaxglm import _aliasing, _frames, _implicit, _linalg, _padding
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
@@ -421,6 +421,9 @@ def _fit_jit(
     ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)  # l1_ratio 0 without L1
     l1 = l1 if solver.supports_l1 else None
     w = prior * freq
+    center = _center(X, prior, fit_intercept, family)
+    if center is not None:
+        X = X - center
 
     problem = M.Problem(
         X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
@@ -439,6 +442,8 @@ def _fit_jit(
             params0 = _r_start(problem, params0, mu_start)
     elif fit_intercept:
         params0 = start_params
+        if center is not None:
+            params0 = params0.at[0].add(jnp.dot(center, params0[1:]))
     else:
         params0 = jnp.concatenate([jnp.zeros((1, *start_params.shape[1:]), dtype), start_params])
     state = iterate(solver, problem, solver.init(problem, params0, mu_start))
@@ -457,9 +462,14 @@ def _fit_jit(
         res = dataclasses.replace(res, kkt_violation=kkt)
         return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
     if isinstance(family, F._Binomial):
-        state = state._replace(status=S.separation_status(problem, state.eta, state.status))
+        state = state._replace(
+            status=S.separation_status(problem, state.params, state.eta, state.status)
+        )
     res = S.result(problem, solver, state, prior, freq, has_offset, cov)
     res = dataclasses.replace(res, kkt_violation=kkt)
+    if center is not None:
+        params, cov = _linalg.uncenter(res.params, res.cov, center)
+        res = dataclasses.replace(res, intercept=params[0], cov=cov)
     if estimate_alpha:  # alpha is a parameter of the likelihood: AIC/BIC count it (MASS)
         res = dataclasses.replace(
             res, aic=res.aic + 2.0, bic=res.bic + jnp.log(res.nobs), alpha_bse=alpha_bse
@@ -471,6 +481,18 @@ def _fit_jit(
     # Derivatives of a fit that did not converge (the statuses set after the solver's:
     # separation, y outside the support, alpha's loop) are NaN, as the solver's are.
     return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
+
+
+def _center(X, prior, fit_intercept: bool, family: F.Family) -> jax.Array | None:
+    """The column means a fit in a dtype narrower than float64 subtracts from ``X``
+    (:func:`jaxglm._linalg.column_means` weighted by the prior weights, 0 on padding rows;
+    with a scalar ``theta`` and an intercept), else None. They depend on ``X`` and the prior
+    weights only, so the members of :func:`jaxglm.bootstrap` (frequency weights) and of
+    :func:`jaxglm.fit_many` over responses share one centered ``X`` (the frequency weights
+    in them would give each member its own copy). float64 keeps ``X``."""
+    if jnp.finfo(X.dtype).bits >= 64 or not fit_intercept or family.event_ndim:
+        return None
+    return _linalg.column_means(X, prior)
 
 
 def _r_start(problem: M.Problem, params0: jax.Array, mu_start: jax.Array) -> jax.Array:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from jaxglm import _linalg, inference
 from jaxglm import model as M
@@ -33,24 +34,45 @@ class Covariance(NamedTuple):
     scale_value: jax.Array
 
 
-def separation_status(problem: M.Problem, eta: jax.Array, status: jax.Array) -> jax.Array:
-    """``SEPARATION`` when a positive-weight row has ``mu`` within ``10 eps`` of 0 or 1.
+def separation_status(
+    problem: M.Problem, params: jax.Array, eta: jax.Array, status: jax.Array
+) -> jax.Array:
+    """``SEPARATION`` when a positive-weight row has ``mu`` within ``10 eps`` of 0 or 1 and
+    a Fisher scoring step from the solution would still move such a row's ``eta`` outward
+    (toward its extreme) by more than ``sqrt(eps) (1 + |eta|)``.
 
     R's ``glm.fit`` test ("fitted probabilities numerically 0 or 1 occurred", with
-    ``eps = 10 * .Machine$double.eps``; here the working dtype's eps). At a separated
-    design the likelihood increases toward a limit as coefficients diverge, so the
-    iteration "converges" on the deviance while such rows appear. NONFINITE and
-    RANK_DEFICIENT keep their codes. A ridge penalty on every coefficient makes the optimum
-    finite and unique, and fitted probabilities near 0 or 1 are then part of it (wide
-    ridge logistic fits have them): such fits are not flagged.
+    ``eps = 10 * .Machine$double.eps``; here the working dtype's eps), confirmed by the
+    step: at a separated design the likelihood increases toward a limit as coefficients
+    diverge, so the iteration "converges" on the deviance while such rows appear, and a
+    further step still pushes them out (by about 1 with the logit link: the objective
+    decays exponentially along the diverging direction). At a finite MLE the step is
+    rounding, and fitted probabilities of 1e-6 are part of the answer: in float32, whose
+    ``10 eps`` is 1.2e-6, the mean rule alone flagged such fits. A step that cannot be
+    solved (the information numerically singular, as it becomes when the diverging rows'
+    weights vanish) confirms too. NONFINITE and RANK_DEFICIENT keep their codes. A ridge
+    penalty on every coefficient makes the optimum finite and unique, and fitted
+    probabilities near 0 or 1 are then part of it (wide ridge logistic fits have them):
+    such fits are not flagged.
     """
+    eps = jnp.finfo(eta.dtype).eps
     mu = M.mean_from_eta(problem.family, problem.link, eta)
-    eps = 10 * jnp.finfo(eta.dtype).eps
-    extreme = jnp.any((problem.w > 0) & ((mu <= eps) | (mu >= 1 - eps)))
+    extreme = (problem.w > 0) & ((mu <= 10 * eps) | (mu >= 1 - 10 * eps))
+
+    def diverging(_):
+        g, h = M.row_derivatives(problem, eta, fisher=True)
+        H, grad = _linalg.pin_intercept(
+            M.hessian(problem, h), M.gradient(problem, params, g), problem.fit_intercept
+        )
+        factors, ok = _linalg.factor(H)
+        move = -M.direction(problem, _linalg.solve(factors, grad)) * jnp.sign(mu - 0.5)
+        return ~ok | jnp.any(extreme & (move > jnp.sqrt(eps) * (1.0 + jnp.abs(eta))))
+
+    separated = lax.cond(jnp.any(extreme), diverging, lambda _: jnp.asarray(False), None)
     if problem.penalty.shape[0] > 1:
-        extreme = extreme & ~jnp.all(M.penalized(problem)[1:])
-    replace = extreme & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
-                         | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
+        separated = separated & ~jnp.all(M.penalized(problem)[1:])
+    replace = separated & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
+                           | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
 
 

@@ -171,6 +171,40 @@ def test_ridge_on_every_coefficient_is_not_separation():
     assert int(res.status) == jg.Status.SEPARATION
 
 
+def near_separated():
+    """n = 40, slope 5.8, smallest fitted probability 4.8e-7 (statsmodels): a finite MLE."""
+    x = np.linspace(-2.5, 2.5, 40)[:, None]
+    y = (x[:, 0] > 0).astype(float)
+    y[[18, 21]] = 1.0 - y[[18, 21]]
+    return x, y
+
+
+def test_float32_tiny_probabilities_at_a_finite_mle_are_not_separation():
+    """float32's 10 eps is 1.2e-6: the mean rule alone flagged this fit SEPARATION with no
+    diverging column. The Fisher step from its solution is rounding, so it converges, at
+    float64's answer; the bootstrap keeps float64's replicates (it dropped 109 of 200
+    against 56). Quasi-complete separation still is SEPARATION in float32."""
+    x, y = near_separated()
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    res = jg.fit(x32, y32, jg.Bernoulli())
+    assert int(res.status) == jg.Status.CONVERGED
+    mu = np.asarray(res.predict(x32), float)
+    assert np.min(np.minimum(mu, 1 - mu)) < 10 * np.finfo(np.float32).eps  # the old rule
+    ref = np.asarray(jg.fit(x, y, jg.Bernoulli()).params)  # intercept 0: absolute 1e-5 there
+    np.testing.assert_allclose(res.params, ref, rtol=1e-5, atol=1e-5 * np.max(np.abs(ref)))
+    # float64's bootstrap of the same data drops 56 replicates (separated resamples), with
+    # bse (0.9119, 2.2212), measured; float32 dropped 109, its bse (0.61, 0.77).
+    with pytest.warns(jg.ConvergenceWarning, match="56 of 200 .* replicates did not converge"):
+        boot = jg.bootstrap(x32, y32, jg.Bernoulli(), n_boot=200)
+    np.testing.assert_allclose(boot.bse, [0.9119, 2.2212], rtol=1e-3)
+    # x > 0 predicts y = 1 perfectly, x < 0 does not: quasi-complete separation.
+    Xq = np.column_stack([x[:, 0] > 0, np.random.default_rng(1).normal(size=40)])
+    yq = np.where(x[:, 0] > 0, 1.0, np.random.default_rng(2).integers(0, 2, 40))
+    with pytest.warns(jg.PerfectSeparationWarning, match=r"diverging columns: \[0\]"):
+        res = jg.fit(Xq.astype(np.float32), yq.astype(np.float32), jg.Bernoulli())
+    assert int(res.status) == jg.Status.SEPARATION
+
+
 def test_separation_under_vmap_leaves_other_members_unchanged():
     y, _, _ = separated()
     batch = np.stack([YB, y, YB[::-1]])

@@ -1,4 +1,4 @@
-"""GLMResult: summary, prediction, intervals, penalties, float32, warnings."""
+"""GLMResult: summary, prediction, intervals, penalties, warnings (float32: test_references)."""
 
 import jax.numpy as jnp
 import numpy as np
@@ -9,53 +9,7 @@ from scipy import stats
 
 import jaxglm as jg
 from jaxglm import inference
-from tests.test_references import REFS, fitted, rel_err
-
-# float32 Newton holds params to 1e-4 of the float64 reference on the reasonably conditioned
-# cases, measured in standard errors and normwise (a coefficient that is small next to its
-# SE carries float32's absolute rounding: elementwise, bernoulli_cloglog_lbw's intercept is
-# 3.5e-5 off on the CPU and 1.8e-4 on an H100, 1.8e-5 SE there); the ill-conditioned ones are
-# reported, not silently wrong (see the last test here).
-FLOAT32_CASES = [
-    "bernoulli_cauchit_spector",
-    "bernoulli_cloglog_lbw",
-    "binomial_log_china_smoking",
-    "gamma_inverse_scotland",
-    "gamma_log_cancer",
-    "inverse_gaussian_log_medpar",
-    "negative_binomial_log_committee",
-    "poisson_log_heart_offset",
-    "poisson_sqrt_cpunish",
-]
-
-
-@pytest.mark.parametrize("name", FLOAT32_CASES)
-def test_float32_keeps_its_dtype_and_matches_reference(name):
-    res, _ = fitted(name, "float32")
-    assert res.params.dtype == jnp.float32 and res.bse.dtype == jnp.float32
-    assert bool(res.converged), res.status_message
-    ref, se = np.asarray(REFS[name]["params"]), np.asarray(REFS[name]["bse"])
-    err = np.abs(np.asarray(res.params, float) - ref)
-    assert np.max(err / se) < 1e-4
-    assert np.max(err) / np.max(np.abs(ref)) < 1e-4
-    # The bse come from the inverse of the information. Its float32 Gram carries a relative
-    # rounding of a few eps (the CPU's summation order decides how many), and inverting it
-    # amplifies that by the condition number of the equilibrated matrix: the correlation
-    # matrix of the estimates (the Newton solve equilibrates before its Cholesky). So the
-    # bound is eps32 x cond(correlation), floored at 1e-4: scotland's cond is 8e4 (bound
-    # 1e-2; measured 6.6e-4 to 2e-3 on different CPUs, over the old fixed 1e-3), the
-    # others' 60-6e3 (measured errors 1e-6 to 4e-5).
-    cov = np.asarray(res.cov, float)
-    sd = np.sqrt(np.diag(cov))
-    cond = np.linalg.cond(cov / np.outer(sd, sd))
-    assert rel_err(res.bse, REFS[name]["bse"]) < max(1e-4, np.finfo(np.float32).eps * cond)
-
-
-def test_float32_on_longley_reports_rank_deficiency():
-    """cond(X) ~ 5e9 is beyond float32's Cholesky: a status, never a wrong number."""
-    with pytest.warns(jg.ConvergenceWarning, match="singular"):
-        res, _ = fitted("gaussian_identity_longley", "float32")
-    assert int(res.status) == jg.Status.RANK_DEFICIENT
+from tests.test_references import fitted
 
 
 def test_t_and_normal_quantiles_match_scipy():
