@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.interleaved")
     parser.add_argument("--quick", action="store_true", help="n = 100,000")
     parser.add_argument("--problem", default="", help="problems whose name contains this")
-    parser.add_argument("--only", action="append", default=[], help="tools containing this")
+    parser.add_argument(
+        "--only", action="append", default=[], help="tools containing this (default: all)"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=120.0, help="calibration seconds")
     parser.add_argument(
@@ -51,7 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     pin(args.cores)
     jax.config.update("jax_enable_x64", True)
-    tools = [a for a in all_adapters() if a.available() and any(s in a.NAME for s in args.only)]
+    tools = [
+        a
+        for a in all_adapters()
+        if a.available() and (not args.only or any(s in a.NAME for s in args.only))
+    ]
     print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.interleaved', *argv])}`\n")
     print("\n".join(describe_machine()))
     for spec in problem_specs(args.quick):
