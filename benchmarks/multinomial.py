@@ -3,7 +3,8 @@
 n = 100,000 rows, p = 50 Gaussian features, k = 10 classes (seeded; ``--quick``: n =
 20,000, p = 20, k = 5), float64, CPU. Tools: jaxglm's Newton
 (``fit(family=Multinomial(k))``, compile reported apart) and scikit-learn's
-``LogisticRegression`` with ``solver="newton-cholesky"`` and ``"lbfgs"``, no penalty.
+``LogisticRegression`` with ``solver="newton-cholesky"`` and ``"lbfgs"``, no penalty
+(``C=np.inf``: ``penalty=None`` is deprecated since scikit-learn 1.8).
 
 Accuracy: ``max |beta - beta*| / SE(beta*)`` over the intercepts and coefficients in the
 reference-class parameterization (scikit-learn's symmetric coefficients are converted to
@@ -79,7 +80,7 @@ def fit(tool: str, X: np.ndarray, y: np.ndarray, k: int, tol: float) -> tuple[np
     from sklearn.linear_model import LogisticRegression
 
     solver = tool.removeprefix("sklearn ")
-    clf = LogisticRegression(penalty=None, solver=solver, tol=tol, max_iter=10_000).fit(X, y)
+    clf = LogisticRegression(C=np.inf, solver=solver, tol=tol, max_iter=10_000).fit(X, y)
     return from_sklearn(clf), int(clf.n_iter_[0])
 
 
