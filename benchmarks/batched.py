@@ -202,14 +202,26 @@ class Row:
 def _loop(
     fit_one: Callable[[int, Any], tuple[np.ndarray, int]], count: int, tol: Any, jobs: int = 1
 ):
-    """The first ``count`` fits in a Python loop, or over ``jobs`` processes (joblib)."""
+    """The first ``count`` fits in a Python loop, or over ``jobs`` processes (joblib): one
+    contiguous share of the fits per process, each looping on one BLAS thread."""
     if jobs == 1:
         out = [fit_one(i, tol) for i in range(count)]
     else:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=jobs)(delayed(fit_one)(i, tol) for i in range(count))
+        shares = np.array_split(np.arange(count), jobs)
+        done = Parallel(n_jobs=jobs)(delayed(_share)(fit_one, share, tol) for share in shares)
+        out = [fit for share in done for fit in share]
     return np.asarray([p for p, _ in out]), np.asarray([it for _, it in out])
+
+
+def _share(fit_one: Callable[[int, Any], tuple[np.ndarray, int]], indices: np.ndarray, tol: Any):
+    """A joblib worker's share of the loop, its BLAS on one thread (the worker inherits the
+    BLAS thread variables, which ``--cores`` sets to the number of cores)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return [fit_one(int(i), tol) for i in indices]
 
 
 def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
@@ -262,8 +274,8 @@ def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
 def run_peer(name, fit_one, tols, settings, batch, ref, jobs=1) -> Row:
     """Calibrate on the first 50 fits, then time the batch (or its first PEER_SUBSET) the
     same way as the JAX tools: the fastest of ``REPEATS`` runs after the calibration (the
-    warm-up). ``jobs=2``: the loop spread over two processes (joblib), each BLAS on one
-    thread, so that the loop uses both cores as XLA does.
+    warm-up). ``jobs=2``: the loop spread over two processes (joblib, half the fits each),
+    each BLAS on one thread, so that the loop uses both cores as XLA does.
 
     The calibration asks for a third of the target, so that the loosest tolerance found on
     50 fits also holds on the others (checked: the table reports the worst fit).
