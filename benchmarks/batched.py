@@ -333,8 +333,11 @@ def _timed_jax(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, fl
     return seconds, max(first - seconds, 0.0), out
 
 
-def jaxglm_tools(batch: Batch) -> dict[str, tuple[Callable[[], Any], str]]:
-    """name -> (run the whole batch -> GLMResult, settings); default tolerance."""
+def jaxglm_tools(
+    batch: Batch, count: int | None = None
+) -> dict[str, tuple[Callable[[], Any], str]]:
+    """name -> (run the whole batch -> GLMResult, settings); default tolerance. The Python
+    loop runs the first ``count`` fits (default: as many as the peers' timed loops)."""
     import jax
     import jax.numpy as jnp
 
@@ -347,7 +350,7 @@ def jaxglm_tools(batch: Batch) -> dict[str, tuple[Callable[[], Any], str]]:
     def one(x, y):
         return jg.fit(x, y, family)
 
-    count = _loop_count(batch)
+    count = _loop_count(batch) if count is None else count
 
     def loop():
         res = [jg.fit(batch.design(i), Y[i], family) for i in range(count)]
@@ -436,9 +439,9 @@ def run_glmax(batch: Batch, ref) -> Row:
 
 
 def first_call(tool: str, data: dict[str, np.ndarray], options: dict) -> None:
-    """One row's batch as its timed runs fit it, for
-    :func:`benchmarks.first_call.measure_script` in a fresh process: the row's tolerance
-    (``options["tol"]``), and a loop peer's processes (``options["jobs"]``)."""
+    """One row's fit of the whole batch (loops included: every row's first call does the
+    same work), for :func:`benchmarks.first_call.measure_script` in a fresh process: the
+    row's tolerance (``options["tol"]``), and a loop peer's processes (``options["jobs"]``)."""
     batch = Batch(options["name"], options["family"], data["X"], data["Y"])
     peers = peer_tools(batch)
     base = tool.removesuffix(" (2 processes)")
@@ -446,7 +449,7 @@ def first_call(tool: str, data: dict[str, np.ndarray], options: dict) -> None:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):
-            _loop(peers[base][0], _loop_count(batch), options["tol"], options["jobs"])
+            _loop(peers[base][0], batch.m, options["tol"], options["jobs"])
         return
     import jax
 
@@ -454,7 +457,7 @@ def first_call(tool: str, data: dict[str, np.ndarray], options: dict) -> None:
     if tool == "glmax vmap":
         jax.block_until_ready(glmax_batch(batch, options["tol"])())
         return
-    fn = jaxglm_tools(batch)[tool][0]
+    fn = jaxglm_tools(batch, batch.m)[tool][0]
     fn = dict(getattr(fn, "ladder", ())).get(options["tol"], fn)
     jax.block_until_ready(fn())
 
@@ -575,8 +578,8 @@ def main(argv: list[str] | None = None) -> None:
         f"on the first 50 fits kept; every tool the fastest of {REPEATS} runs after its "
         "warm-up; loop peers on one BLAS thread, in one process and over two (joblib); "
         "'x fastest peer' is a time ratio (below 1: faster than the peer). First call: the "
-        "row's batch, as its timed runs fit it (loops on poisson_tiny: the same subset, not "
-        "scaled), in a fresh process from before the library's import to the result "
+        "row's fit of the whole batch (loops on poisson_tiny too: no subset, no scaling), in "
+        "a fresh process from before the library's import to the result "
         "(benchmarks.first_call); 'cached': JAX tools with JAX's persistent compilation "
         "cache filled by an earlier process; 'first x peer': over the fastest peer's first "
         "call. Pinning: --cores (benchmarks.rule.pin; the machine block shows the cores "
