@@ -49,7 +49,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.first_call import measure_script
-from benchmarks.rule import add_cores_option, ladder, load_note, load_per_core, pin
+from benchmarks.rule import (
+    THREAD_VARIABLES,
+    add_cores_option,
+    ladder,
+    load_note,
+    load_per_core,
+    pin,
+)
 
 TARGET = 1e-3  # standard errors
 REPEATS = 3  # every tool: the fastest of this many timed runs after its warm-up
@@ -470,7 +477,12 @@ def with_first_call(row: Row, batch: Batch) -> Row:
     options = {"name": batch.name, "family": batch.family, "tol": row.tol, "jobs": jobs}
     uses_jax = row.tool.startswith(("jaxglm", "glmax"))
     data = {"X": batch.X, "Y": batch.Y}
-    first, cached = measure_script("benchmarks.batched", row.tool, data, options, uses_jax)
+    # Loop peers run on one BLAS thread; in a fresh process the library's BLAS loads after
+    # threadpoolctl's limit (which then misses it), so the variables say it.
+    one_thread = None if uses_jax else dict.fromkeys(THREAD_VARIABLES, "1")
+    first, cached = measure_script(
+        "benchmarks.batched", row.tool, data, options, uses_jax, env=one_thread
+    )
     return dataclasses.replace(row, first_s=first, first_cached_s=cached)
 
 

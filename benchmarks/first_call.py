@@ -56,23 +56,28 @@ def measure_script(
     options: dict[str, object],
     uses_jax: bool,
     timeout: float = 900,
+    env: dict[str, str] | None = None,
 ) -> tuple[float, float | None]:
     """As :func:`measure`, for ``script.first_call(tool, data, options)``: ``data`` (NumPy
     arrays by name) is saved to a temporary ``.npz`` file and loaded by the fresh process
-    outside the timer; ``options`` (JSON) pass the tolerance and the like."""
+    outside the timer; ``options`` (JSON) pass the tolerance and the like; ``env`` adds
+    environment variables (a row's BLAS threads: a library loaded after a threadpoolctl
+    limit is not limited by it, so a fresh process needs the variables)."""
     import numpy as np
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.npz"
         np.savez(path, **data)
         args = ["--script", script, "--tool", tool, "--data", str(path)]
-        return _fresh([*args, "--options", json.dumps(options)], uses_jax, timeout)
+        return _fresh([*args, "--options", json.dumps(options)], uses_jax, timeout, env)
 
 
-def _fresh(args: list[str], uses_jax: bool, timeout: float) -> tuple[float, float | None]:
+def _fresh(
+    args: list[str], uses_jax: bool, timeout: float, extra_env: dict[str, str] | None = None
+) -> tuple[float, float | None]:
     """``(first, cached)`` seconds of ``python -m benchmarks.first_call *args``."""
     args = [sys.executable, "-m", "benchmarks.first_call", *args]
-    env = dict(os.environ, JAX_ENABLE_X64="1")
+    env = dict(os.environ, JAX_ENABLE_X64="1", **(extra_env or {}))
 
     def run(extra: list[str]) -> float:
         out = subprocess.run(
