@@ -25,6 +25,10 @@ and scaled to the batch size (marked). Peers run with BLAS on one thread (thread
 their fastest setting for one small fit at a time. The floor is the batched Gram products
 ``[1 X]^T diag(h) [1 X]`` of every member (the faster of XLA's ``einsum`` and, for a shared
 design, one BLAS product ``H @ vec(x x^T)``), times jaxglm's mean Newton iterations.
+Beside each row: its first call in a fresh process (import, conversion, compile and the
+batch; :mod:`benchmarks.first_call`), with and without JAX's persistent compilation cache;
+the load before and after each table (:mod:`benchmarks.rule`); ``--cores 0,1`` pins every
+tool, its first calls and joblib's workers to those cores (:func:`benchmarks.rule.pin`).
 Prints Markdown.
 """
 
@@ -42,13 +46,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from scipy.special import expit
 
-from benchmarks.machine import describe_machine
-from benchmarks.rule import ladder, load_note, load_per_core
+from benchmarks.first_call import measure_script
+from benchmarks.rule import (
+    THREAD_VARIABLES,
+    add_cores_option,
+    ladder,
+    load_note,
+    load_per_core,
+    pin,
+)
 
 TARGET = 1e-3  # standard errors
 REPEATS = 3  # every tool: the fastest of this many timed runs after its warm-up
@@ -90,6 +98,8 @@ def make_batches(quick: bool) -> list[Batch]:
     X = rng.standard_normal((n, p))
     B = rng.standard_normal((m, p)) * 0.5 / np.sqrt(p)
     out.append(Batch("poisson_shared", "poisson", X, rng.poisson(np.exp(0.5 + B @ X.T)) * 1.0))
+    from scipy.special import expit
+
     m, n, p = 1000 // scale, 1000, 10
     X = rng.standard_normal((m, n, p))
     B = rng.standard_normal((m, p)) / np.sqrt(p)
@@ -161,6 +171,8 @@ def _gram(X1, h):
 
 
 def _logistic(eta):
+    from scipy.special import expit
+
     mu = expit(eta)
     return mu, mu * (1 - mu)
 
@@ -189,30 +201,45 @@ class Row:
     accuracy: float
     n_iter: np.ndarray
     scaled_from: int | None = None
+    tol: float | None = None
+    first_s: float | None = None
+    first_cached_s: float | None = None
 
 
 def _loop(
     fit_one: Callable[[int, Any], tuple[np.ndarray, int]], count: int, tol: Any, jobs: int = 1
 ):
-    """The first ``count`` fits in a Python loop, or over ``jobs`` processes (joblib)."""
+    """The first ``count`` fits in a Python loop, or over ``jobs`` processes (joblib): one
+    contiguous share of the fits per process, each looping on one BLAS thread."""
     if jobs == 1:
         out = [fit_one(i, tol) for i in range(count)]
     else:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=jobs)(delayed(fit_one)(i, tol) for i in range(count))
+        shares = np.array_split(np.arange(count), jobs)
+        done = Parallel(n_jobs=jobs)(delayed(_share)(fit_one, share, tol) for share in shares)
+        out = [fit for share in done for fit in share]
     return np.asarray([p for p, _ in out]), np.asarray([it for _, it in out])
 
 
-def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
-    """name -> (fit_one(i, tol) -> (params, n_iter), tolerances loosest first, settings)."""
-    import statsmodels.api as sm
-    from glum import GeneralizedLinearRegressor
-    from sklearn.linear_model import LogisticRegression, PoissonRegressor
+def _share(fit_one: Callable[[int, Any], tuple[np.ndarray, int]], indices: np.ndarray, tol: Any):
+    """A joblib worker's share of the loop, its BLAS on one thread (the worker inherits the
+    BLAS thread variables, which ``--cores`` sets to the number of cores)."""
+    from threadpoolctl import threadpool_limits
 
+    with threadpool_limits(1):
+        return [fit_one(int(i), tol) for i in indices]
+
+
+def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
+    """name -> (fit_one(i, tol) -> (params, n_iter), tolerances loosest first, settings).
+
+    Each fit imports its own library only (a first call imports no other tool's)."""
     fam = batch.family
 
     def statsmodels_fit(i, tol):
+        import statsmodels.api as sm
+
         family = sm.families.Poisson() if fam == "poisson" else sm.families.Binomial()
         X1 = _with_ones(batch.design(i))
         res = sm.GLM(batch.Y[i], X1, family=family).fit(method="IRLS", tol=tol)
@@ -220,6 +247,8 @@ def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
 
     def sklearn_fit(solver):
         def fit_one(i, tol):
+            from sklearn.linear_model import LogisticRegression, PoissonRegressor
+
             kw = {"solver": solver, "tol": tol, "max_iter": 1000}
             if fam == "poisson":
                 model = PoissonRegressor(alpha=0.0, **kw)
@@ -232,6 +261,8 @@ def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
         return fit_one
 
     def glum_fit(i, tol):
+        from glum import GeneralizedLinearRegressor
+
         family, link = ("poisson", "log") if fam == "poisson" else ("binomial", "logit")
         model = GeneralizedLinearRegressor(family=family, link=link, alpha=0.0, gradient_tol=tol)
         model.fit(batch.design(i), batch.Y[i])
@@ -250,8 +281,8 @@ def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
 def run_peer(name, fit_one, tols, settings, batch, ref, jobs=1) -> Row:
     """Calibrate on the first 50 fits, then time the batch (or its first PEER_SUBSET) the
     same way as the JAX tools: the fastest of ``REPEATS`` runs after the calibration (the
-    warm-up). ``jobs=2``: the loop spread over two processes (joblib), each BLAS on one
-    thread, so that the loop uses both cores as XLA does.
+    warm-up). ``jobs=2``: the loop spread over two processes (joblib, half the fits each),
+    each BLAS on one thread, so that the loop uses both cores as XLA does.
 
     The calibration asks for a third of the target, so that the loosest tolerance found on
     50 fits also holds on the others (checked: the table reports the worst fit).
@@ -278,7 +309,8 @@ def run_peer(name, fit_one, tols, settings, batch, ref, jobs=1) -> Row:
     scaled = None
     if count < batch.m:
         scaled, seconds = count, seconds * batch.m / count
-    return Row(name, f"{settings}={tol:g}", seconds, None, accuracy(params, ref), iters, scaled)
+    acc = accuracy(params, ref)
+    return Row(name, f"{settings}={tol:g}", seconds, None, acc, iters, scaled, tol=tol)
 
 
 def _loop_count(batch: Batch) -> int:
@@ -294,6 +326,8 @@ def _timed_jax(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, fl
     The fastest of a few runs, because this machine is shared: other jobs' load moved single
     runs by +-30% between two runs of the script.
     """
+    import jax
+
     start = time.perf_counter()
     jax.block_until_ready(fn())
     first = time.perf_counter() - start
@@ -306,8 +340,14 @@ def _timed_jax(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, fl
     return seconds, max(first - seconds, 0.0), out
 
 
-def jaxglm_tools(batch: Batch) -> dict[str, tuple[Callable[[], Any], str]]:
-    """name -> (run the whole batch -> GLMResult, settings); default tolerance."""
+def jaxglm_tools(
+    batch: Batch, count: int | None = None
+) -> dict[str, tuple[Callable[[], Any], str]]:
+    """name -> (run the whole batch -> GLMResult, settings); default tolerance. The Python
+    loop runs the first ``count`` fits (default: as many as the peers' timed loops)."""
+    import jax
+    import jax.numpy as jnp
+
     import jaxglm as jg
 
     family = jg.Poisson() if batch.family == "poisson" else jg.Bernoulli()
@@ -317,7 +357,7 @@ def jaxglm_tools(batch: Batch) -> dict[str, tuple[Callable[[], Any], str]]:
     def one(x, y):
         return jg.fit(x, y, family)
 
-    count = _loop_count(batch)
+    count = _loop_count(batch) if count is None else count
 
     def loop():
         res = [jg.fit(batch.design(i), Y[i], family) for i in range(count)]
@@ -358,38 +398,92 @@ def run_jaxglm(name, fn, settings, batch, ref) -> Row:
         fn = candidate
         if accuracy(np.asarray(candidate().params), ref) <= TARGET / 3:
             break
-    if hasattr(fn, "keywords"):
-        settings = f"{settings}; tol={fn.keywords['tol']:g}"
+    tol = fn.keywords["tol"] if hasattr(fn, "keywords") else None
+    if tol is not None:
+        settings = f"{settings}; tol={tol:g}"
     seconds, compile_s, res = _timed_jax(fn)
     params = np.asarray(res.params)
     scaled = None
     if len(params) < batch.m:  # the loop on poisson_tiny: timed on a subset, scaled
         scaled, seconds = len(params), seconds * batch.m / len(params)
     n_iter = np.asarray(res.n_iter)
-    return Row(name, settings, seconds, compile_s, accuracy(params, ref), n_iter, scaled)
+    acc = accuracy(params, ref)
+    return Row(name, settings, seconds, compile_s, acc, n_iter, scaled, tol=tol)
+
+
+def glmax_batch(batch: Batch, tol: float) -> Callable[[], Any]:
+    """glmax IRLS over the batch under ``jax.jit(jax.vmap(...))`` at ``tol``."""
+    import glmax
+    import jax
+    import jax.numpy as jnp
+
+    family = glmax.Poisson() if batch.family == "poisson" else glmax.Binomial()
+    X1 = jnp.asarray(_with_ones(batch.X))
+    Y = jnp.asarray(batch.Y)
+    fitter = glmax.IRLSFitter(tol=tol)
+
+    def one(x, y):
+        return glmax.fit(family, x, y, fitter=fitter).result
+
+    f = jax.jit(jax.vmap(one, in_axes=(None if batch.shared else 0, 0)))
+    return lambda: f(X1, Y)
 
 
 def run_glmax(batch: Batch, ref) -> Row:
     """glmax IRLS under ``jax.jit(jax.vmap(...))``; benchmarks.rule's ladder from its default
     (1e-3), the first rung that meets the target (as jaxglm's calibrated row)."""
-    import glmax
-
-    family = glmax.Poisson() if batch.family == "poisson" else glmax.Binomial()
-    X1 = jnp.asarray(_with_ones(batch.X))
-    Y = jnp.asarray(batch.Y)
     for tol in ladder(1e-3):
-        fitter = glmax.IRLSFitter(tol=tol)
-
-        def one(x, y, fitter=fitter):
-            return glmax.fit(family, x, y, fitter=fitter).result
-
-        f = jax.jit(jax.vmap(one, in_axes=(None if batch.shared else 0, 0)))
-        seconds, compile_s, res = _timed_jax(lambda f=f: f(X1, Y))
+        seconds, compile_s, res = _timed_jax(glmax_batch(batch, tol))
         acc = accuracy(np.asarray(res.params.beta), ref)
         if acc <= TARGET:
             break
     settings = f"jit(vmap(glmax.fit)), IRLSFitter; tol={tol:g}"
-    return Row("glmax vmap", settings, seconds, compile_s, acc, np.asarray(res.num_iters))
+    n_iter = np.asarray(res.num_iters)
+    return Row("glmax vmap", settings, seconds, compile_s, acc, n_iter, tol=tol)
+
+
+# ---- first calls ----------------------------------------------------------------------------
+
+
+def first_call(tool: str, data: dict[str, np.ndarray], options: dict) -> None:
+    """One row's fit of the whole batch (loops included: every row's first call does the
+    same work), for :func:`benchmarks.first_call.measure_script` in a fresh process: the
+    row's tolerance (``options["tol"]``), and a loop peer's processes (``options["jobs"]``)."""
+    batch = Batch(options["name"], options["family"], data["X"], data["Y"])
+    peers = peer_tools(batch)
+    base = tool.removesuffix(" (2 processes)")
+    if base in peers:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            _loop(peers[base][0], batch.m, options["tol"], options["jobs"])
+        return
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    if tool == "glmax vmap":
+        jax.block_until_ready(glmax_batch(batch, options["tol"])())
+        return
+    fn = jaxglm_tools(batch, batch.m)[tool][0]
+    fn = dict(getattr(fn, "ladder", ())).get(options["tol"], fn)
+    jax.block_until_ready(fn())
+
+
+def with_first_call(row: Row, batch: Batch) -> Row:
+    """``row`` with its first call in fresh processes (:mod:`benchmarks.first_call`)."""
+    import dataclasses
+
+    jobs = 2 if row.tool.endswith("(2 processes)") else 1
+    options = {"name": batch.name, "family": batch.family, "tol": row.tol, "jobs": jobs}
+    uses_jax = row.tool.startswith(("jaxglm", "glmax"))
+    data = {"X": batch.X, "Y": batch.Y}
+    # Loop peers run on one BLAS thread; in a fresh process the library's BLAS loads after
+    # threadpoolctl's limit (which then misses it), so the variables say it.
+    one_thread = None if uses_jax else dict.fromkeys(THREAD_VARIABLES, "1")
+    first, cached = measure_script(
+        "benchmarks.batched", row.tool, data, options, uses_jax, env=one_thread
+    )
+    return dataclasses.replace(row, first_s=first, first_cached_s=cached)
 
 
 # ---- the floor ------------------------------------------------------------------------------
@@ -397,6 +491,9 @@ def run_glmax(batch: Batch, ref) -> Row:
 
 def floor_per_iteration(batch: Batch) -> tuple[float, str]:
     """Seconds of every member's Gram ``[1 X]^T diag(h) [1 X]`` (fastest of 5 runs)."""
+    import jax
+    import jax.numpy as jnp
+
     X1 = _with_ones(batch.X)
     H = np.exp(0.1 * np.random.default_rng(0).standard_normal(batch.Y.shape))
     Xj, Hj = jnp.asarray(X1), jnp.asarray(H)
@@ -432,7 +529,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the fits")
     parser.add_argument("--only", action="append", metavar="NAME", help="tools matching NAME")
     parser.add_argument("--problem", metavar="NAME", help="problems whose name contains NAME")
+    parser.add_argument(
+        "--no-first-call", dest="first_call", action="store_false",
+        help="skip the fresh-process first calls (benchmarks.first_call)",
+    )  # fmt: skip
+    add_cores_option(parser)
     args = parser.parse_args(argv)
+    pin(args.cores)
+    import jax
+
+    from benchmarks.machine import describe_machine
+
     jax.config.update("jax_enable_x64", True)
     machine = describe_machine()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -466,6 +573,9 @@ def main(argv: list[str] | None = None) -> None:
             if wanted(name):
                 rows.append(run_jaxglm(name, fn, settings, batch, ref))
                 _log(f"{batch.name}: {name}: {rows[-1].seconds:.3g} s")
+        if args.first_call:
+            rows = [with_first_call(row, batch) for row in rows]
+            _log(f"{batch.name}: first calls done")
         floor_s, floor_how = floor_per_iteration(batch)
         sections.append(_table(batch, rows, floor_s, floor_how))
         sections.append(f"{load_note(load_before, load_per_core())}\n")
@@ -479,7 +589,13 @@ def main(argv: list[str] | None = None) -> None:
         "library's default in half-decade steps, the loosest meeting a third of the target "
         f"on the first 50 fits kept; every tool the fastest of {REPEATS} runs after its "
         "warm-up; loop peers on one BLAS thread, in one process and over two (joblib); "
-        "'x fastest peer' is a time ratio (below 1: faster than the peer).\n"
+        "'x fastest peer' is a time ratio (below 1: faster than the peer). First call: the "
+        "row's fit of the whole batch (loops on poisson_tiny too: no subset, no scaling), in "
+        "a fresh process from before the library's import to the result "
+        "(benchmarks.first_call); 'cached': JAX tools with JAX's persistent compilation "
+        "cache filled by an earlier process; 'first x peer': over the fastest peer's first "
+        "call. Pinning: --cores (benchmarks.rule.pin; the machine block shows the cores "
+        "and thread variables).\n"
     )
     print("\n".join(sections))
 
@@ -488,6 +604,7 @@ def _table(batch: Batch, rows: list[Row], floor_s: float, floor_how: str) -> str
     ok = [r for r in rows if r.accuracy <= TARGET]
     peers = [r for r in ok if not r.tool.startswith("jaxglm")]
     fastest_peer = min(peers, key=lambda r: r.seconds) if peers else None
+    peer_first = min((r.first_s for r in peers if r.first_s is not None), default=None)
     glmax_row = next((r for r in ok if r.tool == "glmax vmap"), None)
     jx = [r for r in rows if r.tool.startswith("jaxglm")]
     iters = float(np.mean(jx[0].n_iter)) if jx else float("nan")
@@ -498,29 +615,39 @@ def _table(batch: Batch, rows: list[Row], floor_s: float, floor_how: str) -> str
         f"x {iters:.2f} (the default jaxglm row's mean Newton iterations; a jaxglm row's "
         f"x floor uses its own) = {floor:.3g} s. "
         f"Fastest peer: {fastest_peer.tool if fastest_peer else '-'}.\n",
-        "| tool | settings | fit (s) | per fit (ms) | compile (s) | accuracy (SE) | iterations "
-        "(mean / max) | x fastest peer | x floor |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| tool | settings | fit (s) | per fit (ms) | compile (s) | first call (s) | cached (s) "
+        "| accuracy (SE) | iterations (mean / max) | x fastest peer | first x peer | x floor |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         seconds = f"{r.seconds:.3g}" + (f" (from {r.scaled_from:,} fits)" if r.scaled_from else "")
         speed = f"{r.seconds / fastest_peer.seconds:.2f}" if fastest_peer else "-"
         own = floor_s * float(np.mean(r.n_iter)) if r.tool.startswith("jaxglm") else floor
         acc = f"{r.accuracy:.1e}" + ("" if r.accuracy <= TARGET else " (not met)")
+        first = "-" if r.first_s is None or peer_first is None else f"{r.first_s / peer_first:.2f}"
         lines.append(
             f"| {r.tool} | {r.settings} | {seconds} | {r.seconds / batch.m * 1e3:.3g} | "
-            f"{'-' if r.compile_s is None else f'{r.compile_s:.2f}'} | {acc} | "
-            f"{np.mean(r.n_iter):.2f} / {int(np.max(r.n_iter))} | {speed} | "
+            f"{_s(r.compile_s)} | {_s(r.first_s)} | {_s(r.first_cached_s)} | {acc} | "
+            f"{np.mean(r.n_iter):.2f} / {int(np.max(r.n_iter))} | {speed} | {first} | "
             f"{r.seconds / own:.2f} |"
         )
     if jx and fastest_peer:
         default = jx[0]  # the headline is the default call, not the best of the variants
         versus = f", {default.seconds / glmax_row.seconds:.2f}x glmax's time" if glmax_row else ""
+        first = ""
+        if default.first_s is not None and peer_first is not None:
+            first = (
+                f"; first call {default.first_s / peer_first:.2f}x the fastest peer's first call"
+            )
         lines.append(
             f"\n{default.tool} (the default): {default.seconds / fastest_peer.seconds:.2f}x the "
-            f"fastest peer's time{versus}, {default.seconds / floor:.2f}x the floor.\n"
+            f"fastest peer's time{versus}, {default.seconds / floor:.2f}x the floor{first}.\n"
         )
     return "\n".join(lines)
+
+
+def _s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _log(message: str) -> None:

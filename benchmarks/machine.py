@@ -33,11 +33,13 @@ PACKAGES = (
 
 
 def describe_machine() -> list[str]:
-    """Markdown bullet lines: CPU, cores, BLAS, JAX devices, versions, load, env variables."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """Markdown bullet lines: CPU, the cores this process may run on (``--cores``,
+    :func:`benchmarks.rule.pin`), BLAS, JAX devices, versions, load, env variables."""
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cores = f"{len(usable)} cores usable ({','.join(map(str, usable))})" if usable else "cores"
     devices = ", ".join(f"{d.platform}:{d.device_kind}" for d in jax.devices())
     lines = [
-        f"- CPU: {_cpu_model()}, {cores} cores usable ({os.cpu_count()} online)",
+        f"- CPU: {_cpu_model()}, {cores} of {os.cpu_count()} online",
         f"- BLAS: {_blas()}",
         f"- JAX backend: {jax.default_backend()} ({devices})",
         f"- Python {platform.python_version()}; {_versions()}",

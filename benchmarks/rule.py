@@ -11,6 +11,14 @@
 - **Load.** The one-minute load average is recorded before and after each table; a table
   whose load exceeds :data:`LOAD_LIMIT` per core is marked as loaded (:func:`load_note`),
   since OpenBLAS-based peers slow far more under contention than XLA does.
+- **Pinning.** With ``--cores 0,1`` (every script, :func:`add_cores_option`, :func:`pin`)
+  the script and every process it starts (first calls, joblib workers, children) run on
+  those cores only (``os.sched_setaffinity``; XLA sizes its thread pool by them), with BLAS
+  and OpenMP thread counts set to their number (:data:`THREAD_VARIABLES`, printed in the
+  machine block): every tool gets the same cores and the same number of threads.
+- **First calls.** Beside every headline time, each tool's first fit in a fresh process
+  (import, conversion, compile and fit; :mod:`benchmarks.first_call`), and for JAX tools
+  the same with JAX's persistent compilation cache filled by an earlier process.
 
 Example:
     >>> from benchmarks.rule import ladder
@@ -20,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 
@@ -35,6 +44,9 @@ library's default)."""
 
 LOAD_LIMIT = 0.5
 """One-minute load average per core above which a table is marked as loaded."""
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""BLAS/OpenMP thread counts that :func:`pin` sets to the number of pinned cores."""
 
 
 def ladder(default: float, decades: float = DECADES) -> tuple[float, ...]:
@@ -56,3 +68,33 @@ def load_note(before: float, after: float) -> str:
     loaded = max(before, after) > LOAD_LIMIT
     mark = f"LOADED (above {LOAD_LIMIT} per core): ratios less reliable" if loaded else "quiet"
     return f"load average per core: {before:.2f} before, {after:.2f} after: {mark}"
+
+
+def add_cores_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--cores`` option every benchmark script offers (see :func:`pin`)."""
+    parser.add_argument(
+        "--cores",
+        type=lambda text: tuple(int(c) for c in text.split(",")),
+        metavar="0,1",
+        help="pin the script and every process it starts to these cores (benchmarks.rule.pin)",
+    )
+
+
+def pin(cores: tuple[int, ...] | None) -> None:
+    """Pin this process, and every process it starts, to ``cores`` (nothing if None).
+
+    ``os.sched_setaffinity`` (inherited by child processes and joblib's workers; XLA sizes
+    its CPU thread pool by the cores it may run on, so JAX needs nothing more), the BLAS and
+    OpenMP thread variables (:data:`THREAD_VARIABLES`) set to ``len(cores)`` for the
+    processes started from here, and this process's already loaded BLAS limited to as many
+    threads (threadpoolctl). Call it before JAX's first computation (its backend reads the
+    affinity when it starts).
+    """
+    if cores is None:
+        return
+    os.sched_setaffinity(0, cores)
+    threads = str(len(cores))
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, threads))
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(len(cores))

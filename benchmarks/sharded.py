@@ -9,7 +9,9 @@ joined by ``jax.distributed`` on this machine (``python -m jaxglm.distributed.la
 each holding half the rows. Each reports the first call (compile included) and the best of
 three further calls, and the largest difference of ``params`` from the one-device fit.
 Prints one Markdown table. On a 2-core machine no speed-up is expected: the 4 host devices
-and the 2 processes share the same 2 cores.
+and the 2 processes share the same 2 cores. Above the table: the machine block and the load
+before and after (:mod:`benchmarks.rule`); ``--cores 0,1`` pins every process
+(:func:`benchmarks.rule.pin`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
 
 
 def data(n: int, p: int):
@@ -69,10 +74,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400_000)
     parser.add_argument("--p", type=int, default=20)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_cores_option(parser)
     ns = parser.parse_args()
     if ns.child:
         child(ns.child, ns.n, ns.p)
         return
+    pin(ns.cores)
+    from benchmarks.machine import describe_machine
+
+    print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.sharded', *sys.argv[1:]])}`\n")
+    print("\n".join(describe_machine()) + "\n")
+    load_before = load_per_core()
     me = [sys.executable, "-m", "benchmarks.sharded", "--n", str(ns.n), "--p", str(ns.p)]
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     four = dict(env, XLA_FLAGS="--xla_force_host_platform_device_count=4")
@@ -89,7 +101,8 @@ def main() -> None:
         line = next(s for s in out.stdout.splitlines() if s.startswith("{"))
         rows.append((label, json.loads(line)))
     reference = np.asarray(rows[0][1]["params"])
-    print(f"n = {ns.n:,}, p = {ns.p}, Poisson, float64; load average {os.getloadavg()[0]:.1f}")
+    print(f"n = {ns.n:,}, p = {ns.p}, Poisson, float64")
+    print(f"\n{load_note(load_before, load_per_core())}")
     print()
     print("| run | devices | processes | first call (s) | best of 3 (s) | max abs diff of params |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -17,20 +17,24 @@ process per n (so that the peak resident set, ``VmHWM``, is that run's own):
 
 Prints one Markdown table (time per pass against its floor, fit time / n, VmHWM). The page
 cache is warm: the file was just written (or read by the previous run) and fits in memory
-here; say so where the numbers are recorded.
+here; say so where the numbers are recorded. Above the table: the machine block and the load
+before and after (:mod:`benchmarks.rule`); ``--cores 0,1`` pins the children
+(:func:`benchmarks.rule.pin`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
 
 BLOCK = 1_000_000
 
@@ -124,7 +128,9 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=262_144)
     parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "_cache" / "stream")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    add_cores_option(parser)
     ns = parser.parse_args()
+    pin(ns.cores)
     sizes = [int(n) for n in (ns.n or [5e6, 1e7, 2e7])]
     ns.dir.mkdir(parents=True, exist_ok=True)
     paths = {n: ns.dir / f"poisson_n{n}_p{ns.p}.f32" for n in sizes}
@@ -132,6 +138,11 @@ def main() -> None:
         (n,) = sizes
         print(json.dumps(run_one(paths[n], n, ns.p, ns.chunk_rows)))
         return
+    from benchmarks.machine import describe_machine
+
+    print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.streaming', *sys.argv[1:]])}`\n")
+    print("\n".join(describe_machine()) + "\n")
+    load_before = load_per_core()
     rows = []
     for n in sizes:
         if not paths[n].exists():
@@ -143,7 +154,7 @@ def main() -> None:
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), file=sys.stderr)
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}; device: {rows[0]['device']}")
+    print(f"{load_note(load_before, load_per_core())}; device: {rows[0]['device']}")
     print()
     print(
         "| n | file (GB) | fit (s) | passes | Newton steps | status | pass (s) | floor pass (s) "

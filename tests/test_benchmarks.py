@@ -1,10 +1,18 @@
 """The benchmarks' one rule (benchmarks/rule.py) and their reference, checked without timing:
 every tool's tolerance ladder is built by the same function from that library's own
 default, the defaults are the libraries' real ones, and the NumPy Newton reference that
-every accuracy column is measured against agrees with statsmodels."""
+every accuracy column is measured against agrees with statsmodels; the scripts' own
+references (wide, multinomial) are not jaxglm's and agree with another library; first calls
+start with no library loaded; --cores pins."""
 
+import importlib
 import importlib.util
 import inspect
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +20,9 @@ import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 import jaxglm as jg
-from benchmarks import batched, wide
+from benchmarks import batched, multinomial, wide
 from benchmarks.adapters import all_adapters
+from benchmarks.first_call import LIBRARIES, measure_script
 from benchmarks.problems import Problem
 from benchmarks.reference import _newton
 from benchmarks.rule import LOOSER, ladder
@@ -33,6 +42,7 @@ def test_every_tool_builds_its_ladder_by_the_rule_from_its_own_default():
         assert adapter.TOLS == ladder(adapter.DEFAULT_TOL), adapter.NAME
     assert batched.JAXGLM_TOLS == ladder(1e-8)
     assert wide.SKLEARN_TOLS == ladder(1e-4) and wide.JAXGLM_TOLS["float64"] == ladder(1e-8)
+    assert multinomial.JAXGLM_TOLS == ladder(1e-8) and multinomial.SKLEARN_TOLS == ladder(1e-4)
 
 
 def test_the_declared_defaults_are_the_libraries_own():
@@ -81,3 +91,85 @@ def test_the_numpy_reference_agrees_with_statsmodels(family):
     res = sm.GLM(y, sm.add_constant(X), family=sm_family).fit(tol=1e-13, maxiter=200)
     np.testing.assert_allclose(ref.params, res.params, rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(ref.bse, res.bse, rtol=1e-8)
+
+
+CHILD = """
+import json, os, sys
+from benchmarks import batched, enet_path, multinomial, wide  # what first calls import
+from benchmarks.first_call import LIBRARIES
+from benchmarks.rule import pin
+loaded_by_scripts = [m for m in LIBRARIES if m in sys.modules]
+X, y = wide.make_wide(300, 40)
+ref = wide.reference_fit(X, y, 1 / 300)
+Xm, ym = multinomial.make_data(600, 3, 3)
+params, bse, score = multinomial.reference(Xm, ym)
+pin((0,))
+print(json.dumps({
+    "loaded_by_scripts": loaded_by_scripts,
+    "jax_after_references": [m for m in ("jax", "jaxglm") if m in sys.modules],
+    "wide": ref.params.tolist(), "grad_norm": ref.grad_norm, "bound": ref.error_bound,
+    "multinomial": params.tolist(), "bse": bse.tolist(), "score": score,
+    "affinity": sorted(os.sched_getaffinity(0)), "threads": os.environ["OPENBLAS_NUM_THREADS"],
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def child() -> dict:
+    """One fresh process: the scripts imported, their references computed, then pinned."""
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(CHILD)], cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_first_calls_start_with_no_library_loaded(child):
+    """Importing a script loads no tool's library, so a first call times the import."""
+    assert child["loaded_by_scripts"] == []
+
+
+def test_the_wide_reference_is_not_jaxglm_and_agrees_with_scikit_learn(child):
+    assert child["jax_after_references"] == []
+    X, y = wide.make_wide(300, 40)
+    model = LogisticRegression(solver="newton-cholesky", C=1.0, tol=1e-12, max_iter=100).fit(X, y)
+    sk = np.r_[model.intercept_, model.coef_[0]]
+    assert wide.rel_error(sk, np.asarray(child["wide"])) < 1e-8
+    assert child["grad_norm"] < 1e-7 and child["bound"] < 1e-7
+
+
+def test_the_multinomial_reference_is_statsmodels_and_agrees_with_scikit_learn(child):
+    Xm, ym = multinomial.make_data(600, 3, 3)
+    clf = LogisticRegression(solver="newton-cholesky", C=np.inf, tol=1e-12, max_iter=100)
+    clf.fit(Xm, ym)
+    params = np.asarray(child["multinomial"])
+    assert params.shape == (4, 2) and child["score"] < 1e-8
+    np.testing.assert_allclose(params, multinomial.from_sklearn(clf), atol=1e-8)
+    res = sm.MNLogit(ym, sm.add_constant(Xm)).fit(disp=False)
+    np.testing.assert_allclose(child["bse"], np.asarray(res.bse), rtol=1e-5)
+
+
+def test_pin_sets_the_affinity_and_the_thread_variables(child):
+    assert child["affinity"] == [0] and child["threads"] == "1"
+
+
+def test_a_script_first_call_runs_in_a_fresh_process():
+    """benchmarks.first_call.measure_script end to end (a peer: no cached figure)."""
+    X, y = multinomial.make_data(200, 3, 3)
+    options = {"tol": 1e-4, "k": 3}
+    first, cached = measure_script(
+        "benchmarks.multinomial", "sklearn lbfgs", {"X": X, "y": y}, options, uses_jax=False
+    )
+    assert first > 0 and cached is None
+    assert "jaxglm" in LIBRARIES and "sklearn" in LIBRARIES
+
+
+@pytest.mark.parametrize(
+    "script", ["batched", "enet_path", "interleaved", "multinomial", "sharded", "streaming", "wide"]
+)
+def test_every_script_pins_and_prints_the_machine_and_its_load(script):
+    """Each script offers --cores and prints the machine block and its load notes."""
+    source = inspect.getsource(importlib.import_module(f"benchmarks.{script}"))
+    for call in ("add_cores_option(parser)", "pin(", "describe_machine()", "load_note("):
+        assert call in source, (script, call)
