@@ -29,6 +29,18 @@ def simulate(family: jg.Family, n: int = 80, p: int = 3, seed: int = 0):
     return X, y
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test file. Every XLA:CPU executable holds
+    memory maps (test_link_pairs' programs: ~13,600), and a worker that ran most of the
+    suite reached 43,000 of the kernel's limit of 65,530 (vm.max_map_count): past it, the
+    next compile crashes the process (SIGSEGV or SIGABRT inside backend_compile_and_load,
+    as two fresh-clone runs did at 80-87% of the suite). Files share few programs, so
+    this costs little; tests within a file still share theirs."""
+    yield
+    jax.clear_caches()
+
+
 @pytest.fixture(scope="session")
 def poisson_data():
     return simulate(jg.Poisson())
