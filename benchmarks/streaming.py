@@ -15,7 +15,10 @@ process per n (so that the peak resident set, ``VmHWM``, is that run's own):
 * ``numpy``: one pass of the same reads with NumPy's BLAS products (``(X * h).T @ X`` and
   ``r @ X`` in float32) beside it.
 
-Prints one Markdown table (time per pass against its floor, fit time / n, VmHWM). The page
+Prints one Markdown table (time per pass against its floor; fit time, median pass time and
+the fit's CPU time (all threads, ``time.process_time``) per 1e6 rows; VmHWM). Linearity in
+n reads best from the pass and CPU columns on a shared machine: the fit's wall time
+includes the first pass's compile and whatever else ran. The page
 cache is warm: the file was just written (or read by the previous run) and fits in memory
 here; say so where the numbers are recorded. Above the table: the machine block and the load
 before and after (:mod:`benchmarks.rule`); ``--cores 0,1`` pins the children
@@ -85,9 +88,9 @@ def run_one(path: Path, n: int, p: int, chunk_rows: int) -> dict:
 
     chunks = file_chunks(path, n, p, chunk_rows)
     passes = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     res = jg.fit_stream(chunks, jg.Poisson(), progress=passes.append)
-    fit_s = time.perf_counter() - start
+    fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu
 
     @jax.jit
     def products(X, y):
@@ -115,7 +118,7 @@ def run_one(path: Path, n: int, p: int, chunk_rows: int) -> dict:
     numpy_s = time.perf_counter() - t
     newton = [q.seconds for q in passes if q.kind in ("newton", "line search")]
     return dict(
-        n=n, p=p, chunk_rows=chunk_rows, fit_s=fit_s, passes=len(passes),
+        n=n, p=p, chunk_rows=chunk_rows, fit_s=fit_s, fit_cpu_s=fit_cpu_s, passes=len(passes),
         n_iter=int(res.n_iter), status=int(res.status), pass_s=float(np.median(newton)),
         floor_s=floor_s, numpy_s=numpy_s, vmhwm_mb=vmhwm_mb(), device=str(jax.devices()[0]),
     )  # fmt: skip
@@ -158,16 +161,18 @@ def main() -> None:
     print()
     print(
         "| n | file (GB) | fit (s) | passes | Newton steps | status | pass (s) | floor pass (s) "
-        "| pass / floor | NumPy pass (s) | fit s per 1e6 rows | VmHWM (MB) |"
+        "| pass / floor | NumPy pass (s) | fit s per 1e6 rows | pass s per 1e6 rows "
+        "| fit CPU s per 1e6 rows | VmHWM (MB) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         gb = r["n"] * (r["p"] + 1) * 4 / 1e9
         print(
             f"| {r['n']:,} | {gb:.1f} | {r['fit_s']:.1f} | {r['passes']} | {r['n_iter']} | "
             f"{r['status']} | {r['pass_s']:.2f} | {r['floor_s']:.2f} | "
             f"{r['pass_s'] / r['floor_s']:.2f} | {r['numpy_s']:.2f} | "
-            f"{r['fit_s'] / r['n'] * 1e6:.2f} | {r['vmhwm_mb']:.0f} |"
+            f"{r['fit_s'] / r['n'] * 1e6:.2f} | {r['pass_s'] / r['n'] * 1e6:.3f} | "
+            f"{r['fit_cpu_s'] / r['n'] * 1e6:.2f} | {r['vmhwm_mb']:.0f} |"
         )
 
 
