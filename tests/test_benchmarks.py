@@ -166,10 +166,29 @@ def test_a_script_first_call_runs_in_a_fresh_process():
 
 
 @pytest.mark.parametrize(
-    "script", ["batched", "enet_path", "interleaved", "multinomial", "sharded", "streaming", "wide"]
-)
+    "script",
+    [
+        "batched", "compile_phases", "enet_path", "first_fit", "interleaved", "multinomial",
+        "sharded", "streaming", "wide",
+    ],
+)  # fmt: skip
 def test_every_script_pins_and_prints_the_machine_and_its_load(script):
     """Each script offers --cores and prints the machine block and its load notes."""
     source = inspect.getsource(importlib.import_module(f"benchmarks.{script}"))
     for call in ("add_cores_option(parser)", "pin(", "describe_machine()", "load_note("):
         assert call in source, (script, call)
+
+
+def test_compile_phases_counts_the_optimized_programs_loops_and_conditionals():
+    """benchmarks.compile_phases reads the size of a compiled program from its HLO text."""
+    import jax
+    from jax import lax
+
+    from benchmarks.compile_phases import _size
+
+    def f(x):
+        x = lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 2.0), (0, x))[1]
+        return lax.cond(x.sum() > 0, lambda: x, lambda: -x)
+
+    size = _size(jax.jit(f).lower(np.ones(3)).compile().as_text())
+    assert size["whiles"] == 1 and size["conds"] == 1 and size["instructions"] > 5, size
