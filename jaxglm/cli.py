@@ -561,10 +561,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.l1_ratio = 0.0 if args.command == "fit" else 1.0
     commands = {"fit": _fit, "path": _path, "cv": _cv, "info": _info, "bench": _bench}
     try:
-        return commands[args.command](args)
+        code = commands[args.command](args)
+        sys.stdout.flush()  # inside the try: a closed pipe raises here, not at exit
+        return code
     except UsageError as err:
         print(f"jaxglm {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`jaxglm fit ... | head`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -278,3 +278,17 @@ def test_help_says_formulas_are_python_and_bench_needs_a_checkout(capsys, monkey
     monkeypatch.setattr(cli, "_checkout", lambda: None)
     assert cli.main(["bench", "--quick"]) == 2
     assert "benchmarks are not part of the installed package" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly_with_exit_code_1(monkeypatch):
+    """`jaxglm path ... | head -1`: the reader leaves; no BrokenPipeError traceback."""
+    redirected = []
+
+    def info(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_info", info)
+    monkeypatch.setattr(cli.os, "dup2", lambda fd, to: redirected.append(to))
+    monkeypatch.setattr(cli.os, "open", lambda path, flags: -1)
+    assert cli.main(["info"]) == 1
+    assert redirected == [sys.stdout.fileno()]
