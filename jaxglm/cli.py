@@ -13,10 +13,11 @@
 CSV on standard input. The formula is formulaic's grammar (:func:`jaxglm.glm`) and is
 **evaluated as Python** (``np.log(x)`` calls NumPy): never run a formula from an untrusted
 source. ``fit``, ``path`` and ``cv`` compute in float64 (they turn on JAX's x64 mode) unless
-``--dtype float32``, and store compiled programs in a persistent cache directory
+``--dtype float32``: they run inside ``jax.enable_x64``, scoped to the command (JAX's
+global setting is left as it is), and store compiled programs in a persistent cache directory
 (``$JAXGLM_CACHE_DIR``, else the user cache directory, e.g. ``~/.cache/jaxglm/jax``), so
 that a second run with the same shapes starts faster. The library itself never changes
-JAX's configuration: the command does, as the application.
+JAX's configuration; the cache directory is set by the command, as the application.
 
 Exit codes: 0 done; 1 the fit did not converge (its status is printed; the summary and
 ``--json`` are still written); 2 bad usage: a missing file, an unknown column (with the
@@ -249,9 +250,8 @@ def _warnings_on_stderr() -> Iterator[None]:
         print(f"jaxglm: warning: {_one_line(w.message)}", file=sys.stderr)
 
 
-def _setup(dtype: str) -> None:
-    """The command's JAX configuration: x64 unless float32, and the compilation cache."""
-    jax.config.update("jax_enable_x64", dtype == "float64")
+def _setup() -> None:
+    """The command's compilation cache (x64 is scoped to the command by :func:`main`)."""
     jg.enable_compilation_cache(cache_dir())
 
 
@@ -327,7 +327,7 @@ def _fit(args: argparse.Namespace) -> int:
     elif args.cov_type is not None:
         options["cov_type"] = args.cov_type
     new = None if args.predict is None else _read(args.predict)
-    _setup(args.dtype)
+    _setup()
     with _warnings_on_stderr():
         try:
             res = jg.glm(args.formula, data, family, link, alpha=args.alpha,
@@ -373,7 +373,7 @@ def _design_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     data = _read(args.data)
     _check_formula(args.formula, data)
     columns = _data_options(args, data)
-    _setup(args.dtype)
+    _setup()
     try:
         d = jg.formula.design(args.formula, data)
     except ValueError as err:
@@ -560,8 +560,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "l1_ratio", 0.0) is None:
         args.l1_ratio = 0.0 if args.command == "fit" else 1.0
     commands = {"fit": _fit, "path": _path, "cv": _cv, "info": _info, "bench": _bench}
+    dtype = getattr(args, "dtype", None)
+    x64 = jax.enable_x64(dtype == "float64") if dtype else contextlib.nullcontext()
     try:
-        code = commands[args.command](args)
+        with x64:  # float64 for this command only: the process's setting is left alone
+            code = commands[args.command](args)
         sys.stdout.flush()  # inside the try: a closed pipe raises here, not at exit
         return code
     except UsageError as err:

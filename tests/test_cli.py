@@ -35,15 +35,19 @@ for argv in json.loads(sys.argv[1]):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
     runs.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
-# The reference: the library's formula fit on the same data, in the same (x64) process.
+# The reference: the library's formula fit on the same data, in this process, in float64
+# (the command's x64 is scoped to it: this process's setting is still off here).
+import jax
+assert not jax.config.jax_enable_x64
 df = pd.read_csv("data.csv")
-ref = jg.glm(sys.argv[2], df, "poisson", exposure="years")
-stats = {k: np.asarray(getattr(ref.result, k)).tolist() for k in (
-    "params", "bse", "tvalues", "pvalues", "deviance", "null_deviance", "llf", "aic", "bic",
-    "pearson_chi2", "scale", "nobs", "df_resid", "df_model", "n_iter")}
-stats["conf_int"] = np.asarray(ref.result.conf_int(0.05)).tolist()
-stats["cov_params"] = np.asarray(ref.result.cov_params()).tolist()
-stats["predict"] = np.asarray(ref.predict(df.iloc[:5])).tolist()
+with jax.enable_x64(True):
+    ref = jg.glm(sys.argv[2], df, "poisson", exposure="years")
+    stats = {k: np.asarray(getattr(ref.result, k)).tolist() for k in (
+        "params", "bse", "tvalues", "pvalues", "deviance", "null_deviance", "llf", "aic", "bic",
+        "pearson_chi2", "scale", "nobs", "df_resid", "df_model", "n_iter")}
+    stats["conf_int"] = np.asarray(ref.result.conf_int(0.05)).tolist()
+    stats["cov_params"] = np.asarray(ref.result.cov_params()).tolist()
+    stats["predict"] = np.asarray(ref.predict(df.iloc[:5])).tolist()
 print(json.dumps({"runs": runs, "reference": stats}))
 """
 
@@ -179,7 +183,7 @@ def recorded(monkeypatch):
         calls.append((args, kwargs))
         raise _Stop("recorded")
 
-    monkeypatch.setattr(cli, "_setup", lambda dtype: None)
+    monkeypatch.setattr(cli, "_setup", lambda: None)
     monkeypatch.setattr(jg, "glm", record)
     return calls
 
@@ -212,7 +216,7 @@ def test_cv_prints_the_chosen_alphas_and_writes_the_plot(files, monkeypatch, cap
                            se=np.array([0.1, 0.2, 0.2]), alpha_min=0.1, alpha_1se=1.0,
                            refit=refit)  # fmt: skip
     calls = []
-    monkeypatch.setattr(cli, "_setup", lambda dtype: None)
+    monkeypatch.setattr(cli, "_setup", lambda: None)
     monkeypatch.setattr(jg, "cv", lambda X, y, **kw: calls.append((X, y, kw)) or fake)
     argv = [
         "cv",
@@ -292,3 +296,24 @@ def test_a_closed_pipe_ends_quietly_with_exit_code_1(monkeypatch):
     monkeypatch.setattr(cli.os, "open", lambda path, flags: -1)
     assert cli.main(["info"]) == 1
     assert redirected == [sys.stdout.fileno()]
+
+
+def test_the_dtype_is_scoped_to_the_command(files, monkeypatch):
+    """--dtype float32 runs the fit with x64 off, and the process's setting (on in this
+    test session) is the same afterwards: the command never changes it globally."""
+    import jax
+
+    seen = []
+
+    def record(*args, **kwargs):
+        seen.append(bool(jax.config.jax_enable_x64))
+        raise _Stop("recorded")
+
+    monkeypatch.setattr(cli, "_setup", lambda: None)
+    monkeypatch.setattr(jg, "glm", record)
+    d, _ = files
+    for dtype in ("float32", "float64"):
+        argv = ["fit", str(d / "data.csv"), "--formula", "y ~ x1", "--family", "gamma"]
+        assert cli.main([*argv, "--dtype", dtype]) == 2
+        assert jax.config.jax_enable_x64
+    assert seen == [False, True]
