@@ -213,9 +213,10 @@ def _run_batch(
     validated) each member is a replicate whose frequency weights are drawn, per chunk,
     by a small compiled function.
     """
-    arrays, _ = _frames.to_host(arrays)  # frames and series as NumPy arrays, as fit's
-    others, groups = _frames.to_host({k: v for k, v in shared.items() if k != "groups"},
-                                     shared["groups"])  # fmt: skip
+    # Frames and series as NumPy arrays, as fit's: the rows' (and the cluster labels')
+    # index checked against X's; penalty factors and start values are not rows.
+    arrays, groups = _frames.to_host(arrays, shared["groups"])
+    others, _ = _frames.to_host({k: v for k, v in shared.items() if k != "groups"})
     shared = dict(others, groups=groups)
     batched = _batched_names(arrays, spec.family, y_batched=sample is None)
     if sample is None and "y" not in batched:

@@ -262,6 +262,9 @@ def test_frames_at_the_boundary_of_every_entry_point(claims):
         if name != "fit_many":  # its y is a stack of responses, not a series
             with pytest.raises(ValueError, match="y's index is not X's"):
                 call(X, y.sample(frac=1.0, random_state=0))
+    shuffled = pd.Series(np.arange(len(y)) % 3).sample(frac=1.0, random_state=0)
+    with pytest.raises(ValueError, match="groups's index is not X's"):
+        jg.fit_many(X, np.stack([y, y]), jg.Poisson(), cov_type="cluster", groups=shuffled)
 
 
 def test_formula_entry_points_equal_the_array_entry_points_on_its_design(claims):
