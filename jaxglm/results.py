@@ -52,7 +52,7 @@ class Summary(str):
         return out
 
     def __reduce__(self) -> Any:
-        return str, (str(self),)
+        return Summary, (str(self), self._frame)
 
     def as_frame(self) -> Any:
         """The coefficient table: ``coef``, ``std err``, the Wald statistic, its p-value

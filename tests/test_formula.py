@@ -134,6 +134,8 @@ def test_named_parameters_summary_and_string_hypotheses(claims_fit):
     assert list(frame.index) == res.param_names
     assert summary.to_html().count("</tr>") == len(res.param_names) + 1  # a header row
     assert r"\begin{tabular}" in summary.to_latex() and "np.log(age)" in summary.to_latex()
+    again = pickle.loads(pickle.dumps(summary))  # still a Summary, its table kept
+    assert again == summary and again.as_frame().equals(frame)
 
 
 def test_residuals_kept_on_single_fits_equal_influence(claims, claims_fit):
