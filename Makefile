@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 
-.PHONY: demo test bench bench-full lint format clean
+.PHONY: demo test bench bench-full docs lint format clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
+# The documentation site (mkdocs + mkdocstrings) into site/, offline, warnings as errors.
+docs: $(VENV)/.installed-test
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 bench: $(VENV)/.installed-bench
 	$(PY) -m benchmarks.run --quick --budget 20
 
@@ -47,4 +51,4 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix jaxglm tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site

@@ -1,18 +1,39 @@
-"""The documentation's code runs: every docstring example (``--doctest-modules``) and every
-complete ``python`` block of the README, in processes of their own with JAX's default
-configuration (x64 off, what a new user gets; the test session enables x64).
+"""The documentation's code runs: every docstring example (``--doctest-modules``), every
+complete ``python`` block of the README and every ``python`` block of the pages in
+``docs/``, in processes of their own with JAX's default configuration (x64 off, what a new
+user gets; the test session enables x64), and the site builds (``mkdocs build --strict``).
 
 The README's fragments (blocks whose first line is ``# a fragment: ...``, with names that
-stand for the reader's data) are not run.
+stand for the reader's data) are not run. A block of ``docs/`` that cannot run here (a GPU,
+several processes, a cluster) follows the line ``<!-- skip: the reason -->`` and is
+reported as skipped with that reason.
 """
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
+DOCS = ROOT / "docs"
+_BLOCK = re.compile(r"(?:^<!-- skip: (.*?) -->\n)?^```python\n(.*?)^```", re.S | re.M)
+
+# Runs each page's blocks in order in a namespace of its own, all pages in one process
+# (pages that fit the same shapes share the compiled programs), and says how long each took.
+_RUNNER = """
+import json, sys, time
+import matplotlib
+matplotlib.use("Agg")
+for name, code in json.load(sys.stdin):
+    start = time.perf_counter()
+    exec(compile(code, name, "exec"), {"__name__": "__main__"})
+    print(f"== {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+"""
 
 
 def _env():
@@ -25,6 +46,26 @@ def readme_blocks() -> list[str]:
     return [b for b in blocks if not b.startswith("# a fragment")]
 
 
+def docs_blocks(path: Path) -> tuple[str, list[str]]:
+    """A page's ``python`` blocks to run, as one script whose lines are at the page's line
+    numbers (a traceback names the line of the page), and the reasons of the skipped ones."""
+    text = path.read_text()
+    lines = [""] * text.count("\n")
+    reasons = []
+    for match in _BLOCK.finditer(text):
+        if match.group(1):
+            reasons.append(match.group(1))
+            continue
+        first = text.count("\n", 0, match.start(2))
+        block = match.group(2).splitlines()
+        lines[first : first + len(block)] = block
+    return "\n".join(lines), reasons
+
+
+def docs_pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
 def test_docstring_examples_run_and_print_what_they_show():
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--doctest-modules",
@@ -35,17 +76,43 @@ def test_docstring_examples_run_and_print_what_they_show():
     assert re.search(r"\b[4-9]\d passed\b", out.stdout), out.stdout[-500:]  # about 40
 
 
-def test_readme_code_blocks_run():
+def test_readme_and_docs_code_blocks_run():
     blocks = readme_blocks()
     assert len(blocks) >= 3
-    script = "import matplotlib\nmatplotlib.use('Agg')\n" + "\n".join(blocks)
+    pages = [(str(p.relative_to(ROOT)), docs_blocks(p)[0]) for p in docs_pages()]
+    ran = [name for name, code in pages if code.strip()]
+    assert {"docs/tutorial.md", "docs/theory.md", "docs/coming-from.md"} <= set(ran)
+    pages.append(("README.md", "\n".join(blocks)))
     out = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script], cwd=ROOT, env=_env(),
-        capture_output=True, text=True, timeout=1500,
+        [sys.executable, "-W", "error", "-c", _RUNNER], input=json.dumps(pages), cwd=ROOT,
+        env=_env(), capture_output=True, text=True, timeout=1500,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-4000:]
+    assert out.stderr.count("== ") == len(pages), out.stderr[-2000:]
     assert "Generalized Linear Model Results" in out.stdout  # the quick start's summary
     assert "Multinomial regression" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "page, reason",
+    [(str(p.relative_to(ROOT)), r) for p in docs_pages() for r in docs_blocks(p)[1]],
+)
+def test_docs_blocks_that_cannot_run_here(page, reason):
+    assert reason.strip(), f"a skipped block of {page} without a reason"
+    pytest.skip(f"{page}: {reason}")
+
+
+def test_docs_site_builds_with_warnings_as_errors(tmp_path):
+    mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
+    if mkdocs is None:
+        pytest.skip("mkdocs is not installed (pip install 'jaxglm[docs]')")
+    out = subprocess.run(
+        [mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-4000:]
+    api = (tmp_path / "site" / "api" / "fit" / "index.html").read_text()
+    assert "Fit a generalized linear model" in api and ":class:" not in api
 
 
 def test_demo_fits_its_three_models_near_the_truth():
