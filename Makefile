@@ -43,12 +43,12 @@ bench-full: $(VENV)/.installed-bench
 	$(PY) -m benchmarks.run
 
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check jaxglm tests benchmarks
-	$(VENV)/bin/ruff format --check jaxglm tests benchmarks
+	$(VENV)/bin/ruff check jaxglm tests benchmarks docs
+	$(VENV)/bin/ruff format --check jaxglm tests benchmarks docs
 
 format: $(VENV)/.installed-test
-	$(VENV)/bin/ruff format jaxglm tests benchmarks
-	$(VENV)/bin/ruff check --fix jaxglm tests benchmarks
+	$(VENV)/bin/ruff format jaxglm tests benchmarks docs
+	$(VENV)/bin/ruff check --fix jaxglm tests benchmarks docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site
