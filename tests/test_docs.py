@@ -113,6 +113,7 @@ def test_docs_site_builds_with_warnings_as_errors(tmp_path):
     assert out.returncode == 0, out.stderr[-4000:]
     api = (tmp_path / "site" / "api" / "fit" / "index.html").read_text()
     assert "Fit a generalized linear model" in api and ":class:" not in api
+    assert "https://" not in (tmp_path / "site" / "index.html").read_text()  # no CDN
 
 
 def test_demo_fits_its_three_models_near_the_truth():
