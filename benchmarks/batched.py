@@ -385,7 +385,21 @@ def jaxglm_tools(
         (tol, functools.partial(jg.fit_many, X, Y, family, tol=tol)) for tol in JAXGLM_TOLS
     ]
     tools["jaxglm fit_many, loosest tol"] = (loosest, "default method")
+    # The coefficients alone, as glmax and the loops compute them (no null model,
+    # likelihood constants, Pearson chi2 or covariance).
+    minimal = functools.partial(jg.fit_many, X, Y, family, statistics="minimal")
+    tools[MINIMAL] = (minimal, "default method and tol, statistics='minimal'")
+
+    def minimal_loosest():
+        raise AssertionError("calibrated by run_jaxglm")
+
+    minimal_loosest.ladder = [(tol, functools.partial(minimal, tol=tol)) for tol in JAXGLM_TOLS]
+    tools[f"{MINIMAL}, loosest tol"] = (minimal_loosest, "default method, statistics='minimal'")
     return tools
+
+
+#: The row of fit_many(statistics="minimal") at its default tolerance (issue 19's sweeps).
+MINIMAL = "jaxglm fit_many minimal"
 
 
 #: Tolerances tried for the calibrated jaxglm row: benchmarks.rule's ladder from jaxglm's
@@ -398,7 +412,7 @@ def run_jaxglm(name, fn, settings, batch, ref) -> Row:
         fn = candidate
         if accuracy(np.asarray(candidate().params), ref) <= TARGET / 3:
             break
-    tol = fn.keywords["tol"] if hasattr(fn, "keywords") else None
+    tol = fn.keywords.get("tol") if hasattr(fn, "keywords") else None
     if tol is not None:
         settings = f"{settings}; tol={tol:g}"
     seconds, compile_s, res = _timed_jax(fn)
@@ -440,6 +454,38 @@ def run_glmax(batch: Batch, ref) -> Row:
     settings = f"jit(vmap(glmax.fit)), IRLSFitter; tol={tol:g}"
     n_iter = np.asarray(res.num_iters)
     return Row("glmax vmap", settings, seconds, compile_s, acc, n_iter, tol=tol)
+
+
+def interleaved(batch: Batch, rows: list[Row], rounds: int) -> str:
+    """glmax (at its calibrated tolerance) and jaxglm's default and minimal rows, one run
+    each per round for ``rounds`` rounds, the fastest of each kept: on a shared machine the
+    load then moves all three alike."""
+    import jax
+
+    tools = jaxglm_tools(batch)
+    glmax_row = next((r for r in rows if r.tool == "glmax vmap"), None)
+    runs = {"jaxglm fit_many": tools["jaxglm fit_many"][0], MINIMAL: tools[MINIMAL][0]}
+    if glmax_row is not None:
+        runs["glmax vmap"] = glmax_batch(batch, glmax_row.tol)
+    best = dict.fromkeys(runs, np.inf)
+    for fn in runs.values():
+        jax.block_until_ready(fn())
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            best[name] = min(best[name], time.perf_counter() - start)
+    lines = [
+        f"Interleaved ({rounds} rounds, fastest kept; glmax at its calibrated tol): "
+        + ", ".join(f"{k} {v:.3g} s" for k, v in best.items())
+    ]
+    if glmax_row is not None:
+        lines.append(
+            "; glmax's time over jaxglm's: "
+            f"default {best['glmax vmap'] / best['jaxglm fit_many']:.2f}x, "
+            f"statistics='minimal' {best['glmax vmap'] / best[MINIMAL]:.2f}x"
+        )
+    return "".join(lines) + ".\n"
 
 
 # ---- first calls ----------------------------------------------------------------------------
@@ -533,6 +579,11 @@ def main(argv: list[str] | None = None) -> None:
         "--no-first-call", dest="first_call", action="store_false",
         help="skip the fresh-process first calls (benchmarks.first_call)",
     )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=0, metavar="R",
+        help="then time glmax and the two default jaxglm rows (full, minimal statistics) "
+        "in R interleaved rounds (fastest kept): ratios that shared load moves less",
+    )  # fmt: skip
     add_cores_option(parser)
     args = parser.parse_args(argv)
     pin(args.cores)
@@ -578,6 +629,8 @@ def main(argv: list[str] | None = None) -> None:
             _log(f"{batch.name}: first calls done")
         floor_s, floor_how = floor_per_iteration(batch)
         sections.append(_table(batch, rows, floor_s, floor_how))
+        if args.rounds:
+            sections.append(interleaved(batch, rows, args.rounds))
         sections.append(f"{load_note(load_before, load_per_core())}\n")
     total = time.perf_counter() - start_all
     command = shlex.join(["python", "-m", "benchmarks.batched", *argv])
@@ -642,6 +695,21 @@ def _table(batch: Batch, rows: list[Row], floor_s: float, floor_how: str) -> str
         lines.append(
             f"\n{default.tool} (the default): {default.seconds / fastest_peer.seconds:.2f}x the "
             f"fastest peer's time{versus}, {default.seconds / floor:.2f}x the floor{first}.\n"
+        )
+    minimal = next((r for r in jx if r.tool == MINIMAL), None)
+    if minimal is not None:
+        loops = [r for r in peers if r.tool != "glmax vmap"]
+        speedups = [f"glmax {glmax_row.seconds / minimal.seconds:.2f}x"] if glmax_row else []
+        for label, two in (("on one process", False), ("over two processes", True)):
+            rows_ = [r for r in loops if ("processes" in r.tool) == two]
+            if rows_:
+                best = min(rows_, key=lambda r: r.seconds)
+                speedups.append(
+                    f"the fastest loop {label} ({best.tool}) {best.seconds / minimal.seconds:.1f}x"
+                )
+        lines.append(
+            f"{minimal.tool} (statistics='minimal', default tol): speed-up (the other tool's "
+            f"time over its time) against {', '.join(speedups) or '-'}.\n"
         )
     return "\n".join(lines)
 

@@ -283,15 +283,16 @@ def run(
             fit_intercept=spec.fit_intercept,
             has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
             covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
-            keep_rows=keep_rows,
+            keep_rows=keep_rows, statistics=spec.statistics,
         )  # fmt: skip
     except jax.errors.JaxRuntimeError as e:
         if "RESOURCE_EXHAUSTED" not in str(e) and "out of memory" not in str(e).lower():
             raise
         raise MemoryError(_too_large(X, "ran out of memory in the compiled fit")) from e
     scale = {} if spec.family.event_ndim else dict(scale_type=spec.scale_type, use_t=spec.use_t)
+    cov_type = "none" if spec.covariance == "none" else spec.cov_type
     return dataclasses.replace(
-        res, feature_names=names, solver_name=spec.solver.name, cov_type=spec.cov_type, **scale
+        res, feature_names=names, solver_name=spec.solver.name, cov_type=cov_type, **scale
     )
 
 
@@ -408,12 +409,14 @@ def _expand(sub: GLMResult, dropped: tuple[int, ...], p: int, names: Any) -> GLM
 
 
 @jax.jit(
-    static_argnames=("fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows")
-)
+    static_argnames=(
+        "fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows", "statistics",
+    )
+)  # fmt: skip
 def _fit_jit(
     X, y, prior, freq, offset, alpha, l1_ratio, penalty_factor, start_params, groups, code,
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
-    estimate_alpha=False, keep_rows=False,
+    estimate_alpha=False, keep_rows=False, statistics="full",
 ) -> GLMResult | MultinomialResult:  # fmt: skip
     dtype = X.dtype
     if family.event_ndim:  # an (n,) offset is added to every class of theta
@@ -458,14 +461,14 @@ def _fit_jit(
     cov = S.Covariance(covariance, groups, code, scale_code, scale_value)
     kkt = state.kkt if solver.supports_l1 else jnp.asarray(jnp.nan, dtype)
     if family.event_ndim:
-        res = S.result(problem, solver, state, prior, freq, has_offset, cov)
+        res = S.result(problem, solver, state, prior, freq, has_offset, cov, statistics)
         res = dataclasses.replace(res, kkt_violation=kkt)
         return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
     if isinstance(family, F._Binomial):
         state = state._replace(
             status=S.separation_status(problem, state.params, state.eta, state.status)
         )
-    res = S.result(problem, solver, state, prior, freq, has_offset, cov)
+    res = S.result(problem, solver, state, prior, freq, has_offset, cov, statistics)
     res = dataclasses.replace(res, kkt_violation=kkt)
     if center is not None:
         params, cov = _linalg.uncenter(res.params, res.cov, center)

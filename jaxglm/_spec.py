@@ -38,6 +38,10 @@ __all__ = [
 SCALE_TYPES = ("X2", "dev", "fixed")
 """``scale=`` kinds; traced as an index into this tuple, so all share one program."""
 
+STATISTICS = ("full", "minimal")
+"""The statistics levels (:mod:`jaxglm._statistics`): all of them, or those a sweep that
+wants the coefficients needs (no covariance, null deviance, likelihood or Pearson chi2)."""
+
 MEMBER_NDIM = {
     "X": 2, "y": 1, "weights": 1, "freq_weights": 1, "offset": 1, "exposure": 1, "alpha": 0,
 }  # fmt: skip
@@ -62,6 +66,9 @@ class FitSpec:
         cov_type: one of :data:`jaxglm.inference.COV_TYPES`.
         scale_type: ``"X2"``, ``"dev"`` or ``"fixed"``; scale_value: the fixed scale.
         use_t: Student's t (and F) for the tests and intervals.
+        statistics: ``"full"`` or ``"minimal"`` (:data:`STATISTICS`: the minimal
+            level has no covariance, null deviance, likelihood or Pearson
+            statistic).
     """
 
     family: F.Family
@@ -74,11 +81,12 @@ class FitSpec:
     scale_type: str = static_field(default="fixed")
     scale_value: Any = 1.0
     use_t: bool = static_field(default=False)
+    statistics: str = static_field(default="full")
 
     @property
     def covariance(self) -> str:
         """How the compiled fit computes the covariance: "model", "robust" or "none"."""
-        if self.cov_type == "none":
+        if self.cov_type == "none" or self.statistics == "minimal":
             return "none"
         return "model" if self.cov_type == "nonrobust" else "robust"
 
@@ -110,6 +118,7 @@ def resolve_spec(
     path: bool = False,
     y: Any = None,
     batched: bool = False,
+    statistics: str = "full",
 ) -> FitSpec:
     """The :class:`FitSpec` of an entry point's arguments (the one place defaults live).
 
@@ -122,6 +131,7 @@ def resolve_spec(
             solver must warm-start, and NegativeBinomial's ``alpha`` must be given.
         y, batched: the response (members first when ``batched``), from which
             ``Multinomial(n_classes=None)`` infers its number of classes.
+        statistics: the statistics level, as :func:`jaxglm.fit_many`.
 
     Returns:
         The specification.
@@ -181,9 +191,11 @@ def resolve_spec(
         raise TypeError(f"use_t must be True, False or None, got {use_t!r}")
     if not isinstance(fit_intercept, bool):
         raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
+    if statistics not in STATISTICS:
+        raise ValueError(f"statistics must be one of {STATISTICS}, got {statistics!r}")
     return FitSpec(
         family, link, solver, fit_intercept, l1_ratio, estimate_alpha, cov_type, scale_type,
-        scale_value, use_t,
+        scale_value, use_t, statistics,
     )  # fmt: skip
 
 

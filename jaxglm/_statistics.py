@@ -6,12 +6,21 @@ the log-likelihood (:func:`loglik`), the null model and the covariance (the inve
 expected information of ``params.ravel()``); its result is a
 :class:`jaxglm.MultinomialResult` with ``llnull`` in place of the null deviance, the scale
 fixed at 1 and no Pearson statistic (:func:`_vector_result`).
+
+Two levels (``statistics``, :data:`jaxglm._spec.STATISTICS`): ``"full"`` computes all of
+them; ``"minimal"`` (for sweeps that want the coefficients, :func:`jaxglm.fit_many`)
+computes the deviance, ``nobs`` and the degrees of freedom, and leaves NaN the statistics
+that need their own passes over the rows or a ``(p+1) x (p+1)`` solve: the null deviance
+(``llnull``), which needs R's null model (an intercept-only Newton fit when there is an
+offset), ``llf``/``aic``/``bic`` (the likelihood's constants: ``gammaln`` per row for
+counts), the Pearson chi2 (and with it an estimated ``scale``) and the covariance. The
+iterations and the status are the same: the separation check runs at both levels.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -58,22 +67,74 @@ def separation_status(
     eps = jnp.finfo(eta.dtype).eps
     mu = M.mean_from_eta(problem.family, problem.link, eta)
     extreme = (problem.w > 0) & ((mu <= 10 * eps) | (mu >= 1 - 10 * eps))
-
-    def diverging(_):
-        g, h = M.row_derivatives(problem, eta, fisher=True)
-        H, grad = _linalg.pin_intercept(
-            M.hessian(problem, h), M.gradient(problem, params, g), problem.fit_intercept
-        )
-        factors, ok = _linalg.factor(H)
-        move = -M.direction(problem, _linalg.solve(factors, grad)) * jnp.sign(mu - 0.5)
-        return ~ok | jnp.any(extreme & (move > jnp.sqrt(eps) * (1.0 + jnp.abs(eta))))
-
-    separated = lax.cond(jnp.any(extreme), diverging, lambda _: jnp.asarray(False), None)
+    # a decision, not differentiated (cond_any's batching rule has no linearization)
+    operand = lax.stop_gradient((problem, params, eta, mu, extreme))
+    separated = cond_any(jnp.any(extreme), _diverging, _not_diverging, operand)
     if problem.penalty.shape[0] > 1:
         separated = separated & ~jnp.all(M.penalized(problem)[1:])
     replace = separated & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
                            | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
+
+
+def cond_any(pred: jax.Array, true_fn, false_fn, operand: Any) -> Any:
+    """``lax.cond(pred, true_fn, false_fn, operand)`` whose batched form (under ``jax.vmap``
+    with a batched ``pred``) runs ``true_fn`` for the members only when some member's
+    ``pred`` holds: ``lax.cond`` itself turns into a ``select`` of both branches there, so
+    that every member of a batch would pay for the rare branch (for :func:`separation_status`
+    a Gram product, a factorization and a pass over the rows per member). The members' results
+    are theirs either way. ``true_fn`` and ``false_fn`` must not close over traced values.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> f = lambda x: cond_any(x > 0, jnp.sqrt, lambda x: -x, x)
+        >>> jax.vmap(f)(jnp.array([4.0, -1.0])).tolist()
+        [2.0, 1.0]
+    """
+
+    @jax.custom_batching.custom_vmap
+    def run(pred, operand):
+        return lax.cond(pred, true_fn, false_fn, operand)
+
+    @run.def_vmap
+    def run_batched(axis_size, in_batched, pred, operand):
+        pred_batched, operand_batched = in_batched
+        axes = jax.tree.map(lambda b: 0 if b else None, operand_batched)
+
+        def each(fn):
+            return lambda ops: jax.vmap(fn, in_axes=(axes,), axis_size=axis_size)(ops)
+
+        if not pred_batched:
+            return each(lambda ops: lax.cond(pred, true_fn, false_fn, ops))(operand), True
+
+        def mixed(ops):
+            taken, other = each(true_fn)(ops), each(false_fn)(ops)
+            return jax.tree.map(
+                lambda a, b: jnp.where(pred.reshape(pred.shape + (1,) * (a.ndim - 1)), a, b),
+                taken, other,
+            )  # fmt: skip
+
+        return lax.cond(jnp.any(pred), mixed, each(false_fn), operand), True
+
+    return run(pred, operand)
+
+
+def _diverging(operand) -> jax.Array:
+    """Whether a Fisher scoring step from the solution moves an extreme row's ``eta``
+    outward (:func:`separation_status`), or cannot be solved."""
+    problem, params, eta, mu, extreme = operand
+    eps = jnp.finfo(eta.dtype).eps
+    g, h = M.row_derivatives(problem, eta, fisher=True)
+    H, grad = _linalg.pin_intercept(
+        M.hessian(problem, h), M.gradient(problem, params, g), problem.fit_intercept
+    )
+    factors, ok = _linalg.factor(H)
+    move = -M.direction(problem, _linalg.solve(factors, grad)) * jnp.sign(mu - 0.5)
+    return ~ok | jnp.any(extreme & (move > jnp.sqrt(eps) * (1.0 + jnp.abs(eta))))
+
+
+def _not_diverging(operand) -> jax.Array:
+    return jnp.asarray(False)
 
 
 def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> jax.Array:
@@ -109,38 +170,47 @@ def _covariance(problem, solver, state, prior, freq, spec, nobs, scale, penalize
     return cov, n_groups
 
 
-def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
-    """Statistics at the solution."""
+def result(
+    problem, solver, state, prior, freq, has_offset, spec, statistics: str = "full"
+) -> GLMResult:
+    """Statistics at the solution, all of them or the ``"minimal"`` level (module docs)."""
     if problem.family.event_ndim:
-        return _vector_result(problem, solver, state, prior, freq, has_offset, spec)
+        return _vector_result(problem, solver, state, prior, freq, has_offset, spec, statistics)
     fam, link = problem.family, problem.link
     p = problem.X.shape[1]
     dtype = problem.y.dtype
+    nan = jnp.asarray(jnp.nan, dtype)
+    full = statistics == "full"
     eta = state.eta
     valid = problem.w > 0
     deviance = M.deviance_at(problem, eta)
-    mu = M.mean_from_eta(fam, link, eta)
-    pearson = jnp.sum(jnp.where(valid, problem.w * (problem.y - mu) ** 2 / fam.variance(mu), 0.0))
     nobs = jnp.sum(jnp.where(valid, freq, 0.0))
     rank = p + int(problem.fit_intercept)
     df_resid = nobs - rank
+    pearson, llf, aic, bic, null_dev = nan, nan, nan, nan, nan
+    if full:
+        mu = M.mean_from_eta(fam, link, eta)
+        pearson = jnp.sum(
+            jnp.where(valid, problem.w * (problem.y - mu) ** 2 / fam.variance(mu), 0.0)
+        )
     scale = jnp.stack([pearson / df_resid, deviance / df_resid, spec.scale_value])[spec.scale_code]
-
-    # Log-likelihood with R's dispersion convention (families.Family.llf_scale).
-    phi = fam.llf_scale(deviance, nobs, problem.total_weight)
-    llf = loglik(problem, eta, prior, freq, phi)
-    k = rank + fam.dispersion_params()
     penalized = jnp.any(M.penalized(problem))
-    aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
-    bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
+    if full:
+        # Log-likelihood with R's dispersion convention (families.Family.llf_scale).
+        phi = fam.llf_scale(deviance, nobs, problem.total_weight)
+        llf = loglik(problem, eta, prior, freq, phi)
+        k = rank + fam.dispersion_params()
+        aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
+        bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
+        null_dev = null_deviance(problem, has_offset)
 
-    # Covariance: scale x inverse expected information (R's summary.glm), or a sandwich.
+    # Covariance: scale x inverse expected information (R's summary.glm), a sandwich, or
+    # none (kind "none": cov_type="none" or the minimal level).
     cov, n_groups = _covariance(problem, solver, state, prior, freq, spec, nobs, scale, penalized)
 
     return GLMResult(
         coef=state.params[1:], intercept=state.params[0], cov=cov,
-        scale=jnp.asarray(scale, dtype), deviance=deviance,
-        null_deviance=null_deviance(problem, has_offset),
+        scale=jnp.asarray(scale, dtype), deviance=deviance, null_deviance=null_dev,
         llf=llf, aic=aic, bic=bic, pearson_chi2=pearson, nobs=nobs,
         df_model=jnp.asarray(p, dtype), df_resid=df_resid,
         n_iter=state.n_iter, status_code=state.status, family=fam, link=link,
@@ -148,25 +218,30 @@ def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     )  # fmt: skip
 
 
-def _vector_result(problem, solver, state, prior, freq, has_offset, spec) -> MultinomialResult:
+def _vector_result(
+    problem, solver, state, prior, freq, has_offset, spec, statistics
+) -> MultinomialResult:
     """The statistics of an m-vector ``theta`` fit (scale 1): ``K = (p+1) m`` parameters
     (``p m`` without an intercept) for AIC/BIC and ``df_resid``; ``llnull`` at R's null
     model (:func:`null_predictor`)."""
     p = problem.X.shape[1]
     m = state.params.shape[1]
     dtype = problem.y.dtype
+    nan = jnp.asarray(jnp.nan, dtype)
     nobs = jnp.sum(jnp.where(problem.w > 0, freq, 0.0))
     k = (p + int(problem.fit_intercept)) * m
     one = jnp.ones((), dtype)
-    llf = loglik(problem, state.eta, prior, freq, one)
-    llnull = loglik(problem, null_predictor(problem, has_offset), prior, freq, one)
     penalized = jnp.any(M.penalized(problem))
+    llf, llnull, aic, bic = nan, nan, nan, nan
+    if statistics == "full":
+        llf = loglik(problem, state.eta, prior, freq, one)
+        llnull = loglik(problem, null_predictor(problem, has_offset), prior, freq, one)
+        aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
+        bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
     cov, n_groups = _covariance(problem, solver, state, prior, freq, spec, nobs, one, penalized)
     return MultinomialResult(
         params=state.params, cov=cov, llf=llf, llnull=llnull,
-        deviance=M.deviance_at(problem, state.eta),
-        aic=jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k),
-        bic=jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k),
+        deviance=M.deviance_at(problem, state.eta), aic=aic, bic=bic,
         nobs=nobs, df_model=jnp.asarray(p * m, dtype), df_resid=nobs - k,
         n_iter=state.n_iter, status_code=state.status, family=problem.family,
         fit_intercept=problem.fit_intercept, n_groups=n_groups,

@@ -5,6 +5,7 @@ p = 3 that the other test files use, so that few programs are compiled.
 """
 
 import sys
+import warnings
 
 import chex
 import jax
@@ -287,3 +288,48 @@ def test_bootstrap_with_frequency_weights_draws_the_observations():
         np.testing.assert_allclose(boot.params[b], rows.params, rtol=1e-10)
     with pytest.raises(ValueError, match="integer freq_weights"):
         jg.bootstrap(X, y, jg.Poisson(), freq_weights=fw + 0.5, n_boot=4)
+
+
+ABSENT = ("null_deviance", "llf", "aic", "bic", "pearson_chi2")
+
+
+def test_fit_many_minimal_statistics_give_the_same_fits(datasets):
+    """statistics="minimal": the same parameters, deviance, iterations and status as each
+    member's full fit (shared X; per-member weights, frequency weights, offsets, ridge);
+    the statistics it skips read NaN and its covariance is absent (cov_type "none")."""
+    X, Y, W, FW, OFF = datasets
+    lean = jg.fit_many(
+        X[0], Y, jg.Poisson(), weights=W, freq_weights=FW, offset=OFF, alpha=ALPHAS,
+        statistics="minimal",
+    )  # fmt: skip
+    assert lean.cov_type == "none"
+    for i in range(3):
+        full = _one(X[0], Y[i], W[i], FW[i], OFF[i], ALPHAS[i])
+        assert_same(lean[i], full, rtol=1e-12, keys=("params", "deviance", "n_iter", "status"))
+        assert_same(lean[i], full, rtol=0, keys=("nobs", "df_resid", "df_model", "scale"))
+        assert np.isfinite(float(full.llf)) and np.isfinite(float(full.null_deviance))
+    for key in ABSENT:
+        assert np.isnan(np.asarray(getattr(lean, key))).all(), key
+    assert np.isnan(np.asarray(lean.bse)).all() and np.isnan(np.asarray(lean.cov)).all()
+    with pytest.raises(ValueError, match="statistics must be one of"):
+        jg.fit_many(X[0], Y, jg.Poisson(), statistics="lean")
+
+
+def test_fit_many_minimal_logistic_keeps_the_separation_status():
+    """Logistic fits on their own designs, one of them separated: the minimal level's
+    parameters and statuses are each member's full fit's (the separation check runs only
+    where a member has fitted probabilities at 0 or 1, and flags only that member)."""
+    data = [simulate(jg.Bernoulli(), seed=s) for s in (4, 5, 6)]
+    X = np.stack([d[0] for d in data])
+    Y = np.stack([d[1] for d in data])
+    Y[2] = (X[2, :, 0] > 0).astype(float)  # separated by column 0
+    with pytest.warns(jg.ConvergenceWarning, match="1 of 3 Bernoulli fits"):
+        lean = jg.fit_many(X, Y, jg.Bernoulli(), statistics="minimal")
+    assert int(lean.status[2]) == jg.Status.SEPARATION
+    for i in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", jg.PerfectSeparationWarning)
+            full = jg.fit(X[i], Y[i], jg.Bernoulli())
+        keys = ("params", "deviance", "n_iter", "status") if i < 2 else ("n_iter", "status")
+        assert_same(lean[i], full, rtol=1e-12, keys=keys)
+    assert np.isnan(np.asarray(lean.llf)).all() and np.isnan(np.asarray(lean.bse)).all()
