@@ -397,11 +397,11 @@ class Optax(AbstractSolver):
             self, precondition="centered", max_iter=jnp.minimum(self.max_iter, SWITCH_ITERATIONS)
         )
         first = iterate(centered, problem, centered.init(problem, params))
-        _, _, grad0 = _objective_and_gradient(problem, params)
 
         def restart(state: _OptaxState) -> _OptaxState:
             scaling = _scaling(problem, state.params, "information", stride)
             new = self._start(problem, state.params, scaling, state.n_iter)
+            _, _, grad0 = _objective_and_gradient(problem, params)
             norm0 = jnp.linalg.norm(scaling.pullback(grad0))
             return new._replace(grad_norm0=norm0)
 
