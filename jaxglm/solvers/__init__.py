@@ -65,11 +65,14 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     errors, ``cov_type="none"``; ``python -m benchmarks.default_rule``; the full table in
     ``benchmarks/RESULTS.md``):
 
-    ====  ======  ================  ===================  ========================
-    p     design  Optax() (s, it.)  Newton-type (s, it.)  scikit-learn lbfgs (s)
-    ====  ======  ================  ===================  ========================
-    500   well    1.68, 7           18.5, 3              1.23
-    ====  ======  ================  ===================  ========================
+    ====  ======  ================  ====================  ==========================
+    p     design  Optax() (s, it.)  Newton-type (s, it.)  scikit-learn lbfgs (s, it.)
+    ====  ======  ================  ====================  ==========================
+    100   well    0.97, 8           1.29, 4 (Subsampled)  0.97, 6
+    100   ill     1.79, 8           0.65, 5 (Subsampled)  not reached in 1,000
+    500   well    1.68, 7           18.5, 3               1.23, 6
+    500   ill     7.99, 42          32.9, 3               not reached in 1,000
+    ====  ======  ================  ====================  ==========================
 
     On the well-conditioned designs L-BFGS converges in a few iterations without any
     ``p x p`` matrix; on the ill-conditioned ones plain (centered) L-BFGS had not converged
