@@ -62,7 +62,9 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     Measured on this project's CPU (2 cores, shared and loaded, float64, logistic, n =
     100,000, the designs of ``benchmarks/problems.py``: i.i.d. normal columns (well) and
     cond(X) ~ 1e3 (ill); the loosest tolerance of each ladder that reaches 1e-3 standard
-    errors, ``cov_type="none"``; ``python -m benchmarks.default_rule``; the full table in
+    errors for the solver the rule picks and for scikit-learn, the other solver at its
+    default tolerance, ``cov_type="none"``; ``python -m benchmarks.default_rule``; the full
+    table, with the load (5-7 per core: times 1.5-3x a quiet machine's), in
     ``benchmarks/RESULTS.md``):
 
     ====  ======  ================  ====================  ==========================
@@ -72,6 +74,8 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     100   ill     1.79, 8           0.65, 5 (Subsampled)  not reached in 1,000
     500   well    1.68, 7           18.5, 3               1.23, 6
     500   ill     7.99, 42          32.9, 3               not reached in 1,000
+    1000  well    2.93, 7           not run               1.80, 6
+    1000  ill     13.9, 42          not run               not run
     ====  ======  ================  ====================  ==========================
 
     On the well-conditioned designs L-BFGS converges in a few iterations without any
