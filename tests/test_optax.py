@@ -207,6 +207,21 @@ def wide_designs():
     return designs, weights, offset
 
 
+def numpy_newton(X, y, weights, offset):
+    """Weighted logistic maximum likelihood by plain Newton in NumPy (no compile): params
+    (intercept first) and their standard errors from the inverse information."""
+    X1 = np.column_stack([np.ones(len(y)), X])
+    params = np.zeros(X1.shape[1])
+    for _ in range(50):
+        mu = 1.0 / (1.0 + np.exp(-(offset + X1 @ params)))
+        information = (X1 * (weights * mu * (1.0 - mu))[:, None]).T @ X1
+        step = np.linalg.solve(information, X1.T @ (weights * (y - mu)))
+        params = params + step
+        if np.max(np.abs(step)) <= 1e-14 * np.max(np.abs(params)):
+            break
+    return params, np.sqrt(np.diag(np.linalg.inv(information)))
+
+
 @pytest.mark.parametrize("conditioning", ["well", "ill"])
 def test_wide_lbfgs_reaches_newton_on_well_and_ill_designs(wide_designs, conditioning):
     """Above FACTOR_MAX_P the iteration starts centered and, where that is slow (the
@@ -214,11 +229,10 @@ def test_wide_lbfgs_reaches_newton_on_well_and_ill_designs(wide_designs, conditi
     coordinates of a subsampled information; both reach Newton's params to 1e-8."""
     designs, weights, offset = wide_designs
     X, y = designs[conditioning]
-    kw = dict(family=jg.Bernoulli(), weights=weights, offset=offset)
-    res = jg.fit(X, y, solver=LBFGS, **kw)
-    ref = jg.fit(X, y, solver=jg.Newton(tol=1e-12), **kw)
-    assert bool(res.converged) and bool(ref.converged), res.status_message
+    res = jg.fit(X, y, jg.Bernoulli(), weights=weights, offset=offset, solver=LBFGS)
+    params, bse = numpy_newton(X, y, weights, offset)
+    assert bool(res.converged), res.status_message
     switched = int(res.n_iter) > optax_solver.SWITCH_ITERATIONS
     assert switched == (conditioning == "ill"), int(res.n_iter)
-    assert np.max(np.abs(res.params - ref.params)) < 1e-8 * np.max(np.abs(ref.params))
-    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-6)
+    assert np.max(np.abs(res.params - params)) < 1e-8 * np.max(np.abs(params))
+    np.testing.assert_allclose(res.bse, bse, rtol=1e-6)
