@@ -76,6 +76,7 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     500   ill     7.99, 42          32.9, 3               not reached in 1,000
     1000  well    2.93, 7           not run               1.80, 6
     1000  ill     13.9, 42          not run               not run
+    2000  well    4.51, 9           not run               4.27, 7
     ====  ======  ================  ====================  ==========================
 
     On the well-conditioned designs L-BFGS converges in a few iterations without any
