@@ -87,8 +87,10 @@ class ProblemSpec:
 
     @property
     def name(self) -> str:
-        """The problem's name, e.g. ``"logistic_well_n1000000"``."""
-        return f"{self.family}_{self.conditioning}_n{self.n}"
+        """The problem's name, e.g. ``"logistic_well_n1000000"`` (``"..._p500"`` appended
+        for another ``p`` than :data:`P`: it is also the cache key)."""
+        name = f"{self.family}_{self.conditioning}_n{self.n}"
+        return name if self.p == P else f"{name}_p{self.p}"
 
 
 def problem_specs(quick: bool) -> list[ProblemSpec]:

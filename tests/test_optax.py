@@ -181,7 +181,58 @@ def test_information_is_nan_above_the_threshold():
 
 
 def test_default_solver_switches_to_lbfgs_for_wide_designs():
-    assert isinstance(default_solver(20_000, 1_000), jg.Newton)
-    assert isinstance(default_solver(20_000, 2_000), jg.Optax)
-    assert isinstance(default_solver(1_000, 1_000), jg.Newton)
-    assert isinstance(default_solver(500, 1_000), jg.Optax)  # the p^3 of the solve counts
+    assert isinstance(default_solver(20_000, 250), jg.Newton)
+    assert isinstance(default_solver(20_000, 300), jg.Optax)
+    assert isinstance(default_solver(100_000, 1_000), jg.Optax)
+    assert isinstance(default_solver(300, 250), jg.Optax)  # the p^3 of the solve counts
+
+
+@pytest.fixture(scope="module")
+def wide_designs():
+    """Logistic, n = 4,200, p = 260 (above FACTOR_MAX_P; the subsampled information takes
+    every 2nd row), with prior weights and an offset: i.i.d. normal columns, and the same
+    mixed by diag(logspace(0, -3)) Q (cond(X) ~ 1e3, as benchmarks/problems.py)."""
+    rng = np.random.default_rng(7)
+    n, p = 4_200, optax_solver.FACTOR_MAX_P + 4
+    Z = rng.standard_normal((n, p))
+    q, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    mixing = np.logspace(0, -3, p)[:, None] * q
+    weights, offset = rng.uniform(0.5, 2.0, n), 0.3 * rng.standard_normal(n)
+    designs = {}
+    for name, X in [("well", Z), ("ill", Z @ (mixing / np.linalg.norm(mixing, axis=0)))]:
+        beta = rng.standard_normal(p)
+        eta = offset - 0.3 + X @ (beta / np.std(X @ beta))
+        y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+        designs[name] = (X, y)
+    return designs, weights, offset
+
+
+def numpy_newton(X, y, weights, offset):
+    """Weighted logistic maximum likelihood by plain Newton in NumPy (no compile): params
+    (intercept first) and their standard errors from the inverse information."""
+    X1 = np.column_stack([np.ones(len(y)), X])
+    params = np.zeros(X1.shape[1])
+    for _ in range(50):
+        mu = 1.0 / (1.0 + np.exp(-(offset + X1 @ params)))
+        information = (X1 * (weights * mu * (1.0 - mu))[:, None]).T @ X1
+        step = np.linalg.solve(information, X1.T @ (weights * (y - mu)))
+        params = params + step
+        if np.max(np.abs(step)) <= 1e-14 * np.max(np.abs(params)):
+            break
+    return params, np.sqrt(np.diag(np.linalg.inv(information)))
+
+
+@pytest.mark.parametrize("conditioning", ["well", "ill"])
+def test_wide_lbfgs_reaches_newton_on_well_and_ill_designs(wide_designs, conditioning):
+    """Above FACTOR_MAX_P the iteration starts centered and, where that is slow (the
+    ill-conditioned design: more than SWITCH_ITERATIONS iterations), restarts in the
+    coordinates of a subsampled information; both reach Newton's params to 1e-8."""
+    designs, weights, offset = wide_designs
+    X, y = designs[conditioning]
+    res = jg.fit(X, y, jg.Bernoulli(), weights=weights, offset=offset, solver=LBFGS)
+    params, bse = numpy_newton(X, y, weights, offset)
+    assert bool(res.converged), res.status_message
+    switched = int(res.n_iter) > optax_solver.SWITCH_ITERATIONS
+    assert switched == (conditioning == "ill"), int(res.n_iter)
+    assert np.max(np.abs(res.params - params)) < 1e-8 * np.max(np.abs(params))
+    np.testing.assert_allclose(res.bse, bse, rtol=1e-6)

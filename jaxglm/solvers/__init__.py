@@ -29,7 +29,7 @@ __all__ = [
     "resolve",
 ]
 
-NEWTON_MAX_COST = 1500
+NEWTON_MAX_COST = 256
 """Largest ``p (1 + p / (3 n))`` for which :func:`default_solver` picks Newton."""
 
 SUBSAMPLE_MIN_ROWS = 500
@@ -42,42 +42,48 @@ SUBSAMPLE_MIN_N = 100_000
 def default_solver(n: int, p: int) -> AbstractSolver:
     """The solver ``fit(solver=None)`` uses for an ``(n, p)`` design.
 
-    Newton-type for moderate ``p``: ``SubsampledNewton()`` when ``n >= SUBSAMPLE_MIN_ROWS
+    Newton-type for small ``p``: ``SubsampledNewton()`` when ``n >= SUBSAMPLE_MIN_ROWS
     (p + 1)`` and ``n >= SUBSAMPLE_MIN_N`` (500 rows per parameter and 100,000 rows: there
     its start on a fifth or fewer of the rows and its one preconditioner replace 4-6 full
     Gram products; measured in ``benchmarks/RESULTS.md``; below, a fit takes milliseconds
-    either way), else ``Newton()``; L-BFGS for large ``p``, as follows.
+    either way), else ``Newton()``; L-BFGS for larger ``p``, as follows.
 
     A Newton step costs one Gram product and one Cholesky factorization, ``n p^2 + p^3/3``
     flops, compute-bound; an L-BFGS iteration costs about two memory-bound passes over
     ``X``. Their ratio per iteration grows like ``p (1 + p / (3 n))``, whatever ``n``. The
-    rule: ``Newton()`` when ``p (1 + p / (3 n)) <= NEWTON_MAX_COST`` (1,500: p up to about
-    1,460 at n = 20,000, about 1,100 at n = 1,000), else ``Optax()`` (full-batch L-BFGS with
-    centered preconditioning; its ``bse`` are NaN above ``p = 2,000``).
+    rule: ``Newton()`` when ``p (1 + p / (3 n)) <= NEWTON_MAX_COST`` (256: p up to about
+    250 at n >= 20,000), else ``Optax()``: full-batch L-BFGS, preconditioned by the
+    factored information up to ``p = 256``; above, centered and scaled, and where that has
+    not converged after 30 iterations (an ill-conditioned design) by the factored
+    information of ``8 (p+1)`` subsampled rows (:mod:`jaxglm.solvers.optax`), so that it
+    does not stall on conditioning as plain L-BFGS does. Its ``bse`` take one full Gram
+    product at the solution, and are NaN above ``p = 2,000``.
 
-    Measured on this project's CPU (2 cores, float64, logistic, n = 20,000, i.i.d. normal
-    design, default tolerances, ``python -m benchmarks.wide --only crossover``):
+    Measured on this project's CPU (2 cores, shared and loaded, float64, logistic, n =
+    100,000, the designs of ``benchmarks/problems.py``: i.i.d. normal columns (well) and
+    cond(X) ~ 1e3 (ill); the loosest tolerance of each ladder that reaches 1e-3 standard
+    errors for the solver the rule picks and for scikit-learn, the other solver at its
+    default tolerance, ``cov_type="none"``; ``python -m benchmarks.default_rule``; the full
+    table, with the load (5-7 per core: times 1.5-3x a quiet machine's), in
+    ``benchmarks/RESULTS.md``):
 
-    ======  ==========  ============  ==========  ============
-    p       Newton (s)  Newton iter.  L-BFGS (s)  L-BFGS iter.
-    ======  ==========  ============  ==========  ============
-    100     0.16        3             0.12        9
-    400     1.74        4             0.46        11
-    1,000   6.93        4             1.68        14
-    2,000   24.9        4             6.67        18
-    4,000   165         5             4.59        27
-    ======  ==========  ============  ==========  ============
+    ====  ======  ================  ====================  ==========================
+    p     design  Optax() (s, it.)  Newton-type (s, it.)  scikit-learn lbfgs (s, it.)
+    ====  ======  ================  ====================  ==========================
+    100   well    0.97, 8           1.29, 4 (Subsampled)  0.97, 6
+    100   ill     1.79, 8           0.65, 5 (Subsampled)  not reached in 1,000
+    500   well    1.68, 7           18.5, 3               1.23, 6
+    500   ill     7.99, 42          32.9, 3               not reached in 1,000
+    1000  well    2.93, 7           not run               1.80, 6
+    1000  ill     13.9, 42          not run               not run
+    2000  well    4.51, 9           not run               4.27, 7
+    ====  ======  ================  ====================  ==========================
 
-    L-BFGS's times include the statistics at the solution: up to p = 2,000 one Gram product
-    for the standard errors (most of its time at p = 2,000), above that the factorization of
-    a NaN covariance (about 3.7 s at p = 4,000). On this well-conditioned design L-BFGS is
-    as fast from p ~ 100 and 4x faster from p = 400. The switch is set much higher because
-    L-BFGS's iteration count grows with the conditioning and Newton's does not: on the
-    benchmark design with cond(X) ~ 1e3 (p = 100, n = 20,000) Newton converges in 4
-    iterations (0.23 s) while L-BFGS had not converged after 1,000 (5.9 s, 35% error;
-    scikit-learn's lbfgs needs 4,400 iterations there). Newton also gives R-exact answers
-    and standard errors at every ``p``. Above the switch a Newton fit takes tens of seconds
-    or more here and grows like ``p^2``, and L-BFGS's worst case is the better bet. On
+    On the well-conditioned designs L-BFGS converges in a few iterations without any
+    ``p x p`` matrix; on the ill-conditioned ones plain (centered) L-BFGS had not converged
+    after 1,000 iterations at p = 500 (nor had scikit-learn's lbfgs), and the restart in the
+    subsampled information's coordinates converges in a few more. Newton remains the
+    default below the switch: exact R answers in 3-6 iterations, and cheap there. On
     accelerators, where dense Gram products are relatively cheaper, the crossover is likely
     higher: pass ``solver=`` explicitly there.
 
@@ -90,7 +96,7 @@ def default_solver(n: int, p: int) -> AbstractSolver:
 
     Example:
         >>> from jaxglm.solvers import default_solver
-        >>> [default_solver(n, p).name for n, p in [(10**6, 100), (20_000, 100), (20_000, 4_000)]]
+        >>> [default_solver(n, p).name for n, p in [(10**6, 100), (20_000, 100), (20_000, 500)]]
         ['SubsampledNewton', 'Newton', 'Optax(L-BFGS)']
     """
     if p * (1.0 + p / (3.0 * max(n, 1))) > NEWTON_MAX_COST:

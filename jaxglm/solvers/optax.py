@@ -28,8 +28,21 @@ starting point:
   there and changes only as the weights do. One Gram product and a ``p x p`` factor at the
   start, and a triangular solve per evaluation: used for full-batch steps when ``p <=
   FACTOR_MAX_P`` (256) with a scalar ``theta`` (where the factorization fails, the scaling
-  alone); otherwise ``"centered"`` (mini-batch optimizers such as Adam keep the
-  coordinates their learning rates were tuned in).
+  alone). Above ``FACTOR_MAX_P`` (scalar ``theta``, full batch) the full Gram product
+  would cost more than the iterations: the fit starts in ``"centered"`` coordinates, in a
+  loop of its own, for at most :data:`SWITCH_ITERATIONS` (30) iterations — enough on a
+  well-conditioned design, which pays for no ``p x p`` matrix — and if it has not
+  converged by then (on ``benchmarks/problems.py``'s design with cond(X) ~ 1e3,
+  ``"centered"`` L-BFGS had not converged after 1,000 iterations at p = 500), it factors
+  the information of every ``k``-th row, :data:`ROWS_PER_PARAM` ``(p+1)`` of them, at the
+  point reached (``8 (p+1)^3 + (p+1)^3/3`` flops: a subsample of ``m`` rows gives the
+  information's eigenvalues up to factors ``(1 +- sqrt(p/m))^2``, whatever the
+  conditioning of ``X``), and restarts L-BFGS there in those coordinates; the tolerance
+  stays relative to the starting gradient (pulled back into the new coordinates).
+  Under ``jax.vmap`` the choice to restart is a select: every member then pays for the
+  one subsampled Gram product. Otherwise (mini-batches, an m-vector ``theta``)
+  ``"centered"``: mini-batch optimizers such as Adam keep the coordinates their learning
+  rates were tuned in.
 - ``"centered"``: each column is centered at its information-weighted mean, which moves
   the intercept's correlation with the columns into ``A``, then scaled by the inverse
   square root of the diagonal of the centered information (Jacobi scaling of the Schur
@@ -87,17 +100,27 @@ from jaxglm import _linalg
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
-from jaxglm.solvers._driver import AbstractSolver
+from jaxglm.solvers._driver import AbstractSolver, iterate
+from jaxglm.solvers.subsampled import subsample_rows
 
-__all__ = ["FACTOR_MAX_P", "INFORMATION_MAX_P", "Optax"]
+__all__ = ["FACTOR_MAX_P", "INFORMATION_MAX_P", "ROWS_PER_PARAM", "SWITCH_ITERATIONS", "Optax"]
 
 INFORMATION_MAX_P = 2000
 """Largest ``p`` for which :meth:`Optax.information` builds the expected information."""
 
 FACTOR_MAX_P = 256
-"""Largest ``p`` for which ``precondition="information"`` factors the information at the
-start (one Gram product, about a Newton step: up to half an L-BFGS fit's time at this
-``p``); above it the preconditioner is ``"centered"``'s."""
+"""Largest ``p`` for which ``precondition="information"`` factors the information of all
+rows at the start (one Gram product, about a Newton step: up to half an L-BFGS fit's time at
+this ``p``); above it the iteration starts in ``"centered"`` coordinates and factors a
+subsampled information only if it has not converged after :data:`SWITCH_ITERATIONS`."""
+
+SWITCH_ITERATIONS = 30
+"""Iterations in ``"centered"`` coordinates after which ``precondition="information"``
+with ``p > FACTOR_MAX_P`` factors the information of a row subsample and restarts."""
+
+ROWS_PER_PARAM = 8
+"""Rows per parameter (every ``k``-th row, ``ROWS_PER_PARAM (p + 1)`` of them) of the
+subsampled information of ``precondition="information"`` with ``p > FACTOR_MAX_P``."""
 
 _PRECONDITIONERS = ("information", "centered", "diagonal", None)
 _HIGHEST = lax.Precision.HIGHEST
@@ -157,6 +180,14 @@ def _evaluate(
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """``params``, ``eta``, the objective and its gradient in ``z``, via the core."""
     params = scaling.params(z)
+    eta, f, grad = _objective_and_gradient(problem, params)
+    return params, eta, f, scaling.pullback(grad)
+
+
+def _objective_and_gradient(
+    problem: M.Problem, params: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``eta``, the objective and its gradient in ``params`` (two passes over ``X``)."""
     eta = _linalg.linear_predictor(problem.X, params, problem.offset)
     f = M.objective(problem, params, eta)
     # Rows are independent: the gradient of the summed row losses is the per-row derivative
@@ -165,7 +196,7 @@ def _evaluate(
     grad = M.gradient(problem, params, g_rows)
     if not problem.fit_intercept:
         grad = grad.at[0].set(0.0)  # the intercept stays pinned at 0
-    return params, eta, f, scaling.pullback(grad)
+    return eta, f, grad
 
 
 def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], jax.Array]:
@@ -186,10 +217,12 @@ def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], ja
     return value
 
 
-def _scaling(problem: M.Problem, params: jax.Array, kind: str | None) -> _Scaling:
+def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: int = 1) -> _Scaling:
     """The preconditioner from the expected information at ``params`` (module docs); for an
     m-vector ``theta`` one scale per column of ``[1 X]``, shared by the classes, from the
-    mean diagonal of the rows' (m, m) blocks, and no ``"information"`` factor."""
+    mean diagonal of the rows' (m, m) blocks, and no ``"information"`` factor. With
+    ``kind="information"`` the factored matrix is the information of every ``stride``-th
+    row (the centering and the scales come from all rows)."""
     p = problem.X.shape[1]
     dtype = params.dtype
     eye, ones = jnp.eye(p + 1, dtype=dtype), jnp.ones(p + 1, dtype)
@@ -197,7 +230,7 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None) -> _Scalin
         return _Scaling(ones, jnp.zeros(p, dtype), eye, ones)
     eta = _linalg.linear_predictor(problem.X, params, problem.offset)
     _, h = M.row_derivatives(problem, eta, fisher=True)
-    full = kind == "information" and h.ndim == 1 and p <= FACTOR_MAX_P
+    full = kind == "information" and h.ndim == 1
     if h.ndim == 3:
         h = jnp.mean(jnp.diagonal(h, axis1=1, axis2=2), axis=1)
     wh = jnp.where(problem.w > 0, problem.w * h, 0.0) / problem.total_weight
@@ -216,7 +249,11 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None) -> _Scalin
     # The information in u (params = C u): C^T H C, one Gram product, equilibrated and
     # factored; where it is not positive definite, the Jacobi scaling alone.
     C = jnp.diag(scale).at[0, 1:].set(-center * scale[1:])
-    H, _ = _linalg.pin_intercept(M.hessian(problem, h), ones, problem.fit_intercept)
+    if stride == 1:
+        H = M.hessian(problem, h)
+    else:
+        H = M.hessian(subsample_rows(problem, stride), h[::stride])
+    H, _ = _linalg.pin_intercept(H, ones, problem.fit_intercept)
     info = jnp.matmul(jnp.matmul(C.T, H, precision=_HIGHEST), C, precision=_HIGHEST)
     (L, d), factored = _linalg.factor(info)
     return _Scaling(scale, center, jnp.where(factored, L, eye), jnp.where(factored, d, ones))
@@ -327,7 +364,15 @@ class Optax(AbstractSolver):
         kind = self.precondition
         if kind == "information" and self.batch_size is not None:
             kind = "centered"  # Adam-type steps on batches: tuned in those coordinates
-        scaling = _scaling(problem, params, kind)
+        n, p = problem.X.shape
+        if kind == "information" and p > FACTOR_MAX_P and not problem.family.event_ndim:
+            return self._two_phase(problem, params, max(1, n // (ROWS_PER_PARAM * (p + 1))))
+        return self._start(problem, params, _scaling(problem, params, kind))
+
+    def _start(
+        self, problem: M.Problem, params: jax.Array, scaling: _Scaling, n_iter: jax.Array = 0
+    ) -> _OptaxState:
+        """The state at ``params`` in the coordinates of ``scaling``, ``n_iter`` taken."""
         z = scaling.coordinates(params)
         params, eta, f, grad = _evaluate(problem, scaling, z)
         gnorm = jnp.linalg.norm(grad)
@@ -338,8 +383,30 @@ class Optax(AbstractSolver):
         )
         return _OptaxState(
             params, eta, f, z, grad, gnorm, jnp.asarray(0, jnp.int32), scaling,
-            self._transformation().init(z), jnp.asarray(0, jnp.int32), status.astype(jnp.int32),
+            self._transformation().init(z), jnp.asarray(n_iter, jnp.int32),
+            status.astype(jnp.int32),
         )  # fmt: skip
+
+    def _two_phase(self, problem: M.Problem, params: jax.Array, stride: int) -> _OptaxState:
+        """``"information"`` for wide designs: at most :data:`SWITCH_ITERATIONS` iterations
+        in ``"centered"`` coordinates (their own loop); if they have not converged, the
+        information of every ``stride``-th row at the point reached, factored, and a fresh
+        L-BFGS from there in its coordinates (module docs). The relative stopping rule
+        stays relative to the starting gradient, pulled back into the new coordinates."""
+        centered = dataclasses.replace(
+            self, precondition="centered", max_iter=jnp.minimum(self.max_iter, SWITCH_ITERATIONS)
+        )
+        first = iterate(centered, problem, centered.init(problem, params))
+
+        def restart(state: _OptaxState) -> _OptaxState:
+            scaling = _scaling(problem, state.params, "information", stride)
+            new = self._start(problem, state.params, scaling, state.n_iter)
+            _, _, grad0 = _objective_and_gradient(problem, params)
+            norm0 = jnp.linalg.norm(scaling.pullback(grad0))
+            return new._replace(grad_norm0=norm0)
+
+        slow = (first.status == Status.MAX_ITER) | (first.status == Status.LINE_SEARCH_FAILED)
+        return lax.cond(slow & (first.n_iter < self.max_iter), restart, lambda s: s, first)
 
     def step(self, problem: M.Problem, state: _OptaxState) -> _OptaxState:
         opt = self._transformation()

@@ -92,7 +92,7 @@ def _stride(n: int, rows: int) -> int:
     return max(1, n // max(rows, 1))
 
 
-def _rows(problem: M.Problem, stride: int) -> M.Problem:
+def subsample_rows(problem: M.Problem, stride: int) -> M.Problem:
     """Every ``stride``-th row of ``problem`` (the objective's normalization is its own)."""
     if stride == 1:
         return problem
@@ -155,7 +155,7 @@ class SubsampledNewton(AbstractSolver):
 
     def _preconditioner(self, problem: M.Problem, stride: int, params: jax.Array):
         """The factored Fisher information of every ``stride``-th row at ``params``."""
-        sub = _rows(problem, stride)
+        sub = subsample_rows(problem, stride)
         eta = _linalg.linear_predictor(sub.X, params, sub.offset)
         factors, ok = _linalg.factor(M.expected_information(sub, eta))
         if stride == 1:
@@ -178,7 +178,7 @@ class SubsampledNewton(AbstractSolver):
     ) -> _State:
         start_stride, hessian_stride = self._strides(problem)
         if start_stride > 1:
-            sub = _rows(problem, start_stride)
+            sub = subsample_rows(problem, start_stride)
             newton = Newton(tol=1e-6)
             mu_sub = None if mu_start is None else mu_start[::start_stride]
             started = iterate(newton, sub, newton.init(sub, params, mu_sub))

@@ -1,0 +1,208 @@
+"""The default solver by size and conditioning: jaxglm's default ``fit`` and scikit-learn.
+
+One Markdown table (paste it into RESULTS.md), logistic, float64, ``n`` rows and ``p``
+columns, on the well- and the ill-conditioned design of :mod:`benchmarks.problems` (i.i.d.
+normal columns; ``X = Z A`` with cond(A) = 1e3) at each ``p``. Per row:
+
+- **reference**: :mod:`benchmarks.reference` (a NumPy Newton, computed by neither tool);
+  the error is ``max |params - ref| / SE`` and the target :data:`TARGET` SE.
+- **jaxglm default**: ``jaxglm.fit(X, y, Bernoulli(), cov_type="none", tol=...)`` with
+  ``solver=None`` (:func:`jaxglm.solvers.default_solver`), over its tolerance ladder
+  (:mod:`benchmarks.rule`: 100x looser than the default ``tol = 1e-8``, half-decades),
+  the loosest rung that meets the target kept; its first call (compile + fit) beside the
+  warm second call; then the same fit with standard errors (``cov_type="nonrobust"``) at
+  that rung.
+- **scikit-learn lbfgs**: ``LogisticRegression(C=inf, solver="lbfgs", max_iter=1000)``
+  (as ``benchmarks/adapters/sklearn_lbfgs.py``) over its ladder (from 100x looser than
+  its default ``tol = 1e-4``), the loosest rung meeting the target kept. Its tightest rung
+  runs first: if that does not meet the target (it stalls at ``max_iter``), no rung is
+  tried and the row says "not reached" (``--sklearn-max-p-ill``: not run on the
+  ill-conditioned designs above that ``p``, where one run of ``max_iter`` iterations
+  takes minutes).
+- **the other solver**: the one the rule does not pick (``Newton()`` /
+  ``SubsampledNewton()`` or ``Optax()``) at its default tolerance, ``cov_type="none"``,
+  for the crossover (skipped for Newton above ``--newton-max-p``: tens of seconds).
+
+Every jaxglm time is a second call (the first, compile included, is its own column); every
+scikit-learn time one ``fit``. The load is recorded before and after the table.
+
+Usage::
+
+    python -m benchmarks.default_rule                       # n = 100,000, p = 100 ... 2,000
+    python -m benchmarks.default_rule --ps 100,500 --n 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from benchmarks.rule import add_cores_option, ladder, load_note, load_per_core, pin
+
+TARGET = 1e-3
+"""Accuracy target: max error of the parameters in standard errors of the reference."""
+
+JAXGLM_TOLS = ladder(1e-8)  # the default tol of Newton, SubsampledNewton and Optax
+SKLEARN_TOLS = ladder(1e-4)  # scikit-learn's default tol
+SKLEARN_MAX_ITER = 1000  # benchmarks/adapters/sklearn_lbfgs.py
+
+
+def _jaxglm(X, y, solver, tol, cov_type) -> tuple[object, float, float]:
+    """``(result, first call s, second call s)`` of ``jaxglm.fit``."""
+    import jax
+
+    import jaxglm as jg
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = jg.fit(X, y, jg.Bernoulli(), solver=solver, tol=tol, cov_type=cov_type)
+            return jax.block_until_ready(res)
+
+    t0 = time.perf_counter()
+    fit()
+    t1 = time.perf_counter()
+    res = fit()
+    return res, t1 - t0, time.perf_counter() - t1
+
+
+def _sklearn(X: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, int, float]:
+    """``(params, n_iter, seconds)`` of scikit-learn's unpenalized lbfgs fit."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=np.inf, solver="lbfgs", tol=tol, max_iter=SKLEARN_MAX_ITER)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    seconds = time.perf_counter() - t0
+    return np.concatenate([model.intercept_, model.coef_[0]]), int(model.n_iter_[0]), seconds
+
+
+def row(
+    n: int, p: int, conditioning: str, newton_max_p: int, sklearn: bool, log: Callable[[str], None]
+) -> str:
+    """One Markdown table row."""
+    import jax.numpy as jnp
+
+    import jaxglm as jg
+    from benchmarks.problems import ProblemSpec, load_problem
+    from benchmarks.reference import reference_solution
+
+    log(f"n={n} p={p} {conditioning}: problem and reference")
+    problem = load_problem(ProblemSpec("logistic", conditioning, n, p))
+    ref = reference_solution(problem)
+
+    def error(params) -> float:
+        return float(np.max(np.abs(np.asarray(params, np.float64) - ref.params) / ref.bse))
+
+    X, y = jnp.asarray(problem.X), jnp.asarray(problem.y)
+    default = jg.solvers.default_solver(n, p)
+    ours = None
+    for tol in JAXGLM_TOLS:
+        log(f"  jaxglm default ({default.name}) tol={tol:g}")
+        res, first, warm = _jaxglm(X, y, None, tol, "none")
+        if error(res.params) <= TARGET:
+            ours = (tol, first, warm, int(res.n_iter), error(res.params))
+            break
+    with_se = _jaxglm(X, y, None, ours[0], "nonrobust")[2] if ours else None
+    theirs = None
+    if sklearn:
+        log(f"  scikit-learn lbfgs tol={SKLEARN_TOLS[-1]:g} (the tightest rung)")
+    if sklearn and error(_sklearn(problem.X, problem.y, SKLEARN_TOLS[-1])[0]) <= TARGET:
+        for tol in SKLEARN_TOLS:
+            log(f"  scikit-learn lbfgs tol={tol:g}")
+            params, n_iter, seconds = _sklearn(problem.X, problem.y, tol)
+            if error(params) <= TARGET:
+                theirs = (tol, seconds, n_iter)
+                break
+    if not default.name.startswith("Optax"):
+        other = jg.Optax()
+    elif n >= max(100_000, 500 * (p + 1)):
+        other = jg.SubsampledNewton()
+    else:
+        other = jg.Newton()
+    other_cell = f"not run (p > {newton_max_p})"
+    if other.name.startswith("Optax") or p <= newton_max_p:
+        log(f"  other: {other.name}")
+        res, _, warm = _jaxglm(X, y, other, None, "none")
+        other_cell = (
+            f"{other.name}: {warm:.2f} s, {int(res.n_iter)} it., err {error(res.params):.0e}"
+        )
+    if ours is None:
+        ours_cells = "not reached | - | - | - | - | -"
+    else:
+        tol, first, warm, n_iter, err = ours
+        ours_cells = f"{tol:g} | {n_iter} | {err:.0e} | {first:.2f} | {warm:.2f} | {with_se:.2f}"
+    if not sklearn:
+        theirs_cells, ratio = "not run | -", "-"
+    elif theirs is None:
+        theirs_cells = f"not reached ({SKLEARN_MAX_ITER} it.) | -"
+        ratio = "-"
+    else:
+        theirs_cells = f"{theirs[0]:g}, {theirs[2]} it. | {theirs[1]:.2f}"
+        ratio = "-" if ours is None else f"{ours[2] / theirs[1]:.2f}x"
+    return (
+        f"| {n:,} | {p:,} | {conditioning} ({problem.cond:.0e}) | {default.name} | {ours_cells} "
+        f"| {theirs_cells} | {ratio} | {other_cell} |"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print its Markdown table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.default_rule", description=__doc__)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--ps", default="100,500,1000,2000", help="comma-separated p values")
+    parser.add_argument("--conditionings", default="well,ill")
+    parser.add_argument("--newton-max-p", type=int, default=500)
+    parser.add_argument("--sklearn-max-p-ill", type=int, default=10**9)
+    add_cores_option(parser)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    pin(args.cores)
+    import jax
+
+    from benchmarks.machine import describe_machine
+
+    jax.config.update("jax_enable_x64", True)  # the script's choice, before any array exists
+    start = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - start:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+    command = shlex.join(
+        ["python", "-m", "benchmarks.default_rule", *(sys.argv[1:] if argv is None else argv)]
+    )
+    load_before = load_per_core()
+    lines = [
+        f"## `{command}`",
+        "",
+        *describe_machine(),
+        "",
+        f"Logistic, float64, accuracy target {TARGET:g} SE of the reference; jaxglm "
+        '`cov_type="none"` unless the column says SEs.',
+        "",
+        "| n | p | design (cond X) | default solver | jaxglm tol | it. | error (SE) "
+        "| jaxglm first call (s) "
+        "| jaxglm warm (s) | with SEs (s) | scikit-learn tol | scikit-learn (s) "
+        "| jaxglm / scikit-learn | other solver, default tol |",
+        "|---:|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|",
+    ]
+    for p in (int(v) for v in args.ps.split(",")):
+        for conditioning in args.conditionings.split(","):
+            sklearn = conditioning == "well" or p <= args.sklearn_max_p_ill
+            lines.append(row(args.n, p, conditioning, args.newton_max_p, sklearn, log))
+            print(lines[-1], file=sys.stderr, flush=True)
+    lines += ["", load_note(load_before, load_per_core())]
+    lines.append(f"Total wall time: {time.perf_counter() - start:.0f} s.")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
