@@ -17,6 +17,8 @@ SCRIPT = ROOT / "tests" / "scripts" / "two_processes.py"
 
 def launch(*args: str, timeout: int) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("JAX_ENABLE_X64", "XLA_FLAGS")}
+    if "xla_backend_optimization_level=0" in os.environ.get("XLA_FLAGS", ""):  # conftest's
+        env["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     command = [sys.executable, "-m", "jaxglm.distributed.launch", "--nproc", "2"]
     return subprocess.run(

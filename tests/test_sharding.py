@@ -22,7 +22,8 @@ TOL = 1e-12
 
 
 def run_script(part: str) -> dict:
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    flags = os.environ.get("XLA_FLAGS", "")  # conftest's optimization level kept
+    env = dict(os.environ, XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count=4")
     env.pop("JAX_ENABLE_X64", None)
     done = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "scripts" / "sharded_fits.py"), part],
