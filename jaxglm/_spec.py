@@ -62,6 +62,9 @@ class FitSpec:
         cov_type: one of :data:`jaxglm.inference.COV_TYPES`.
         scale_type: ``"X2"``, ``"dev"`` or ``"fixed"``; scale_value: the fixed scale.
         use_t: Student's t (and F) for the tests and intervals.
+        precision: None (every array in the design's dtype) or ``"mixed"`` (the design in
+            float32, its products in float32, everything else in float64:
+            :func:`jaxglm.fit`).
     """
 
     family: F.Family
@@ -74,6 +77,7 @@ class FitSpec:
     scale_type: str = static_field(default="fixed")
     scale_value: Any = 1.0
     use_t: bool = static_field(default=False)
+    precision: str | None = static_field(default=None)
 
     @property
     def covariance(self) -> str:
@@ -110,6 +114,7 @@ def resolve_spec(
     path: bool = False,
     y: Any = None,
     batched: bool = False,
+    precision: str | None = None,
 ) -> FitSpec:
     """The :class:`FitSpec` of an entry point's arguments (the one place defaults live).
 
@@ -122,6 +127,7 @@ def resolve_spec(
             solver must warm-start, and NegativeBinomial's ``alpha`` must be given.
         y, batched: the response (members first when ``batched``), from which
             ``Multinomial(n_classes=None)`` infers its number of classes.
+        precision: None or ``"mixed"`` (:func:`jaxglm.fit`); ``"mixed"`` needs x64 on.
 
     Returns:
         The specification.
@@ -181,10 +187,26 @@ def resolve_spec(
         raise TypeError(f"use_t must be True, False or None, got {use_t!r}")
     if not isinstance(fit_intercept, bool):
         raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
+    _check_precision(precision)
     return FitSpec(
         family, link, solver, fit_intercept, l1_ratio, estimate_alpha, cov_type, scale_type,
-        scale_value, use_t,
+        scale_value, use_t, precision,
     )  # fmt: skip
+
+
+PRECISIONS = (None, "mixed")
+"""The values of ``precision=`` (:func:`jaxglm.fit`)."""
+
+
+def _check_precision(precision: Any) -> None:
+    """``precision`` one of :data:`PRECISIONS`; ``"mixed"`` only where float64 exists."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be None or 'mixed', got {precision!r}")
+    if precision == "mixed" and jax.dtypes.canonicalize_dtype(jnp.float64) != jnp.float64:
+        raise ValueError(
+            "precision='mixed' sums and solves in float64, which needs x64: enable it with "
+            "jax.config.update('jax_enable_x64', True) or `with jax.enable_x64(True):`"
+        )
 
 
 def _check_vector_options(link: Any, scale: Any, use_t: Any):

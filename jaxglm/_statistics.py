@@ -84,7 +84,7 @@ def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> j
     rows = prior * fam.natural_loglik(problem.y, theta) / phi + fam.log_base_measure(
         problem.y, phi, prior
     )
-    return jnp.sum(jnp.where(problem.w > 0, freq * rows, 0.0))
+    return _linalg.row_sum(jnp.where(problem.w > 0, freq * rows, 0.0))
 
 
 def _covariance(problem, solver, state, prior, freq, spec, nobs, scale, penalized):
@@ -120,8 +120,9 @@ def result(problem, solver, state, prior, freq, has_offset, spec) -> GLMResult:
     valid = problem.w > 0
     deviance = M.deviance_at(problem, eta)
     mu = M.mean_from_eta(fam, link, eta)
-    pearson = jnp.sum(jnp.where(valid, problem.w * (problem.y - mu) ** 2 / fam.variance(mu), 0.0))
-    nobs = jnp.sum(jnp.where(valid, freq, 0.0))
+    pearson_rows = problem.w * (problem.y - mu) ** 2 / fam.variance(mu)
+    pearson = _linalg.row_sum(jnp.where(valid, pearson_rows, 0.0))
+    nobs = _linalg.row_sum(jnp.where(valid, freq, 0.0))
     rank = p + int(problem.fit_intercept)
     df_resid = nobs - rank
     scale = jnp.stack([pearson / df_resid, deviance / df_resid, spec.scale_value])[spec.scale_code]
@@ -155,7 +156,7 @@ def _vector_result(problem, solver, state, prior, freq, has_offset, spec) -> Mul
     p = problem.X.shape[1]
     m = state.params.shape[1]
     dtype = problem.y.dtype
-    nobs = jnp.sum(jnp.where(problem.w > 0, freq, 0.0))
+    nobs = _linalg.row_sum(jnp.where(problem.w > 0, freq, 0.0))
     k = (p + int(problem.fit_intercept)) * m
     one = jnp.ones((), dtype)
     llf = loglik(problem, state.eta, prior, freq, one)
