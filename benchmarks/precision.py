@@ -9,13 +9,16 @@ once, and three fits of that same data are timed in one process:
 - ``mixed``: the float32 design with ``precision="mixed"`` (float32 products, float64 sums,
   solve and statistics).
 
-Each is called once (its first call in this process: tracing, compiling and fitting) and
-then ``--repeats`` times (the warm time is the fastest). The arrays are put on the device
-once beforehand (``jax.Array`` inputs are not padded to size buckets, so no host copy is
-timed). Accuracy is against the float64 fit of the same rounded data at ``tol=1e-12``:
-the elementwise relative error of ``params`` and ``bse`` (|ref| floored at 1e-8 of the
-vector's largest, as tests/test_references.py). The load per core is printed before and
-after each problem.
+Each is called once (its first call in this process: tracing, compiling and fitting),
+then the three are called in turn ``--repeats`` times (interleaved, so that the shared
+machine's changing load falls on all three alike; the warm time is each one's fastest).
+The arrays are put on the device once beforehand (``jax.Array`` inputs are not padded to
+size buckets, so no host copy is timed). Accuracy is against the float64 fit of the same
+rounded data at ``tol=1e-12``: the elementwise relative error of ``params`` and ``bse``
+(|ref| floored at 1e-8 of the vector's largest, as tests/test_references.py), and of
+``params`` normwise (the largest error over the largest entry: the elementwise error of a
+coefficient near 0 says little). The load
+per core is printed before and after each problem's timed calls.
 
 Usage::
 
@@ -49,17 +52,29 @@ def rel_err(got, ref) -> float:
     return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), floor)))
 
 
-def timed(fit, repeats: int):
-    """``(result, first call s, fastest of repeats s)``."""
+def seconds(fit):
+    """``(result, seconds)`` of one call, waited for."""
     start = time.perf_counter()
     res = jax.block_until_ready(fit())
-    first = time.perf_counter() - start
-    times = []
+    return res, time.perf_counter() - start
+
+
+def norm_err(got, ref) -> float:
+    """``max |got - ref| / max |ref|``: the error relative to the largest entry."""
+    got, ref = np.asarray(got, float), np.asarray(ref, float)
+    return float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
+
+
+def timed(fits: dict, repeats: int) -> dict:
+    """``{name: (result, first call s, fastest repeat s)}``: the first calls in turn, then
+    ``repeats`` rounds calling every fit once each (interleaved, so that a change of the
+    machine's load falls on all settings alike)."""
+    first = {name: seconds(fit) for name, fit in fits.items()}
+    warm = {name: [] for name in fits}
     for _ in range(repeats):
-        start = time.perf_counter()
-        res = jax.block_until_ready(fit())
-        times.append(time.perf_counter() - start)
-    return res, first, min(times)
+        for name, fit in fits.items():
+            warm[name].append(seconds(fit)[1])
+    return {name: (first[name][0], first[name][1], min(warm[name])) for name in fits}
 
 
 def run_problem(spec: ProblemSpec, repeats: int) -> list[str]:
@@ -79,11 +94,9 @@ def run_problem(spec: ProblemSpec, repeats: int) -> list[str]:
         "mixed": lambda: jg.fit(X32, y64, family, precision="mixed"),
     }
     before = load_per_core()
-    runs = {"float64": timed(fits["float64"], repeats)}
-    ref = jg.fit(X64, y64, family, tol=1e-12)
-    for name in SETTINGS[1:]:
-        runs[name] = timed(fits[name], repeats)
+    runs = timed(fits, repeats)
     after = load_per_core()
+    ref = jg.fit(X64, y64, family, tol=1e-12)
     base = runs["float64"][2]
     rows = []
     for name in SETTINGS:
@@ -91,9 +104,9 @@ def run_problem(spec: ProblemSpec, repeats: int) -> list[str]:
         rows.append(
             f"| {spec.name} | {name} | {first:.2f} | {warm:.2f} | {warm / base:.2f} | "
             f"{int(res.n_iter)} | {res.status.name} | {rel_err(res.params, ref.params):.1e} | "
-            f"{rel_err(res.bse, ref.bse):.1e} |"
+            f"{norm_err(res.params, ref.params):.1e} | {rel_err(res.bse, ref.bse):.1e} |"
         )
-    rows.append(f"| {spec.name} | load | {load_note(before, after)} | | | | | | |")
+    rows.append(f"| {spec.name} | load | {load_note(before, after)} | | | | | | | |")
     return rows
 
 
@@ -110,8 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"`{' '.join(['python -m benchmarks.precision', shlex.join(sys.argv[1:])]).strip()}`")
     print()
     print("| problem | setting | first call s | warm s | / float64 | iterations | status "
-          "| params err | bse err |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| params err | params err (normwise) | bse err |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for conditioning in CONDITIONINGS:
         for family in FAMILIES:
             if args.only and f"{family}_{conditioning}" not in args.only:
