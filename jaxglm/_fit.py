@@ -128,12 +128,13 @@ def fit(
             ``RANK_DEFICIENT``.
         precision: None (default): every array in the dtype of ``X`` (float32 data, float32
             arithmetic). ``"mixed"`` (needs x64 on): ``X`` held in float32 (a float64 ``X``
-            is rounded to it) and every product with it (``X @ beta``, the score
-            ``r @ X``, the Gram ``X^T W X``) done in float32 over blocks of rows, the
-            blocks' sums, the row vectors (``eta``, ``mu``, weights), the ``(p+1) x (p+1)``
-            solve and the statistics in float64: a float64-grade fit of the float32 data
-            (README, "float32 and float64") at about float32's cost on the passes over
-            ``X``. The result is float64.
+            is rounded to it); the Gram ``X^T W X`` formed from float32 products over
+            blocks of rows, the blocks summed in float64; ``X @ beta`` and the score
+            ``r @ X`` read the float32 ``X`` and multiply and add in float64; the row
+            vectors (``eta``, ``mu``, weights), the ``(p+1) x (p+1)`` solve and the
+            statistics in float64. Its params are those of a float64 fit of the float32
+            data; its ``bse`` carry the float32 Gram's rounding on designs of 8,192 rows
+            or more (README, "float32 and float64"). The result is float64.
 
     Compilation: one program per (family, link, solver, ``p``, dtype, size bucket of ``n``).
     Concrete inputs are padded on the host with rows of weight 0 up to the next size bucket
