@@ -63,7 +63,7 @@ class FitSpec:
         scale_type: ``"X2"``, ``"dev"`` or ``"fixed"``; scale_value: the fixed scale.
         use_t: Student's t (and F) for the tests and intervals.
         precision: None (every array in the design's dtype) or ``"mixed"`` (the design in
-            float32, its products in float32, everything else in float64:
+            float32, the Gram's products in float32, everything else in float64:
             :func:`jaxglm.fit`).
     """
 
