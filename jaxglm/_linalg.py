@@ -143,11 +143,13 @@ def _blocked(
     """``sum_i f(rows_i)`` over row blocks: ``f`` maps blocks (b, k, ...) of every array in
     ``rows`` to their (b, ...) sums in the products' dtype; these are summed in ``dtype``
     by :func:`pairwise_sum`. The blocks are a free reshape when a block count divides
-    ``n`` (:func:`_row_blocks`); otherwise the last ``n mod b`` rows are a block of their
-    own (slicing then copies the rows)."""
+    ``n`` (:func:`_row_blocks`). When none does, the rows are one block, except where the
+    sums are wider than the products (mixed precision): then the last ``n mod b`` rows
+    are a block of their own (slicing copies the rows, the price of float64 sums)."""
     n = rows[0].shape[0]
     blocks = _row_blocks(n, min_rows)
-    if blocks == 1 and n >= 2 * min_rows:
+    wider = any(a.dtype != dtype for a in rows)
+    if blocks == 1 and n >= 2 * min_rows and wider:
         blocks = min(_MAX_BLOCKS, n // min_rows)
     head = n - n % blocks
 
