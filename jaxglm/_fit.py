@@ -56,6 +56,7 @@ def fit(
     scale: float | str | None = None,
     use_t: bool | None = None,
     drop_collinear: bool = False,
+    precision: str | None = None,
 ) -> GLMResult | MultinomialResult:
     """Fit a generalized linear model by (penalized) maximum likelihood.
 
@@ -125,6 +126,15 @@ def fit(
             Needs concrete inputs. With False (default) an aliased column is reported by
             a :class:`ConvergenceWarning` naming it and, as a rule, status
             ``RANK_DEFICIENT``.
+        precision: None (default): every array in the dtype of ``X`` (float32 data, float32
+            arithmetic). ``"mixed"`` (needs x64 on): ``X`` held in float32 (a float64 ``X``
+            is rounded to it); the Gram ``X^T W X`` formed from float32 products over
+            blocks of rows, the blocks summed in float64; ``X @ beta`` and the score
+            ``r @ X`` read the float32 ``X`` and multiply and add in float64; the row
+            vectors (``eta``, ``mu``, weights), the ``(p+1) x (p+1)`` solve and the
+            statistics in float64. Its params are those of a float64 fit of the float32
+            data; its ``bse`` carry the float32 Gram's rounding on designs of 8,192 rows
+            or more (README, "float32 and float64"). The result is float64.
 
     Compilation: one program per (family, link, solver, ``p``, dtype, size bucket of ``n``).
     Concrete inputs are padded on the host with rows of weight 0 up to the next size bucket
@@ -168,7 +178,7 @@ def fit(
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
-        y=y,
+        y=y, precision=precision,
     )  # fmt: skip
     arrays = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,
@@ -251,10 +261,14 @@ def run(
     )
     xp = np if on_host else jnp
     X = xp.asarray(arrays["X"])
-    if not jnp.issubdtype(X.dtype, jnp.floating):
-        X = X.astype(jnp.result_type(float))
-    dtype = jax.dtypes.canonicalize_dtype(X.dtype)
-    X = X.astype(dtype, copy=False) if xp is np else X
+    if spec.precision == "mixed":  # float32 storage and products, float64 for the rest
+        X = X if X.dtype == np.float32 else X.astype(np.float32)
+        dtype = jnp.dtype(jnp.float64)
+    else:
+        if not jnp.issubdtype(X.dtype, jnp.floating):
+            X = X.astype(jnp.result_type(float))
+        dtype = jax.dtypes.canonicalize_dtype(X.dtype)
+        X = X.astype(dtype, copy=False) if xp is np else X
     n, p = X.shape
     cast = {k: None if v is None else xp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
     # Neutral row arrays: placed like y's rows when those are sharded (no n-sized array
@@ -418,19 +432,21 @@ def _fit_jit(
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
     estimate_alpha=False, keep_rows=False, statistics="full",
 ) -> GLMResult | MultinomialResult:  # fmt: skip
-    dtype = X.dtype
+    dtype = prior.dtype  # the working dtype (X's, or float64 with X in float32: "mixed")
     if family.event_ndim:  # an (n,) offset is added to every class of theta
         offset = jnp.broadcast_to(offset if offset.ndim == 2 else offset[:, None], y.shape)
     ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)  # l1_ratio 0 without L1
     l1 = l1 if solver.supports_l1 else None
     w = prior * freq
     center = _center(X, prior, fit_intercept, family)
-    if center is not None:
+    if center is not None:  # rounded to X's dtype (X stays in it), exact in uncenter
+        center = center.astype(X.dtype)
         X = X - center
+        center = center.astype(dtype)
 
     problem = M.Problem(
         X=X, y=y, w=w, offset=offset, saturated=family.saturated_loglik(y),
-        total_weight=jnp.sum(w), penalty=ridge, family=family, link=link,
+        total_weight=_linalg.row_sum(w), penalty=ridge, family=family, link=link,
         fit_intercept=fit_intercept, l1=l1,
     )  # fmt: skip
     mu_start = None
@@ -492,8 +508,13 @@ def _center(X, prior, fit_intercept: bool, family: F.Family) -> jax.Array | None
     with a scalar ``theta`` and an intercept), else None. They depend on ``X`` and the prior
     weights only, so the members of :func:`jaxglm.bootstrap` (frequency weights) and of
     :func:`jaxglm.fit_many` over responses share one centered ``X`` (the frequency weights
-    in them would give each member its own copy). float64 keeps ``X``."""
+    in them would give each member its own copy). float64 keeps ``X``, and so does mixed
+    precision (a float32 ``X`` with float64 weights): its passes over ``X`` are exact in
+    float64 for ``X`` as given, which a rounded centred copy would not be, and its Gram
+    centres its own float32 products (:func:`jaxglm._linalg.gram`)."""
     if jnp.finfo(X.dtype).bits >= 64 or not fit_intercept or family.event_ndim:
+        return None
+    if prior.dtype != X.dtype:  # mixed precision: the Gram centres its float32 products
         return None
     return _linalg.column_means(X, prior)
 

@@ -69,6 +69,9 @@ class FitSpec:
         statistics: ``"full"`` or ``"minimal"`` (:data:`STATISTICS`: the minimal
             level has no covariance, null deviance, likelihood or Pearson
             statistic).
+        precision: None (every array in the design's dtype) or ``"mixed"`` (the design in
+            float32, the Gram's products in float32, everything else in float64:
+            :func:`jaxglm.fit`).
     """
 
     family: F.Family
@@ -82,6 +85,7 @@ class FitSpec:
     scale_value: Any = 1.0
     use_t: bool = static_field(default=False)
     statistics: str = static_field(default="full")
+    precision: str | None = static_field(default=None)
 
     @property
     def covariance(self) -> str:
@@ -119,6 +123,7 @@ def resolve_spec(
     y: Any = None,
     batched: bool = False,
     statistics: str = "full",
+    precision: str | None = None,
 ) -> FitSpec:
     """The :class:`FitSpec` of an entry point's arguments (the one place defaults live).
 
@@ -132,6 +137,7 @@ def resolve_spec(
         y, batched: the response (members first when ``batched``), from which
             ``Multinomial(n_classes=None)`` infers its number of classes.
         statistics: the statistics level, as :func:`jaxglm.fit_many`.
+        precision: None or ``"mixed"`` (:func:`jaxglm.fit`); ``"mixed"`` needs x64 on.
 
     Returns:
         The specification.
@@ -191,12 +197,28 @@ def resolve_spec(
         raise TypeError(f"use_t must be True, False or None, got {use_t!r}")
     if not isinstance(fit_intercept, bool):
         raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
+    _check_precision(precision)
     if statistics not in STATISTICS:
         raise ValueError(f"statistics must be one of {STATISTICS}, got {statistics!r}")
     return FitSpec(
         family, link, solver, fit_intercept, l1_ratio, estimate_alpha, cov_type, scale_type,
-        scale_value, use_t, statistics,
+        scale_value, use_t, statistics, precision,
     )  # fmt: skip
+
+
+PRECISIONS = (None, "mixed")
+"""The values of ``precision=`` (:func:`jaxglm.fit`)."""
+
+
+def _check_precision(precision: Any) -> None:
+    """``precision`` one of :data:`PRECISIONS`; ``"mixed"`` only where float64 exists."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be None or 'mixed', got {precision!r}")
+    if precision == "mixed" and jax.dtypes.canonicalize_dtype(jnp.float64) != jnp.float64:
+        raise ValueError(
+            "precision='mixed' sums and solves in float64, which needs x64: enable it with "
+            "jax.config.update('jax_enable_x64', True) or `with jax.enable_x64(True):`"
+        )
 
 
 def _check_vector_options(link: Any, scale: Any, use_t: Any):

@@ -145,7 +145,7 @@ def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> j
     rows = prior * fam.natural_loglik(problem.y, theta) / phi + fam.log_base_measure(
         problem.y, phi, prior
     )
-    return jnp.sum(jnp.where(problem.w > 0, freq * rows, 0.0))
+    return _linalg.row_sum(jnp.where(problem.w > 0, freq * rows, 0.0))
 
 
 def _covariance(problem, solver, state, prior, freq, spec, nobs, scale, penalized):
@@ -184,15 +184,14 @@ def result(
     eta = state.eta
     valid = problem.w > 0
     deviance = M.deviance_at(problem, eta)
-    nobs = jnp.sum(jnp.where(valid, freq, 0.0))
+    nobs = _linalg.row_sum(jnp.where(valid, freq, 0.0))
     rank = p + int(problem.fit_intercept)
     df_resid = nobs - rank
     pearson, llf, aic, bic, null_dev = nan, nan, nan, nan, nan
     if full:
         mu = M.mean_from_eta(fam, link, eta)
-        pearson = jnp.sum(
-            jnp.where(valid, problem.w * (problem.y - mu) ** 2 / fam.variance(mu), 0.0)
-        )
+        pearson_rows = problem.w * (problem.y - mu) ** 2 / fam.variance(mu)
+        pearson = _linalg.row_sum(jnp.where(valid, pearson_rows, 0.0))
     scale = jnp.stack([pearson / df_resid, deviance / df_resid, spec.scale_value])[spec.scale_code]
     penalized = jnp.any(M.penalized(problem))
     if full:
@@ -228,7 +227,7 @@ def _vector_result(
     m = state.params.shape[1]
     dtype = problem.y.dtype
     nan = jnp.asarray(jnp.nan, dtype)
-    nobs = jnp.sum(jnp.where(problem.w > 0, freq, 0.0))
+    nobs = _linalg.row_sum(jnp.where(problem.w > 0, freq, 0.0))
     k = (p + int(problem.fit_intercept)) * m
     one = jnp.ones((), dtype)
     penalized = jnp.any(M.penalized(problem))

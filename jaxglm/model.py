@@ -163,7 +163,7 @@ def objective(problem: Problem, params: jax.Array, eta: jax.Array) -> jax.Array:
 
 def _objective_from_rows(problem: Problem, params: jax.Array, nll: jax.Array) -> jax.Array:
     """:func:`objective` from the rows' ``nll`` (masked weighted mean, ridge, NaN -> inf)."""
-    loss = jnp.sum(jnp.where(problem.w > 0, problem.w * nll, 0.0)) / problem.total_weight
+    loss = _linalg.row_sum(jnp.where(problem.w > 0, problem.w * nll, 0.0)) / problem.total_weight
     f = loss + 0.5 * jnp.sum(per_row(problem.penalty, params) * params * params)
     if _centered(problem):
         f = f + 0.5 * jnp.sum(params[0]) ** 2
@@ -318,16 +318,14 @@ def null_params(problem: Problem) -> jax.Array:
 
 def weighted_mean(problem: Problem, a: jax.Array) -> jax.Array:
     """``sum_i w_i a_i / sum w`` over the rows of ``a`` ((n,) or (n, m))."""
-    if a.ndim == 1:
-        return jnp.sum(problem.w * a) / problem.total_weight
-    return jnp.sum(per_row(problem.w, a) * a, axis=0) / problem.total_weight
+    return _linalg.row_sum(per_row(problem.w, a) * a) / problem.total_weight
 
 
 def deviance_at(problem: Problem, eta: jax.Array, w: jax.Array | None = None) -> jax.Array:
     """``2 sum_i w_i nll_i(eta)`` over the rows with positive ``w`` (default the problem's)."""
     w = problem.w if w is None else w
     nll = row_nll(problem, eta)
-    return 2.0 * jnp.sum(jnp.where(w > 0, w * nll, 0.0))
+    return 2.0 * _linalg.row_sum(jnp.where(w > 0, w * nll, 0.0))
 
 
 def linear_predictor(problem: Problem, params: jax.Array) -> jax.Array:
