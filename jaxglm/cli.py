@@ -67,6 +67,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import importlib.util
 import json
 import math
 import os
@@ -381,6 +382,8 @@ def _design_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     options = {k: _frames.to_numpy(k, data[c]) for k, c in columns.items()}
     options.update(family=family, link=link, fit_intercept=d.fit_intercept,
                    l1_ratio=args.l1_ratio, n_alphas=args.n_alphas)  # fmt: skip
+    if not args.no_progress and sys.stderr.isatty() and importlib.util.find_spec("tqdm"):
+        options["progress"] = True
     return d, options
 
 
@@ -539,6 +542,9 @@ def _parser() -> argparse.ArgumentParser:
         _add_data_options(p)
         p.add_argument("--n-alphas", type=int, default=100, help="grid size (default 100)")
         p.add_argument("--plot", metavar="FILE.png", help="write the plot (needs matplotlib)")
+        p.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (default: a bar of the alphas done on a terminal's "
+                       "stderr, with tqdm installed)")  # fmt: skip
         if name == "cv":
             p.add_argument("--n-folds", type=int, default=5, help="folds (default 5)")
             p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")

@@ -36,7 +36,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _frames
+from jaxglm import _frames, _progress
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
@@ -121,14 +121,25 @@ def _alpha_max(problem: M.Problem, eta: jax.Array, l1_ratio, penalty_factor) -> 
     return jnp.max(scaled) / ratio
 
 
-def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent, eta_null):
-    """Fits along ``alphas`` (warm starts in a scan, or independent under vmap), from the
-    null model whose gradient gave ``alpha_max`` (``eta_null``): there the first fit is
-    already optimal and its coefficients exactly 0 (from the closed-form start, which
-    ignores the offset, the first fit took steps and kept coefficients of ~1e-9)."""
+def _path_start(problem, l1_ratio, penalty_factor, alpha_min_ratio, solver, alphas, n_alphas):
+    """The grid (``alphas``, or glmnet's when None), R's null model's linear predictor and
+    the first fit's start: the null model whose gradient gave ``alpha_max`` (from the
+    closed-form start, which ignores the offset, the first fit took steps and kept
+    coefficients of ~1e-9), where the first fit is already optimal with coefficients
+    exactly 0."""
+    eta_null = null_eta(problem)
+    if alphas is None:
+        alphas = _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
     start = null_params(problem)  # slopes 0
     if problem.fit_intercept:
         start = start.at[0].set(M.weighted_mean(problem, eta_null - problem.offset))
+    return alphas, eta_null, (start, solver.first_carry(problem, start))
+
+
+def _path_steps(problem, alphas, carry, l1_ratio, penalty_factor, solver, test_w, independent):
+    """Fits at ``alphas`` from ``carry`` (warm starts in a scan, or every alpha from
+    ``carry`` under vmap), the carry after the last, and per alpha ``(params, n_iter,
+    status, kkt, deviance, held-out deviance of test_w's rows)``."""
 
     def one(carry, alpha):
         params0, previous = carry
@@ -141,10 +152,24 @@ def _scan_path(problem, alphas, l1_ratio, penalty_factor, solver, test_w, indepe
         )  # fmt: skip
         return (state.params, solver.carry(state)), out
 
-    first = solver.first_carry(problem, start)
     if independent:
-        return jax.vmap(lambda a: one((start, first), a)[1])(alphas)
-    return lax.scan(one, (start, first), alphas)[1]
+        return carry, jax.vmap(lambda a: one(carry, a)[1])(alphas)
+    return lax.scan(one, carry, alphas)
+
+
+def _path_result(problem, alphas, eta_null, steps, test_w):
+    """The :class:`PathResult` of :func:`_path_steps`' outputs over all ``alphas``, and the
+    held-out mean deviance of ``test_w``'s rows at every alpha."""
+    params, n_iter, status, kkt, dev, dev_test = steps
+    null_dev = deviance_at(problem, eta_null)
+    coef = params[:, 1:]
+    in_use = coef != 0 if coef.ndim == 2 else jnp.any(coef != 0, axis=-1)  # any class's
+    result = PathResult(
+        alphas=alphas, coef=coef, intercept=params[:, 0], deviance=dev,
+        dev_ratio=1.0 - dev / null_dev, n_nonzero=jnp.sum(in_use, axis=1),
+        n_iter=n_iter, status=status, kkt_violation=kkt,
+    )  # fmt: skip
+    return result, dev_test / jnp.sum(test_w)
 
 
 def _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas):
@@ -162,21 +187,13 @@ def _path_program(
     problem = _problem(
         X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, 1.0, l1_ratio
     )
-    eta_null = null_eta(problem)
-    if alphas is None:
-        alphas = _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
-    params, n_iter, status, kkt, dev, dev_test = _scan_path(
-        problem, alphas, l1_ratio, penalty_factor, solver, test_w, independent, eta_null
+    alphas, eta_null, carry = _path_start(
+        problem, l1_ratio, penalty_factor, alpha_min_ratio, solver, alphas, n_alphas
     )
-    null_dev = deviance_at(problem, eta_null)
-    coef = params[:, 1:]
-    in_use = coef != 0 if coef.ndim == 2 else jnp.any(coef != 0, axis=-1)  # any class's
-    result = PathResult(
-        alphas=alphas, coef=coef, intercept=params[:, 0], deviance=dev,
-        dev_ratio=1.0 - dev / null_dev, n_nonzero=jnp.sum(in_use, axis=1),
-        n_iter=n_iter, status=status, kkt_violation=kkt,
-    )  # fmt: skip
-    return result, dev_test / jnp.sum(test_w)
+    _, steps = _path_steps(
+        problem, alphas, carry, l1_ratio, penalty_factor, solver, test_w, independent
+    )
+    return _path_result(problem, alphas, eta_null, steps, test_w)
 
 
 _path_jit = jax.jit(_path_program, static_argnames=("fit_intercept", "n_alphas", "independent"))
@@ -206,6 +223,99 @@ def _cv_jit(
     held_out = jnp.concatenate([jnp.zeros((1, X.shape[0]), X.dtype), test])
     paths, deviance = jax.vmap(member)(held_out)
     return jax.tree.map(lambda a: a[0], paths), deviance[1:]
+
+
+PROGRESS_ALPHAS = 10
+"""Alphas per compiled chunk of :func:`path` and :func:`cv` with ``progress=True``."""
+
+
+def _stage_problem(data, t, l1_ratio, family, link, fit_intercept):
+    """The problem of one member of a staged path and its held-out weights: ``t`` None (the
+    path's data) or a fold's held-out indicator (:func:`_cv_jit`'s members)."""
+    X, XT, y, w, offset, pf = data
+    fit_w, test_w = (w, jnp.zeros_like(w)) if t is None else (w * (1.0 - t), w * t)
+    problem = _problem(X, XT, y, fit_w, offset, pf, family, link, fit_intercept, 1.0, l1_ratio)
+    return problem, test_w
+
+
+@jax.jit(static_argnames=("fit_intercept", "n_alphas"))
+def _start_jit(
+    data, held_out, l1_ratio, alphas, alpha_min_ratio, solver, family, link, *, fit_intercept,
+    n_alphas,
+):  # fmt: skip
+    """:func:`_path_start` of the path (``held_out`` None) or of every member of a CV, on
+    the full data's grid."""
+
+    def start(t, grid):
+        problem, _ = _stage_problem(data, t, l1_ratio, family, link, fit_intercept)
+        return _path_start(problem, l1_ratio, data[5], alpha_min_ratio, solver, grid, n_alphas)
+
+    if held_out is None:
+        return start(None, alphas)
+    if alphas is None:  # the full data's grid, as _cv_jit's
+        problem, _ = _stage_problem(data, None, l1_ratio, family, link, fit_intercept)
+        alphas = _grid(problem, null_eta(problem), l1_ratio, data[5], alpha_min_ratio, n_alphas)
+    eta_null, carry = jax.vmap(lambda t: start(t, alphas)[1:])(held_out)
+    return alphas, eta_null, carry
+
+
+@jax.jit(static_argnames=("fit_intercept", "independent"))
+def _steps_jit(
+    data, held_out, l1_ratio, alphas, carry, solver, family, link, *, fit_intercept, independent
+):  # fmt: skip
+    """:func:`_path_steps` at a chunk of ``alphas`` (of every member of a CV)."""
+
+    def steps(t, carry):
+        problem, test_w = _stage_problem(data, t, l1_ratio, family, link, fit_intercept)
+        return _path_steps(problem, alphas, carry, l1_ratio, data[5], solver, test_w, independent)
+
+    return steps(None, carry) if held_out is None else jax.vmap(steps)(held_out, carry)
+
+
+@jax.jit(static_argnames=("fit_intercept",))
+def _result_jit(data, held_out, l1_ratio, alphas, eta_null, steps, family, link, *, fit_intercept):
+    """:func:`_path_result` of the chunks' outputs (of every member of a CV)."""
+
+    def result(t, eta_null, steps):
+        problem, test_w = _stage_problem(data, t, l1_ratio, family, link, fit_intercept)
+        return _path_result(problem, alphas, eta_null, steps, test_w)
+
+    if held_out is None:
+        return result(None, eta_null, steps)
+    return jax.vmap(result)(held_out, eta_null, steps)
+
+
+def _staged(
+    data, held_out, l1_ratio, alphas, alpha_min_ratio, solver, family, link, fit_intercept,
+    n_alphas, independent,
+):  # fmt: skip
+    """The path (``held_out`` None) or the CV members' paths of :func:`_path_jit` /
+    :func:`_cv_jit` as compiled chunks of :data:`PROGRESS_ALPHAS` alphas, the solver's
+    carry handed from one chunk to the next (the same fits), with a tqdm bar of the alphas
+    done updated between chunks (module docs of :mod:`jaxglm._progress`). The last chunk is
+    filled up with repeats of the last alpha, whose fits are cut off."""
+    statics = dict(fit_intercept=fit_intercept)
+    alphas, eta_null, carry = _start_jit(
+        data, held_out, l1_ratio, alphas, alpha_min_ratio, solver, family, link,
+        n_alphas=n_alphas, **statics,
+    )  # fmt: skip
+    grid = np.asarray(alphas)
+    a, size = len(grid), min(PROGRESS_ALPHAS, len(grid))
+    parts = []
+    with _progress.bar(True, a, "alphas") as bar:
+        for i in range(0, a, size):
+            chunk = np.concatenate([grid[i : i + size], np.repeat(grid[-1:], max(0, i + size - a))])
+            carry, out = _steps_jit(
+                data, held_out, l1_ratio, jnp.asarray(chunk, alphas.dtype), carry, solver,
+                family, link, independent=independent, **statics,
+            )  # fmt: skip
+            parts.append(jax.block_until_ready(out))
+            bar.update(min(size, a - i))
+    axis = 0 if held_out is None else 1
+    steps = jax.tree.map(
+        lambda *x: lax.slice_in_dim(jnp.concatenate(x, axis=axis), 0, a, axis=axis), *parts
+    )
+    return _result_jit(data, held_out, l1_ratio, alphas, eta_null, steps, family, link, **statics)
 
 
 def _min_ratio(shape: tuple[int, int], alpha_min_ratio: float | None) -> float:
@@ -291,6 +401,7 @@ def path(
     tol: float | None = None,
     max_iter: int | None = None,
     independent: bool = False,
+    progress: bool = False,
 ) -> PathResult:
     """The regularization path of a penalized GLM, as one compiled program (module docs).
 
@@ -308,6 +419,9 @@ def path(
             its own, ``ProxNewton``'s 1e-8 and 100).
         independent: fit every alpha from the null model under ``vmap`` instead of
             warm-starting along the grid (same answers; for accelerators).
+        progress: show a tqdm bar of the alphas done (``pip install "jaxglm[progress]"``):
+            the path then runs as compiled chunks of :data:`PROGRESS_ALPHAS` alphas (three
+            more programs to compile; the same fits). Ignored under ``jit``/``vmap``.
 
     Returns:
         A :class:`PathResult`.
@@ -326,12 +440,19 @@ def path(
     )  # fmt: skip
     ratio = _min_ratio(X.shape, alpha_min_ratio)
     XT = _rows_of_transpose(X)
-    res, _ = _path_jit(
-        X, XT, y, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid, jnp.asarray(ratio, X.dtype),
-        spec.solver, jnp.zeros_like(w), family=spec.family, link=spec.link,
-        fit_intercept=spec.fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
-        independent=independent,
-    )  # fmt: skip
+    l1, top = jnp.asarray(l1_ratio, X.dtype), jnp.asarray(ratio, X.dtype)
+    size = n_alphas if grid is None else len(grid)
+    if progress and is_concrete(X, y, w, off, pf, grid, l1):
+        res, _ = _staged(
+            (X, XT, y, w, off, pf), None, l1, grid, top, spec.solver, spec.family, spec.link,
+            spec.fit_intercept, size, independent,
+        )  # fmt: skip
+    else:
+        res, _ = _path_jit(
+            X, XT, y, w, off, pf, l1, grid, top, spec.solver, jnp.zeros_like(w),
+            family=spec.family, link=spec.link, fit_intercept=spec.fit_intercept,
+            n_alphas=size, independent=independent,
+        )  # fmt: skip
     return dataclasses.replace(res, feature_names=given["names"])
 
 
@@ -364,6 +485,7 @@ def cv(
     solver: AbstractSolver | None = None,
     tol: float | None = None,
     max_iter: int | None = None,
+    progress: bool = False,
 ) -> CVResult:
     """k-fold cross-validation of the path: folds x alphas in one compiled program.
 
@@ -379,6 +501,7 @@ def cv(
         foldid: (n,) integer fold labels ``0..K-1`` (overrides ``n_folds``, ``seed``).
         seed: seed of the random fold assignment.
         refit: ``"min"`` or ``"1se"``: the alpha of ``res.refit``.
+        progress: show a tqdm bar of the alphas done by every fold (as :func:`path`).
 
     Traceable: ``jax.grad`` of ``res.mean`` (the held-out deviance) in ``alphas``,
     ``penalty_factor`` or the data works (derivatives of fits: :func:`jaxglm.fit`); the
@@ -408,11 +531,21 @@ def cv(
     folds = np.unique(ids)
     test = jnp.asarray(ids[None, :] == folds[:, None], X.dtype)  # (K, n)
     ratio = _min_ratio(X.shape, alpha_min_ratio)
-    full, fold_dev = _cv_jit(
-        X, _rows_of_transpose(X), y_rows, w, off, pf, jnp.asarray(l1_ratio, X.dtype), grid,
-        jnp.asarray(ratio, X.dtype), spec.solver, test, family=spec.family, link=spec.link,
-        fit_intercept=spec.fit_intercept, n_alphas=n_alphas if grid is None else len(grid),
-    )  # fmt: skip
+    l1, top = jnp.asarray(l1_ratio, X.dtype), jnp.asarray(ratio, X.dtype)
+    size = n_alphas if grid is None else len(grid)
+    if progress and is_concrete(X, y_rows, w, off, pf, grid, l1):
+        held_out = jnp.concatenate([jnp.zeros((1, n), X.dtype), test])
+        paths, deviance = _staged(
+            (X, _rows_of_transpose(X), y_rows, w, off, pf), held_out, l1, grid, top,
+            spec.solver, spec.family, spec.link, spec.fit_intercept, size, False,
+        )  # fmt: skip
+        full, fold_dev = jax.tree.map(lambda a: a[0], paths), deviance[1:]
+    else:
+        full, fold_dev = _cv_jit(
+            X, _rows_of_transpose(X), y_rows, w, off, pf, l1, grid, top, spec.solver, test,
+            family=spec.family, link=spec.link, fit_intercept=spec.fit_intercept,
+            n_alphas=size,
+        )  # fmt: skip
     mean = jnp.mean(fold_dev, axis=0)
     se = jnp.std(fold_dev, axis=0, ddof=1) / np.sqrt(len(folds))
     # Array operations, not host ones, so that cv is traceable (derivatives of the

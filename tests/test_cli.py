@@ -10,6 +10,8 @@ driver left in the cache.
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -73,8 +75,21 @@ def files(tmp_path_factory):
     df = _frame()
     df.to_csv(d / "data.csv", index=False)
     df.to_parquet(d / "data.parquet")
-    df.iloc[:5].to_csv(d / "new.csv", index=False)
+    claims = df.rename(columns={"y": "claims", "x1": "age", "g": "region"})  # docs/cli.md's
+    claims.to_csv(d / "claims.csv", index=False)
+    claims.to_parquet(d / "claims.parquet")
+    both = pd.concat([df, claims[["claims", "age", "region"]]], axis=1)
+    both.iloc[:5].to_csv(d / "new.csv", index=False)  # new rows for either formula
     return d, df
+
+
+def documented_commands() -> list[list[str]]:
+    """The ``jaxglm fit`` / ``path`` / ``cv`` commands of docs/cli.md's example block, as
+    argument lists (the one reading standard input is run by the stdin test's kind)."""
+    block = re.search(r"```bash\n(.*?)```", (ROOT / "docs" / "cli.md").read_text(), re.S)
+    lines = block.group(1).replace("\\\n", " ").splitlines()
+    words = [shlex.split(line, comments=True) for line in lines]
+    return [w[1:] for w in words if w[:1] == ["jaxglm"] and w[1] in ("fit", "path", "cv")]
 
 
 def _env(cache: Path) -> dict:
@@ -95,6 +110,7 @@ def driven(files):
         "path": ["path", "data.parquet", "--formula", FORMULA, "--family", "poisson",
                  "--n-alphas", "5", "--plot", "path.png"],
         "info": ["info"],
+        **{f"docs {i}": argv for i, argv in enumerate(documented_commands())},
     }  # fmt: skip
     out = subprocess.run(
         [sys.executable, "-c", DRIVER, json.dumps(list(argvs.values())), FORMULA], cwd=d,
@@ -317,3 +333,16 @@ def test_the_dtype_is_scoped_to_the_command(files, monkeypatch):
         assert cli.main([*argv, "--dtype", dtype]) == 2
         assert jax.config.jax_enable_x64
     assert seen == [False, True]
+
+
+def test_the_commands_of_the_documentation_run(files, driven):
+    """docs/cli.md's example commands, on a claims file with the columns they name."""
+    d, _ = files
+    runs, _ = driven
+    docs = {k: r for k, r in runs.items() if k.startswith("docs")}
+    assert [r["code"] for r in docs.values()] == [0, 0, 0], [r["stderr"] for r in docs.values()]
+    fitted = json.loads((d / "fit.json").read_text())
+    assert fitted["cov_type"] == "HC1" and fitted["status"] == "converged"
+    assert len(pd.read_csv(d / "pred.csv")) == len(pd.read_csv(d / "new.csv"))
+    assert all((d / name).read_bytes()[:4] == b"\x89PNG" for name in ("path.png", "cv.png"))
+    assert "alpha_min" in docs["docs 2"]["stdout"]

@@ -1,5 +1,5 @@
-"""Progress bars of fit_many and bootstrap: counts of members done, updated between
-compiled chunks, and the same results as without a bar."""
+"""Progress bars of fit_many, bootstrap, path and cv: counts of members or alphas done,
+updated between compiled chunks, and the same results as without a bar."""
 
 import numpy as np
 import pytest
@@ -55,3 +55,23 @@ def test_bootstrap_vmap_chunks_report_replicates(data, updates, capsys):
     assert updates == [(10, [4, 4, 2])]
     assert "10/10" in capsys.readouterr().err
     np.testing.assert_array_equal(shown.params, plain.params)
+
+
+def test_path_and_cv_in_chunks_report_alphas_and_give_the_same_fits(data, updates, capsys):
+    """12 alphas in chunks of 10 (the last filled up with repeats and cut off): the bar
+    counts 10 then 2, and the fits are those of the single compiled program (cv's full-data
+    path is the path)."""
+    X, Y = data
+    folds, offset = np.arange(40) % 3, np.linspace(-0.1, 0.1, 40)
+    cv_plain = jg.cv(X, Y[0], jg.Poisson(), n_alphas=12, foldid=folds, offset=offset)
+    cv_shown = jg.cv(X, Y[0], jg.Poisson(), n_alphas=12, foldid=folds, offset=offset,
+                     progress=True)  # fmt: skip
+    shown = jg.path(X, Y[0], jg.Poisson(), n_alphas=12, offset=offset, progress=True)
+    assert updates == [(12, [10, 2]), (12, [10, 2])]
+    assert "12/12" in capsys.readouterr().err
+    for a, b in [(cv_plain.path, shown), (cv_plain.path, cv_shown.path)]:  # cv's full path
+        np.testing.assert_allclose(b.coef, a.coef, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(b.deviance, a.deviance, rtol=1e-12)
+        np.testing.assert_array_equal(b.n_iter, a.n_iter)
+    np.testing.assert_allclose(cv_shown.fold_deviance, cv_plain.fold_deviance, rtol=1e-12)
+    assert float(cv_shown.alpha_min) == float(cv_plain.alpha_min)
