@@ -30,7 +30,7 @@ demo: $(VENV)/.installed-base
 # compiled programs). TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # The documentation site (mkdocs + mkdocstrings) into site/, offline, warnings as errors.
 docs: $(VENV)/.installed-test

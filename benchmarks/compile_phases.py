@@ -26,8 +26,6 @@ import numpy as np
 
 from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
 
-STATIC = ("fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows")
-
 
 def _size(text: str) -> dict[str, int]:
     """Counts of the optimized HLO's instructions, fusions, loops and conditionals."""

@@ -9,6 +9,7 @@ every other family and the SubsampledNewton and Optax solvers (compile-heavy: on
 per family, sharded and not).
 """
 
+import inspect
 import json
 import re
 import sys
@@ -32,7 +33,11 @@ groups = rng.integers(0, 9, size=n) * 5  # any labels: shard_rows codes them 0..
 mu = np.exp(eta)
 y = rng.poisson(mu).astype(float)
 FIELDS = ("params", "bse", "deviance", "null_deviance", "llf", "scale")
-STATIC = ("fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows")
+# The compiled fit's static arguments: its keyword-only ones but the model's pytrees.
+STATIC = {
+    name for name, arg in inspect.signature(_fit._fit_jit).parameters.items()
+    if arg.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("family", "link", "solver")
+}  # fmt: skip
 out = {}
 
 
