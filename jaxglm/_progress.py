@@ -11,7 +11,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Silent", "bar"]
+import jax
+
+__all__ = ["Silent", "bar", "done"]
 
 
 class Silent:
@@ -41,3 +43,18 @@ def bar(enabled: bool, total: int | None, unit: str) -> Iterator[Any]:
         raise ImportError('progress=True needs tqdm: pip install "jaxglm[progress]"') from err
     with tqdm(total=total, unit=f" {unit}", dynamic_ncols=True) as progress_bar:
         yield progress_bar
+
+
+def done(chunk: Any, count: int) -> int:
+    """``count`` once the compiled ``chunk`` (a pytree of arrays) has finished computing.
+    Called for chunk ``k`` after chunk ``k + 1`` is dispatched, the wait overlaps the next
+    chunk's work instead of leaving the device idle between chunks.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from jaxglm._progress import done
+        >>> done((jnp.ones(3) * 2, jnp.zeros(2)), 3)
+        3
+    """
+    jax.block_until_ready(chunk)
+    return count

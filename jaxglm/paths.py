@@ -309,8 +309,10 @@ def _staged(
                 data, held_out, l1_ratio, jnp.asarray(chunk, alphas.dtype), carry, solver,
                 family, link, independent=independent, **statics,
             )  # fmt: skip
-            parts.append(jax.block_until_ready(out))
-            bar.update(min(size, a - i))
+            parts.append(out)
+            if len(parts) > 1:  # the chunk before, while this one is queued
+                bar.update(_progress.done(parts[-2], size))
+        bar.update(_progress.done(parts[-1], a - size * (len(parts) - 1)))
     axis = 0 if held_out is None else 1
     steps = jax.tree.map(
         lambda *x: lax.slice_in_dim(jnp.concatenate(x, axis=axis), 0, a, axis=axis), *parts

@@ -285,8 +285,9 @@ def _progress_chunk(m: int, batch_size: int | None) -> int:
 
 def _run_chunks(arrays, batched, sample, m, size, run, common, spec, bar) -> list[GLMResult]:
     """Run the members in chunks of ``size`` (one compiled program for all), updating
-    ``bar`` after each chunk is done (the chunk is waited for only when ``bar`` shows)."""
-    parts = []
+    ``bar`` after each chunk is done. With a bar, chunk ``k`` is waited for after chunk
+    ``k + 1`` is dispatched, so the device always has the next chunk queued."""
+    parts, shown = [], not isinstance(bar, _progress.Silent)
     for start in range(0, m, size):
         idx = np.minimum(np.arange(start, start + size), m - 1)
         member = tuple(_take(arrays[k], idx, size == m) for k in batched)
@@ -300,9 +301,10 @@ def _run_chunks(arrays, batched, sample, m, size, run, common, spec, bar) -> lis
             )
             member = (*member, counts)
         parts.append(run(member, common, spec))
-        if not isinstance(bar, _progress.Silent):
-            jax.block_until_ready(parts[-1])
-            bar.update(min(size, m - start))
+        if shown and len(parts) > 1:  # the chunk before, while this one is queued
+            bar.update(_progress.done(parts[-2], size))
+    if shown:
+        bar.update(_progress.done(parts[-1], m - size * (len(parts) - 1)))
     return parts
 
 
