@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shlex
-import sys
 import time
 
 import numpy as np
@@ -129,17 +127,11 @@ def main() -> None:
     ns = parser.parse_args()
     pin(ns.cores)
 
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
     import jaxglm as jg
-    from benchmarks.machine import describe_machine
+    from benchmarks.machine import start
     from jaxglm import _fit
 
-    print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.compile_phases', *sys.argv[1:]])}`")
-    print()
-    print("\n".join(describe_machine()) + "\n")
-    before = load_per_core()
+    before = start("compile_phases")
     rng = np.random.default_rng(0)
     n, p = 1000, 10
     X = rng.normal(size=(n, p))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import shlex
+import sys
 from pathlib import Path
 
 import jax
@@ -30,6 +32,20 @@ PACKAGES = (
     "glmax",
     "jaxglm",
 )
+
+
+def start(module: str) -> float:
+    """The start of a float64 benchmark script, after :func:`benchmarks.rule.pin`: x64 on,
+    the command line (``python -m benchmarks.<module> ...``, as run) and
+    :func:`describe_machine`'s block printed; returns the load per core before the tables
+    (for :func:`benchmarks.rule.load_note`)."""
+    from benchmarks.rule import load_per_core
+
+    jax.config.update("jax_enable_x64", True)
+    print(f"Command: `{shlex.join(['python', '-m', f'benchmarks.{module}', *sys.argv[1:]])}`")
+    print()
+    print("\n".join(describe_machine()) + "\n")
+    return load_per_core()
 
 
 def describe_machine() -> list[str]:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import shlex
-import sys
 import time
 
 import numpy as np
@@ -58,13 +56,9 @@ def main() -> None:
 
     import jax
 
-    jax.config.update("jax_enable_x64", True)
-    from benchmarks.machine import describe_machine
+    from benchmarks.machine import start
 
-    print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.progress_cost', *sys.argv[1:]])}`")
-    print()
-    print("\n".join(describe_machine()) + "\n")
-    before = load_per_core()
+    before = start("progress_cost")
     rows = []
     for name, run in _problems(ns.scale).items():
         first, times = {}, {False: [], True: []}

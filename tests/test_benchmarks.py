@@ -169,14 +169,16 @@ def test_a_script_first_call_runs_in_a_fresh_process():
     "script",
     [
         "batched", "compile_phases", "enet_path", "first_fit", "interleaved", "multinomial",
-        "sharded", "streaming", "wide",
+        "progress_cost", "sharded", "streaming", "wide",
     ],
 )  # fmt: skip
 def test_every_script_pins_and_prints_the_machine_and_its_load(script):
-    """Each script offers --cores and prints the machine block and its load notes."""
+    """Each script offers --cores and prints the machine block (itself or through
+    benchmarks.machine.start) and its load notes."""
     source = inspect.getsource(importlib.import_module(f"benchmarks.{script}"))
-    for call in ("add_cores_option(parser)", "pin(", "describe_machine()", "load_note("):
+    for call in ("add_cores_option(parser)", "pin(", "load_note("):
         assert call in source, (script, call)
+    assert "describe_machine()" in source or f'start("{script}")' in source, script
 
 
 def test_compile_phases_counts_the_optimized_programs_loops_and_conditionals():
