@@ -57,6 +57,7 @@ def fit(
     use_t: bool | None = None,
     drop_collinear: bool = False,
     precision: str | None = None,
+    statistics: str = "full",
 ) -> GLMResult | MultinomialResult:
     """Fit a generalized linear model by (penalized) maximum likelihood.
 
@@ -135,6 +136,10 @@ def fit(
             statistics in float64. Its params are those of a float64 fit of the float32
             data; its ``bse`` carry the float32 Gram's rounding on designs of 8,192 rows
             or more (README, "float32 and float64"). The result is float64.
+        statistics: ``"full"`` (default) or ``"minimal"``: params, deviance, nobs, degrees
+            of freedom, iterations and status only; the null deviance, ``llf``/``aic``/
+            ``bic``, the Pearson chi2 and the covariance read NaN (as
+            :func:`jaxglm.fit_many`'s).
 
     Compilation: one program per (family, link, solver, ``p``, dtype, size bucket of ``n``).
     Concrete inputs are padded on the host with rows of weight 0 up to the next size bucket
@@ -178,7 +183,7 @@ def fit(
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
-        y=y, precision=precision,
+        y=y, precision=precision, statistics=statistics,
     )  # fmt: skip
     arrays = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,

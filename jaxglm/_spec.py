@@ -216,8 +216,8 @@ def _check_precision(precision: Any) -> None:
         raise ValueError(f"precision must be None or 'mixed', got {precision!r}")
     if precision == "mixed" and jax.dtypes.canonicalize_dtype(jnp.float64) != jnp.float64:
         raise ValueError(
-            "precision='mixed' sums and solves in float64, which needs x64: enable it with "
-            "jax.config.update('jax_enable_x64', True) or `with jax.enable_x64(True):`"
+            "precision='mixed' sums and solves in float64, which needs x64: run with "
+            "JAX_ENABLE_X64=1 or inside `with jax.enable_x64(True):`"
         )
 
 

@@ -116,6 +116,7 @@ def fit_many(
     scale: float | str | None = None,
     use_t: bool | None = None,
     statistics: str = "full",
+    precision: str | None = None,
     batch_size: int | None = None,
     method: str | None = None,
     progress: bool = False,
@@ -148,6 +149,8 @@ def fit_many(
             and so are ``scale`` where it is estimated from the Pearson chi2 and the
             covariance (``cov_type`` reads ``"none"``: ``bse``, tests and intervals NaN).
             Refit a member with :func:`jaxglm.fit` for its full statistics.
+        precision: as :func:`jaxglm.fit` (``"mixed"``: float32 ``X`` and products, float64
+            sums, solves and statistics).
         batch_size: members per ``vmap`` (module docs); ``None``: all of them with
             ``method="vmap"``, one at a time with ``"map"``. Bounds memory.
         method: ``"vmap"``, ``"map"`` or ``None`` (the measured rule of the module docs).
@@ -174,7 +177,7 @@ def fit_many(
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
-        y=Y, batched=True, statistics=statistics,
+        y=Y, batched=True, statistics=statistics, precision=precision,
     )  # fmt: skip
     arrays = dict(
         X=X, y=Y, weights=weights, freq_weights=freq_weights, offset=offset,
@@ -499,6 +502,8 @@ def bootstrap(
     groups: ArrayLike | None = None,
     scale: float | str | None = None,
     use_t: bool | None = None,
+    statistics: str = "full",
+    precision: str | None = None,
     batch_size: int | None = None,
     method: str | None = None,
     progress: bool = False,
@@ -525,6 +530,8 @@ def bootstrap(
             l1_ratio, penalty_factor, solver, tol, max_iter, start_params, cov_type, groups,
             scale, use_t: as :func:`jaxglm.fit` (one dataset); ``cov_type``, ``scale`` and
             ``use_t`` shape ``res.fit``'s inference (and each replicate's).
+        statistics, precision: as :func:`fit_many`, for ``res.fit`` and the replicates
+            (the bootstrap's own summaries need only the replicates' ``params``).
         n_boot: number of replicates.
         key: a ``jax.random`` key or an int seed.
         ci_alpha: the percentile intervals have level ``1 - ci_alpha``.
@@ -549,7 +556,7 @@ def bootstrap(
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
-        y=y,
+        y=y, statistics=statistics, precision=precision,
     )  # fmt: skip
     data = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,

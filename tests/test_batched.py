@@ -315,6 +315,25 @@ def test_fit_many_minimal_statistics_give_the_same_fits(datasets):
         jg.fit_many(X[0], Y, jg.Poisson(), statistics="lean")
 
 
+def test_fit_and_bootstrap_take_the_minimal_level(poisson_data):
+    """The level reaches fit and bootstrap through the spec: the same parameters as the
+    full level (a bootstrap's replicates too, drawn with the same key), the skipped
+    statistics NaN, and the same refusal of an unknown level."""
+    X, y = poisson_data
+    full, lean = jg.fit(X, y, jg.Poisson()), jg.fit(X, y, jg.Poisson(), statistics="minimal")
+    assert_same(lean, full, rtol=1e-12, keys=("params", "deviance", "n_iter", "status"))
+    assert all(np.isnan(float(getattr(lean, key))) for key in ABSENT)
+    assert lean.cov_type == "none" and np.isnan(np.asarray(lean.bse)).all()
+    boot = jg.bootstrap(X, y, jg.Poisson(), n_boot=4, key=1)
+    lean_boot = jg.bootstrap(X, y, jg.Poisson(), n_boot=4, key=1, statistics="minimal")
+    np.testing.assert_allclose(lean_boot.params, boot.params, rtol=1e-12)
+    np.testing.assert_allclose(lean_boot.bse, boot.bse, rtol=1e-12)
+    assert np.isnan(np.asarray(lean_boot.replicates.llf)).all()
+    for call in (jg.fit, jg.bootstrap):
+        with pytest.raises(ValueError, match="statistics must be one of"):
+            call(X, y, jg.Poisson(), statistics="lean")
+
+
 def test_fit_many_minimal_logistic_keeps_the_separation_status():
     """Logistic fits on their own designs, one of them separated: the minimal level's
     parameters and statuses are each member's full fit's (the separation check runs only

@@ -66,3 +66,23 @@ def test_mixed_gram_counts_a_remainder_block():
     want = (X1 * h[:, None]).T @ X1
     got = np.asarray(jax.jit(_linalg.gram)(X, h))
     assert np.max(np.abs(got - want) / np.abs(want)) < 1e-6
+
+
+def test_mixed_reaches_every_entry_point_through_the_spec(poisson_data):
+    """fit_many's and bootstrap's members run the mixed program of fit: a member equals
+    the single mixed fit of its data, and a bootstrap's full-data fit is that fit."""
+    X, y = poisson_data
+    Y = np.stack([y, y[::-1]])
+    one = [jg.fit(X, yi, jg.Poisson(), precision="mixed") for yi in Y]
+    many = jg.fit_many(X, Y, jg.Poisson(), precision="mixed")
+    boot = jg.bootstrap(X, y, jg.Poisson(), n_boot=3, key=0, precision="mixed")
+    assert one[0].params.dtype == np.float64 and many.params.dtype == np.float64
+    for i in range(2):
+        np.testing.assert_allclose(many[i].params, one[i].params, rtol=1e-10)
+        np.testing.assert_allclose(many[i].bse, one[i].bse, rtol=1e-10)
+    np.testing.assert_allclose(boot.fit.params, one[0].params, rtol=1e-12)
+    assert boot.params.shape == (3, 4) and np.isfinite(boot.params).all()
+    with pytest.raises(ValueError, match="precision must be None or 'mixed'"):
+        jg.fit_many(X, Y, jg.Poisson(), precision="double")
+    with pytest.raises(ValueError, match="precision must be None or 'mixed'"):
+        jg.bootstrap(X, y, jg.Poisson(), precision="double")
