@@ -51,11 +51,11 @@ import numpy as np
 from benchmarks.first_call import measure_script
 from benchmarks.rule import (
     THREAD_VARIABLES,
-    add_cores_option,
+    add_first_call_option,
     ladder,
     load_note,
     load_per_core,
-    pin,
+    parse_pinned,
 )
 
 TARGET = 1e-3  # standard errors
@@ -575,18 +575,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the fits")
     parser.add_argument("--only", action="append", metavar="NAME", help="tools matching NAME")
     parser.add_argument("--problem", metavar="NAME", help="problems whose name contains NAME")
-    parser.add_argument(
-        "--no-first-call", dest="first_call", action="store_false",
-        help="skip the fresh-process first calls (benchmarks.first_call)",
-    )  # fmt: skip
+    add_first_call_option(parser)
     parser.add_argument(
         "--rounds", type=int, default=0, metavar="R",
         help="then time glmax and the two default jaxglm rows (full, minimal statistics) "
         "in R interleaved rounds (fastest kept): ratios that shared load moves less",
     )  # fmt: skip
-    add_cores_option(parser)
-    args = parser.parse_args(argv)
-    pin(args.cores)
+    args = parse_pinned(parser, argv)
     import jax
 
     from benchmarks.machine import describe_machine

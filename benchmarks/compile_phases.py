@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
+from benchmarks.rule import load_note, load_per_core, parse_pinned
 
 
 def _size(text: str) -> dict[str, int]:
@@ -123,9 +123,7 @@ def _phases(args: tuple, kwargs: dict):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    add_cores_option(parser)
-    ns = parser.parse_args()
-    pin(ns.cores)
+    ns = parse_pinned(parser)
 
     import jaxglm as jg
     from benchmarks.machine import start

@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from benchmarks.rule import add_cores_option, ladder, load_note, load_per_core, pin
+from benchmarks.rule import ladder, load_note, load_per_core, parse_pinned
 
 TARGET = 1e-3
 """Accuracy target: max error of the parameters in standard errors of the reference."""
@@ -163,9 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--conditionings", default="well,ill")
     parser.add_argument("--newton-max-p", type=int, default=500)
     parser.add_argument("--sklearn-max-p-ill", type=int, default=10**9)
-    add_cores_option(parser)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    pin(args.cores)
+    args = parse_pinned(parser, sys.argv[1:] if argv is None else argv)
     import jax
 
     from benchmarks.machine import describe_machine

@@ -31,7 +31,12 @@ import warnings
 import numpy as np
 
 from benchmarks.first_call import measure_script
-from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
+from benchmarks.rule import (
+    add_first_call_option,
+    load_note,
+    load_per_core,
+    parse_pinned,
+)
 
 L1_RATIO = 0.5
 
@@ -98,13 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="n = 10,000, p = 50")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds")
     parser.add_argument("--no-cv", action="store_true", help="time the paths only")
-    parser.add_argument(
-        "--no-first-call", dest="first_call", action="store_false",
-        help="skip the fresh-process first calls (benchmarks.first_call)",
-    )  # fmt: skip
-    add_cores_option(parser)
-    args = parser.parse_args(argv)
-    pin(args.cores)
+    add_first_call_option(parser)
+    args = parse_pinned(parser, argv)
     import jax
 
     from benchmarks.machine import describe_machine

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import subprocess
 import sys
 
 import numpy as np
 
-from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
+from benchmarks.rule import load_note, load_per_core, parse_pinned
 
 CHILD = """
 import json, time
@@ -65,15 +64,10 @@ def measure(tool: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    add_cores_option(parser)
-    ns = parser.parse_args()
-    pin(ns.cores)
-    from benchmarks.machine import describe_machine
+    ns = parse_pinned(parser)
+    from benchmarks.machine import start
 
-    print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.first_fit', *sys.argv[1:]])}`")
-    print()
-    print("\n".join(describe_machine()) + "\n")
-    before = load_per_core()
+    before = start("first_fit")
     runs = {tool: [] for tool in TOOLS}
     for _ in range(ns.repeats):
         for tool in TOOLS:

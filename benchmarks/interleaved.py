@@ -30,7 +30,12 @@ from benchmarks.first_call import measure as measure_first_call
 from benchmarks.machine import describe_machine
 from benchmarks.problems import load_problem, problem_specs
 from benchmarks.reference import accuracy, reference_solution
-from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
+from benchmarks.rule import (
+    add_first_call_option,
+    load_note,
+    load_per_core,
+    parse_pinned,
+)
 from benchmarks.run import TARGETS, _calibrate
 
 
@@ -45,13 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=120.0, help="calibration seconds")
-    parser.add_argument(
-        "--no-first-call", dest="first_call", action="store_false",
-        help="skip the fresh-process first calls (benchmarks.first_call)",
-    )  # fmt: skip
-    add_cores_option(parser)
-    args = parser.parse_args(argv)
-    pin(args.cores)
+    add_first_call_option(parser)
+    args = parse_pinned(parser, argv)
     jax.config.update("jax_enable_x64", True)
     tools = [
         a

@@ -29,7 +29,13 @@ import warnings
 import numpy as np
 
 from benchmarks.first_call import measure_script
-from benchmarks.rule import add_cores_option, ladder, load_note, load_per_core, pin
+from benchmarks.rule import (
+    add_first_call_option,
+    ladder,
+    load_note,
+    load_per_core,
+    parse_pinned,
+)
 
 SIZES = {"full": (100_000, 50, 10), "quick": (20_000, 20, 5)}
 TARGET = 1e-3
@@ -106,13 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.multinomial")
     parser.add_argument("--quick", action="store_true", help="n = 20,000, p = 20, k = 5")
-    parser.add_argument(
-        "--no-first-call", dest="first_call", action="store_false",
-        help="skip the fresh-process first calls (benchmarks.first_call)",
-    )  # fmt: skip
-    add_cores_option(parser)
-    args = parser.parse_args(argv)
-    pin(args.cores)
+    add_first_call_option(parser)
+    args = parse_pinned(parser, argv)
     import jax
 
     from benchmarks.machine import describe_machine

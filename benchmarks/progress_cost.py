@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
+from benchmarks.rule import load_note, load_per_core, parse_pinned
 
 
 def _problems(scale: float):
@@ -50,9 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=5)
-    add_cores_option(parser)
-    ns = parser.parse_args()
-    pin(ns.cores)
+    ns = parse_pinned(parser)
 
     import jax
 

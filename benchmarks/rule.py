@@ -80,6 +80,26 @@ def add_cores_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def parse_pinned(
+    parser: argparse.ArgumentParser, argv: list[str] | None = None
+) -> argparse.Namespace:
+    """A script's arguments (``argv``, default ``sys.argv[1:]``) with ``--cores`` added
+    (:func:`add_cores_option`), the process pinned to those cores (:func:`pin`)."""
+    add_cores_option(parser)
+    args = parser.parse_args(argv)
+    pin(args.cores)
+    return args
+
+
+def add_first_call_option(parser: argparse.ArgumentParser) -> None:
+    """``--no-first-call`` (``args.first_call`` False): skip the fresh-process first calls
+    (:mod:`benchmarks.first_call`) that the scripts time beside their headline fits."""
+    parser.add_argument(
+        "--no-first-call", dest="first_call", action="store_false",
+        help="skip the fresh-process first calls (benchmarks.first_call)",
+    )  # fmt: skip
+
+
 def pin(cores: tuple[int, ...] | None) -> None:
     """Pin this process, and every process it starts, to ``cores`` (nothing if None).
 

@@ -33,7 +33,7 @@ from benchmarks.machine import describe_machine
 from benchmarks.problems import Problem, load_problem, problem_specs
 from benchmarks.reference import Reference, accuracy, reference_solution
 from benchmarks.report import ProblemResult, Row, markdown_section, plot, prepend_section
-from benchmarks.rule import load_note, load_per_core
+from benchmarks.rule import add_first_call_option, load_note, load_per_core
 
 #: Accuracy targets, in standard errors of the reference, by dtype.
 TARGETS = {"float64": 1e-3, "float32": 1e-2}
@@ -98,10 +98,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=120.0,
         help="stop timing a tool on a problem once its timed runs exceed this many seconds",
     )
-    parser.add_argument(
-        "--no-first-call", dest="first_call", action="store_false",
-        help="skip the fresh-process first calls (benchmarks.first_call) beside each fit",
-    )  # fmt: skip
+    add_first_call_option(parser)
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.rule import add_cores_option, load_note, load_per_core, pin
+from benchmarks.rule import load_note, load_per_core, parse_pinned
 
 BLOCK = 1_000_000
 
@@ -131,9 +131,7 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=262_144)
     parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "_cache" / "stream")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
-    add_cores_option(parser)
-    ns = parser.parse_args()
-    pin(ns.cores)
+    ns = parse_pinned(parser)
     sizes = [int(n) for n in (ns.n or [5e6, 1e7, 2e7])]
     ns.dir.mkdir(parents=True, exist_ok=True)
     paths = {n: ns.dir / f"poisson_n{n}_p{ns.p}.f32" for n in sizes}

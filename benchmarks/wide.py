@@ -49,7 +49,13 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from benchmarks.first_call import measure_script
-from benchmarks.rule import add_cores_option, ladder, load_note, load_per_core, pin
+from benchmarks.rule import (
+    add_first_call_option,
+    ladder,
+    load_note,
+    load_per_core,
+    parse_pinned,
+)
 
 if TYPE_CHECKING:
     import jax
@@ -371,13 +377,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.wide", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--only", choices=("wide", "crossover"), help="run one table")
-    parser.add_argument(
-        "--no-first-call", dest="first_call", action="store_false",
-        help="skip the fresh-process first calls (benchmarks.first_call)",
-    )  # fmt: skip
-    add_cores_option(parser)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    pin(args.cores)
+    add_first_call_option(parser)
+    args = parse_pinned(parser, sys.argv[1:] if argv is None else argv)
     import jax
 
     from benchmarks.machine import describe_machine

@@ -176,8 +176,10 @@ def test_every_script_pins_and_prints_the_machine_and_its_load(script):
     """Each script offers --cores and prints the machine block (itself or through
     benchmarks.machine.start) and its load notes."""
     source = inspect.getsource(importlib.import_module(f"benchmarks.{script}"))
-    for call in ("add_cores_option(parser)", "pin(", "load_note("):
-        assert call in source, (script, call)
+    pinned = "parse_pinned(parser" in source or (
+        "add_cores_option(parser)" in source and "pin(" in source
+    )
+    assert pinned and "load_note(" in source, script
     assert "describe_machine()" in source or f'start("{script}")' in source, script
 
 
