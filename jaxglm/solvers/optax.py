@@ -101,7 +101,7 @@ from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver, iterate
-from jaxglm.solvers.subsampled import subsample_rows
+from jaxglm.solvers.subsampled import row_stride, subsample_rows
 
 __all__ = ["FACTOR_MAX_P", "INFORMATION_MAX_P", "ROWS_PER_PARAM", "SWITCH_ITERATIONS", "Optax"]
 
@@ -366,7 +366,7 @@ class Optax(AbstractSolver):
             kind = "centered"  # Adam-type steps on batches: tuned in those coordinates
         n, p = problem.X.shape
         if kind == "information" and p > FACTOR_MAX_P and not problem.family.event_ndim:
-            return self._two_phase(problem, params, max(1, n // (ROWS_PER_PARAM * (p + 1))))
+            return self._two_phase(problem, params, row_stride(n, ROWS_PER_PARAM * (p + 1)))
         return self._start(problem, params, _scaling(problem, params, kind))
 
     def _start(

@@ -88,7 +88,8 @@ class _State(NamedTuple):
     status: jax.Array
 
 
-def _stride(n: int, rows: int) -> int:
+def row_stride(n: int, rows: int) -> int:
+    """The stride that takes about ``rows`` of ``n`` rows (every ``stride``-th; 1: all)."""
     return max(1, n // max(rows, 1))
 
 
@@ -151,7 +152,7 @@ class SubsampledNewton(AbstractSolver):
         n, p = problem.X.shape
         start = 50 * (p + 1) if self.start_rows is None else self.start_rows
         hessian = max(200 * (p + 1), n // 10) if self.hessian_rows is None else self.hessian_rows
-        return _stride(n, start), _stride(n, hessian)
+        return row_stride(n, start), row_stride(n, hessian)
 
     def _preconditioner(self, problem: M.Problem, stride: int, params: jax.Array):
         """The factored Fisher information of every ``stride``-th row at ``params``."""
