@@ -187,14 +187,12 @@ def result(
     nobs = _linalg.row_sum(jnp.where(valid, freq, 0.0))
     rank = p + int(problem.fit_intercept)
     df_resid = nobs - rank
+    penalized = jnp.any(M.penalized(problem))
     pearson, llf, aic, bic, null_dev = nan, nan, nan, nan, nan
     if full:
         mu = M.mean_from_eta(fam, link, eta)
         pearson_rows = problem.w * (problem.y - mu) ** 2 / fam.variance(mu)
         pearson = _linalg.row_sum(jnp.where(valid, pearson_rows, 0.0))
-    scale = jnp.stack([pearson / df_resid, deviance / df_resid, spec.scale_value])[spec.scale_code]
-    penalized = jnp.any(M.penalized(problem))
-    if full:
         # Log-likelihood with R's dispersion convention (families.Family.llf_scale).
         phi = fam.llf_scale(deviance, nobs, problem.total_weight)
         llf = loglik(problem, eta, prior, freq, phi)
@@ -202,6 +200,7 @@ def result(
         aic = jnp.where(penalized, jnp.nan, -2.0 * llf + 2.0 * k)
         bic = jnp.where(penalized, jnp.nan, -2.0 * llf + jnp.log(nobs) * k)
         null_dev = null_deviance(problem, has_offset)
+    scale = jnp.stack([pearson / df_resid, deviance / df_resid, spec.scale_value])[spec.scale_code]
 
     # Covariance: scale x inverse expected information (R's summary.glm), a sandwich, or
     # none (kind "none": cov_type="none" or the minimal level).
