@@ -8,12 +8,12 @@ compilation cache (shared/DESIGN.md) and would change the program that runs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
 
-__all__ = ["Silent", "bar", "done"]
+__all__ = ["Silent", "bar", "lagging"]
 
 
 class Silent:
@@ -45,16 +45,32 @@ def bar(enabled: bool, total: int | None, unit: str) -> Iterator[Any]:
         yield progress_bar
 
 
-def done(chunk: Any, count: int) -> int:
-    """``count`` once the compiled ``chunk`` (a pytree of arrays) has finished computing.
-    Called for chunk ``k`` after chunk ``k + 1`` is dispatched, the wait overlaps the next
-    chunk's work instead of leaving the device idle between chunks.
+@contextlib.contextmanager
+def lagging(bar: Any) -> Iterator[Callable[[Any, int], None]]:
+    """``count(chunk, n)`` for the compiled chunks run inside the block: each chunk's ``n``
+    reaches ``bar`` once it has finished computing, which is waited for when the next chunk
+    has been dispatched (the last one on leaving the block), so the device keeps the next
+    chunk queued while the bar updates. Without a bar (:class:`Silent`) nothing waits.
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from jaxglm._progress import done
-        >>> done((jnp.ones(3) * 2, jnp.zeros(2)), 3)
-        3
+        >>> from jaxglm._progress import Silent, lagging
+        >>> with lagging(Silent()) as count:
+        ...     count(jnp.ones(3) * 2, 3)
     """
-    jax.block_until_ready(chunk)
-    return count
+    shown = not isinstance(bar, Silent)
+    pending: list[tuple[Any, int]] = []
+
+    def flush() -> None:
+        if pending:
+            chunk, n = pending.pop()
+            jax.block_until_ready(chunk)
+            bar.update(n)
+
+    def count(chunk: Any, n: int) -> None:
+        if shown:
+            flush()
+            pending.append((chunk, n))
+
+    yield count
+    flush()

@@ -302,7 +302,7 @@ def _staged(
     grid = np.asarray(alphas)
     a, size = len(grid), min(PROGRESS_ALPHAS, len(grid))
     parts = []
-    with _progress.bar(True, a, "alphas") as bar:
+    with _progress.bar(True, a, "alphas") as bar, _progress.lagging(bar) as count:
         for i in range(0, a, size):
             chunk = np.concatenate([grid[i : i + size], np.repeat(grid[-1:], max(0, i + size - a))])
             carry, out = _steps_jit(
@@ -310,9 +310,7 @@ def _staged(
                 family, link, independent=independent, **statics,
             )  # fmt: skip
             parts.append(out)
-            if len(parts) > 1:  # the chunk before, while this one is queued
-                bar.update(_progress.done(parts[-2], size))
-        bar.update(_progress.done(parts[-1], a - size * (len(parts) - 1)))
+            count(out, min(size, a - i))
     axis = 0 if held_out is None else 1
     steps = jax.tree.map(
         lambda *x: lax.slice_in_dim(jnp.concatenate(x, axis=axis), 0, a, axis=axis), *parts

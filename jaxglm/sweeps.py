@@ -267,8 +267,11 @@ def _run_batch(
     else:
         size = m if batch_size is None else min(batch_size, m)
         run = functools.partial(_vmap, **static)
-    with _progress.bar(progress, m, "replicates" if sample is not None else "fits") as bar:
-        parts = _run_chunks(arrays, batched, sample, m, size, run, common, spec, bar)
+    with (
+        _progress.bar(progress, m, "replicates" if sample is not None else "fits") as bar,
+        _progress.lagging(bar) as count,
+    ):
+        parts = _run_chunks(arrays, batched, sample, m, size, run, common, spec, count)
     return parts[0] if len(parts) == 1 else _concatenate(parts, m)
 
 
@@ -286,11 +289,10 @@ def _progress_chunk(m: int, batch_size: int | None) -> int:
     return min(size, m)
 
 
-def _run_chunks(arrays, batched, sample, m, size, run, common, spec, bar) -> list[GLMResult]:
-    """Run the members in chunks of ``size`` (one compiled program for all), updating
-    ``bar`` after each chunk is done. With a bar, chunk ``k`` is waited for after chunk
-    ``k + 1`` is dispatched, so the device always has the next chunk queued."""
-    parts, shown = [], not isinstance(bar, _progress.Silent)
+def _run_chunks(arrays, batched, sample, m, size, run, common, spec, count) -> list[GLMResult]:
+    """Run the members in chunks of ``size`` (one compiled program for all), each counted
+    by ``count`` (:func:`jaxglm._progress.lagging`) once dispatched."""
+    parts = []
     for start in range(0, m, size):
         idx = np.minimum(np.arange(start, start + size), m - 1)
         member = tuple(_take(arrays[k], idx, size == m) for k in batched)
@@ -304,10 +306,7 @@ def _run_chunks(arrays, batched, sample, m, size, run, common, spec, bar) -> lis
             )
             member = (*member, counts)
         parts.append(run(member, common, spec))
-        if shown and len(parts) > 1:  # the chunk before, while this one is queued
-            bar.update(_progress.done(parts[-2], size))
-    if shown:
-        bar.update(_progress.done(parts[-1], m - size * (len(parts) - 1)))
+        count(parts[-1], min(size, m - start))
     return parts
 
 
