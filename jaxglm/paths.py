@@ -294,10 +294,9 @@ def _staged(
     carry handed from one chunk to the next (the same fits), with a tqdm bar of the alphas
     done updated between chunks (module docs of :mod:`jaxglm._progress`). The last chunk is
     filled up with repeats of the last alpha, whose fits are cut off."""
-    statics = dict(fit_intercept=fit_intercept)
     alphas, eta_null, carry = _start_jit(
         data, held_out, l1_ratio, alphas, alpha_min_ratio, solver, family, link,
-        n_alphas=n_alphas, **statics,
+        fit_intercept=fit_intercept, n_alphas=n_alphas,
     )  # fmt: skip
     grid = np.asarray(alphas)
     a, size = len(grid), min(PROGRESS_ALPHAS, len(grid))
@@ -307,7 +306,7 @@ def _staged(
             chunk = np.concatenate([grid[i : i + size], np.repeat(grid[-1:], max(0, i + size - a))])
             carry, out = _steps_jit(
                 data, held_out, l1_ratio, jnp.asarray(chunk, alphas.dtype), carry, solver,
-                family, link, independent=independent, **statics,
+                family, link, fit_intercept=fit_intercept, independent=independent,
             )  # fmt: skip
             parts.append(out)
             count(out, min(size, a - i))
@@ -315,7 +314,10 @@ def _staged(
     steps = jax.tree.map(
         lambda *x: lax.slice_in_dim(jnp.concatenate(x, axis=axis), 0, a, axis=axis), *parts
     )
-    return _result_jit(data, held_out, l1_ratio, alphas, eta_null, steps, family, link, **statics)
+    return _result_jit(
+        data, held_out, l1_ratio, alphas, eta_null, steps, family, link,
+        fit_intercept=fit_intercept,
+    )  # fmt: skip
 
 
 def _min_ratio(shape: tuple[int, int], alpha_min_ratio: float | None) -> float:
