@@ -17,6 +17,7 @@ from jaxglm import distributed
 from jaxglm._fit import fit
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
 from jaxglm.compilation import enable_compilation_cache
+from jaxglm.designs import Categorical, Design, categorical, design
 from jaxglm.distributed import shard_rows
 from jaxglm.families import (
     Bernoulli,
@@ -62,9 +63,11 @@ __all__ = [
     "CLogLog",
     "CVResult",
     "Canonical",
+    "Categorical",
     "Cauchit",
     "ContrastResult",
     "ConvergenceWarning",
+    "Design",
     "Family",
     "FormulaResult",
     "GLMResult",
@@ -98,7 +101,9 @@ __all__ = [
     "SubsampledNewton",
     "Tweedie",
     "bootstrap",
+    "categorical",
     "cv",
+    "design",
     "distributed",
     "enable_compilation_cache",
     "fit",

@@ -19,7 +19,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _aliasing, _frames, _implicit, _linalg, _padding
+from jaxglm import _aliasing, _frames, _implicit, _linalg, _padding, designs
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
@@ -68,7 +68,9 @@ def fit(
 
     Args:
         X: (n, p) design, without an intercept column. A pandas DataFrame's column names
-            label the summary.
+            label the summary. A :class:`jaxglm.Design` (:func:`jaxglm.design`: dense,
+            categorical and sparse blocks) is fitted without one-hot encoding, by
+            ``Newton()`` (the default for it; other solvers raise a TypeError).
         y: (n,) response. For ``Binomial`` the proportion of successes, with the trial
             counts as ``weights``; for ``Bernoulli`` 0/1; for :class:`jaxglm.Multinomial`
             integer labels ``0..k-1`` (n,) or (n, k) rows of class proportions.
@@ -180,10 +182,11 @@ def fit(
         >>> dparams_dy.shape
         (3, 500)
     """
+    X = designs.for_model(X, fit_intercept)
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
-        y=y, precision=precision, statistics=statistics,
+        y=y, precision=precision, statistics=statistics, design=isinstance(X, designs.Design),
     )  # fmt: skip
     arrays = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset,
@@ -203,6 +206,8 @@ def fit_spec(
     concrete = is_concrete(arrays, groups, spec)
     if drop_collinear and spec.family.event_ndim:
         raise ValueError(f"drop_collinear=True is not supported for {spec.family.name}")
+    if drop_collinear and isinstance(X, designs.Design):
+        raise ValueError("drop_collinear=True needs a dense X, not a jaxglm.Design")
     if not concrete:
         if drop_collinear:
             raise ValueError("drop_collinear=True needs concrete inputs (not under jit/vmap)")
@@ -265,11 +270,16 @@ def run(
         isinstance(v, jax.Array) for v in arrays.values()
     )
     xp = np if on_host else jnp
-    X = xp.asarray(arrays["X"])
-    if spec.precision == "mixed":  # float32 storage and products, float64 for the rest
+    X = arrays["X"]
+    if isinstance(X, designs.Design):  # its names stay out of the compiled program
+        dtype = jax.dtypes.canonicalize_dtype(X.dtype)
+        X = dataclasses.replace(X, dense_names=(), sparse_names=()).astype(dtype)
+    elif spec.precision == "mixed":  # float32 storage and products, float64 for the rest
+        X = xp.asarray(X)
         X = X if X.dtype == np.float32 else X.astype(np.float32)
         dtype = jnp.dtype(jnp.float64)
     else:
+        X = xp.asarray(X)
         if not jnp.issubdtype(X.dtype, jnp.floating):
             X = X.astype(jnp.result_type(float))
         dtype = jax.dtypes.canonicalize_dtype(X.dtype)
@@ -364,7 +374,9 @@ def report(
     if not is_concrete(res.status):  # inside an outer jit the result may be traced
         return
     status = int(res.status)
-    if status == Status.RANK_DEFICIENT and not res.aliased:
+    if isinstance(X, designs.Design):  # R's aliasing and the diverging columns read X densely
+        X = names = None
+    if status == Status.RANK_DEFICIENT and not res.aliased and X is not None:
         dropped = _aliasing.aliased(X, weights, freq_weights, alpha, spec.fit_intercept)
         if dropped:
             warnings.warn(
@@ -375,10 +387,10 @@ def report(
                 stacklevel=stacklevel,
             )
     if status == Status.SEPARATION:
-        columns = _aliasing.separating_columns(np.asarray(X, float), res)
+        columns = () if X is None else _aliasing.separating_columns(np.asarray(X, float), res)
+        diverging = "" if X is None else f"; diverging columns: {_aliasing.names(columns, names)}"
         warnings.warn(
-            f"{spec.family.name} fit: {res.status_message}; diverging columns: "
-            f"{_aliasing.names(columns, names)}",
+            f"{spec.family.name} fit: {res.status_message}{diverging}",
             PerfectSeparationWarning,
             stacklevel=stacklevel,
         )
@@ -518,6 +530,8 @@ def _center(X, prior, fit_intercept: bool, family: F.Family) -> jax.Array | None
     float64 for ``X`` as given, which a rounded centred copy would not be, and its Gram
     centres its own float32 products (:func:`jaxglm._linalg.gram`)."""
     if jnp.finfo(X.dtype).bits >= 64 or not fit_intercept or family.event_ndim:
+        return None
+    if isinstance(X, designs.Design):  # its blocks are not shifted (README: designs)
         return None
     if prior.dtype != X.dtype:  # mixed precision: the Gram centres its float32 products
         return None

@@ -23,6 +23,7 @@ grows like the block length plus ``log2`` of the number of blocks, not like ``n`
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 
 import jax
@@ -31,12 +32,159 @@ import numpy as np
 from jax import lax
 from jax.scipy.linalg import cho_solve
 
+from jaxglm._pytree import pytree_dataclass, static_field
+
 _HIGHEST = lax.Precision.HIGHEST
 
 
-def _times(X: jax.Array, v: jax.Array) -> jax.Array:
+@pytree_dataclass
+class BlockGram:
+    """A symmetric (k, k) matrix whose columns ``[lo, lo + L)`` are a diagonal block: the
+    Newton matrix of a design with a large categorical block (its levels never share a
+    row, so its own Gram block is diagonal), kept in three parts, never as (k, k).
+
+    Attributes:
+        A: (q, q) the other columns' block (``q = k - L``), in their order.
+        B: (q, L) the other columns against the diagonal block.
+        d: (L,) the diagonal block.
+        lo: the first column of the diagonal block (static).
+
+    :func:`factor` eliminates the diagonal block (the Schur complement
+    ``A - B diag(d)^-1 B^T``, (q, q), is the only matrix factored) and :func:`solve`
+    solves with it: ``q^2 L + q^3 / 3`` flops and ``q L`` memory in place of ``k^3 / 3`` and
+    ``k^2``.
+    """
+
+    A: jax.Array
+    B: jax.Array
+    d: jax.Array
+    lo: int = static_field()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        k = self.A.shape[0] + self.d.shape[0]
+        return k, k
+
+    @property
+    def dtype(self) -> jnp.dtype:
+        return self.A.dtype
+
+    def other(self, v: jax.Array) -> jax.Array:
+        """The entries of ``v`` (along axis 0) outside the diagonal block."""
+        return jnp.concatenate([v[: self.lo], v[self.lo + self.d.shape[0] :]])
+
+    def inside(self, v: jax.Array) -> jax.Array:
+        """The entries of ``v`` (along axis 0) of the diagonal block."""
+        return v[self.lo : self.lo + self.d.shape[0]]
+
+    def __truediv__(self, c: jax.Array) -> BlockGram:
+        return BlockGram(self.A / c, self.B / c, self.d / c, self.lo)
+
+    def __mul__(self, c: jax.Array) -> BlockGram:
+        return BlockGram(self.A * c, self.B * c, self.d * c, self.lo)
+
+    __rmul__ = __mul__
+
+    def plus_diagonal(self, v: jax.Array) -> BlockGram:
+        """The matrix plus ``diag(v)`` ((k,) ``v``)."""
+        return BlockGram(self.A + jnp.diag(self.other(v)), self.B, self.d + self.inside(v), self.lo)
+
+    def dense(self) -> jax.Array:
+        """The (k, k) matrix (for tests and small designs)."""
+        lo = self.lo
+        top = jnp.concatenate([self.A[:lo, :lo], self.B[:lo], self.A[:lo, lo:]], axis=1)
+        mid = jnp.concatenate([self.B[:lo].T, jnp.diag(self.d), self.B[lo:].T], axis=1)
+        low = jnp.concatenate([self.A[lo:, :lo], self.B[lo:], self.A[lo:, lo:]], axis=1)
+        return jnp.concatenate([top, mid, low], axis=0)
+
+
+@pytree_dataclass
+class BlockFactors:
+    """:func:`factor` of a :class:`BlockGram` (equilibrated as the dense one: module docs of
+    :func:`factor`): the Cholesky factor of the Schur complement of the scaled matrix, the
+    scalings and the scaled cross block."""
+
+    L: jax.Array
+    d_other: jax.Array
+    d_inside: jax.Array
+    B: jax.Array
+    lo: int = static_field()
+
+
+class AbstractDesign(abc.ABC):
+    """A design that is not one dense array (:class:`jaxglm.designs.Design`): it gives the
+    products itself, and the functions of this module hand them to it, so that the solvers
+    run on it unchanged. ``shape`` is ``(n, p)``."""
+
+    shape: tuple[int, int]
+
+    @abc.abstractmethod
+    def matvec(self, beta: jax.Array) -> jax.Array:
+        """``X @ beta``."""
+
+    @abc.abstractmethod
+    def score(self, r: jax.Array) -> jax.Array:
+        """``[sum(r), r @ X]``."""
+
+    @abc.abstractmethod
+    def gram(self, h: jax.Array) -> jax.Array:
+        """``[1 X]^T diag(h) [1 X]``."""
+
+    @abc.abstractmethod
+    def row_quadratic(self, A: jax.Array) -> jax.Array:
+        """``diag([1 X] A [1 X]^T)``."""
+
+    @abc.abstractmethod
+    def group_sums(self, r: jax.Array, ids: jax.Array, n_groups: int) -> jax.Array:
+        """``sum_{i in g} r_i [1, x_i]`` per group ``g``."""
+
+    @abc.abstractmethod
+    def zero_gram(self, dtype: jnp.dtype) -> jax.Array | BlockGram:
+        """A zero matrix of the structure of :meth:`gram`."""
+
+    @abc.abstractmethod
+    def no_columns(self) -> jax.Array:
+        """An (n, 0) dense array (the null model's design)."""
+
+    @abc.abstractmethod
+    def pad_rows(self, n_to: int) -> AbstractDesign:
+        """The design with rows of zeros appended up to ``n_to`` (on the host)."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise a ValueError for invalid values (host side)."""
+
+
+def _no_vector_theta(X: AbstractDesign) -> None:
+    raise TypeError(
+        f"{type(X).__name__} designs run families with a scalar theta: a Multinomial fit "
+        "needs a dense X"
+    )
+
+
+def as_dense(H: jax.Array | BlockGram) -> jax.Array:
+    """``H`` as a (k, k) array (a :class:`BlockGram` assembled: ``k^2`` memory)."""
+    return H.dense() if isinstance(H, BlockGram) else H
+
+
+def zero_gram(X: jax.Array | AbstractDesign, k: int, dtype: jnp.dtype) -> jax.Array | BlockGram:
+    """A zero Newton matrix of the structure :func:`gram` gives for ``X`` ((k, k), or a
+    :class:`BlockGram`): the start of a loop that carries one."""
+    if isinstance(X, AbstractDesign):
+        return X.zero_gram(dtype)
+    return jnp.zeros((k, k), dtype)
+
+
+def no_columns(X: jax.Array | AbstractDesign) -> jax.Array:
+    """``X[:, :0]``: the (n, 0) design of the intercept-only model."""
+    return X.no_columns() if isinstance(X, AbstractDesign) else X[:, :0]
+
+
+def times(X: jax.Array, v: jax.Array) -> jax.Array:
     """``X @ v`` in ``v``'s dtype (a float32 ``X`` read and multiplied in float64 for a
     float64 ``v``: module docs)."""
+    if isinstance(X, AbstractDesign):
+        return X.matvec(v)
     if X.dtype == v.dtype:
         return jnp.matmul(X, v, precision=_HIGHEST)
     return jnp.sum(X * v, axis=1)
@@ -44,12 +192,12 @@ def _times(X: jax.Array, v: jax.Array) -> jax.Array:
 
 def linear_predictor(X: jax.Array, params: jax.Array, offset: jax.Array) -> jax.Array:
     """``eta = offset + params[0] + X @ params[1:]``."""
-    return offset + params[0] + _times(X, params[1:])
+    return offset + params[0] + times(X, params[1:])
 
 
 def direction(X: jax.Array, step: jax.Array) -> jax.Array:
     """The change of ``eta`` along ``step``: ``step[0] + X @ step[1:]``."""
-    return step[0] + _times(X, step[1:])
+    return step[0] + times(X, step[1:])
 
 
 def direction_rows(XT: jax.Array, step: jax.Array) -> jax.Array:
@@ -191,6 +339,8 @@ def score(X: jax.Array, r: jax.Array) -> jax.Array:
     reduction over the middle axis) and 2.1 s for ``r @ X.astype(float64)`` (a float64
     copy of ``X``), measured on this project's loaded 2-core CPU.
     """
+    if isinstance(X, AbstractDesign):
+        return X.score(r)
     if X.dtype != r.dtype:
         rx = jnp.sum(X * r[:, None], axis=0)
     else:
@@ -290,8 +440,10 @@ def gram(X: jax.Array, h: jax.Array) -> jax.Array:
     rows' outer products ``Z_i = upper(x_i x_i^T)`` ((n, (p+1)(p+2)/2), formed once), when
     ``p + 1 <= m`` and ``Z`` has at most 2^24 elements; otherwise member by member.
     Differentiable (forward and reverse); the derivative of a batched call is formed
-    member by member.
+    member by member. A :class:`AbstractDesign` forms it from its blocks.
     """
+    if isinstance(X, AbstractDesign):
+        return X.gram(h)
     return _gram(X, h)
 
 
@@ -304,6 +456,8 @@ def block_gram(X: jax.Array, H: jax.Array) -> jax.Array:
     each), all pairs in one product when :func:`batched_gram_in_one_product` allows, else
     one pair after another. Memory: the result, ``H`` and ``X``; nothing of size ``n p m``.
     """
+    if isinstance(X, AbstractDesign):
+        _no_vector_theta(X)
     n, p = X.shape
     m = H.shape[-1]
     rows, cols = np.triu_indices(m)
@@ -325,6 +479,10 @@ def pin_intercept(
     rows/columns/gradient."""
     if fit_intercept:
         return H, g
+    if isinstance(H, BlockGram):  # the intercept is column 0, outside the diagonal block
+        e0 = jnp.zeros(H.A.shape[0], H.dtype).at[0].set(1.0)
+        A = H.A * (1.0 - e0)[:, None] * (1.0 - e0)[None, :] + jnp.diag(e0)
+        return BlockGram(A, H.B * (1.0 - e0)[:, None], H.d, H.lo), g.at[0].set(0.0)
     e0 = jnp.zeros(H.shape[0], H.dtype).at[:width].set(1.0)
     H = H * (1.0 - e0)[:, None] * (1.0 - e0)[None, :] + jnp.diag(e0)
     return H, g * (1.0 - e0)
@@ -380,7 +538,14 @@ def factor(H: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
     factor in float64. Returns the factor and ``ok``: False when the factorization failed
     or a squared pivot of the scaled matrix is below :func:`rank_tolerance` (numerically
     rank deficient, or not positive definite).
+
+    A :class:`BlockGram` is scaled the same way; its unit diagonal block is eliminated and
+    the Schur complement ``A' - B' B'^T`` of the scaled matrix factored: its pivots are
+    those of the whole scaled matrix after the block's (1), so the rank test is the
+    dense one's; a level without weight (``d = 0``) fails it.
     """
+    if isinstance(H, BlockGram):
+        return _factor_blocks(H)
     diag = jnp.diagonal(H)
     d = jnp.where(diag > 0, lax.rsqrt(jnp.where(diag > 0, diag, 1.0)), jnp.nan)
     L = jnp.linalg.cholesky(H * d[:, None] * d[None, :])
@@ -389,8 +554,40 @@ def factor(H: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
     return (L, d), ok
 
 
-def solve(factors: tuple[jax.Array, jax.Array], b: jax.Array) -> jax.Array:
+def _inverse_sqrt(diag: jax.Array) -> jax.Array:
+    return jnp.where(diag > 0, lax.rsqrt(jnp.where(diag > 0, diag, 1.0)), jnp.nan)
+
+
+def _factor_blocks(H: BlockGram) -> tuple[BlockFactors, jax.Array]:
+    d_other, d_inside = _inverse_sqrt(jnp.diagonal(H.A)), _inverse_sqrt(H.d)
+    B = H.B * d_other[:, None] * d_inside[None, :]
+    schur = H.A * d_other[:, None] * d_other[None, :] - jnp.matmul(B, B.T, precision=_HIGHEST)
+    L = jnp.linalg.cholesky(schur)
+    pivots = jnp.diagonal(L) ** 2
+    finite = jnp.all(jnp.isfinite(L)) & jnp.all(jnp.isfinite(d_inside))
+    ok = finite & (jnp.min(pivots) > rank_tolerance(H.dtype, H.shape[0] - 1))
+    return BlockFactors(L, d_other, d_inside, B, H.lo), ok
+
+
+def _solve_blocks(f: BlockFactors, b: jax.Array) -> jax.Array:
+    """``[[A, B], [B^T, diag(d)]] x = b`` by block elimination, in the scaled coordinates."""
+    L = f.d_inside.shape[0]
+    lo = f.lo
+    shape = (-1,) + (1,) * (b.ndim - 1)
+    b_other = jnp.concatenate([b[:lo], b[lo + L :]]) * f.d_other.reshape(shape)
+    b_inside = b[lo : lo + L] * f.d_inside.reshape(shape)
+    rhs = b_other - jnp.matmul(f.B, b_inside, precision=_HIGHEST)
+    x_other = cho_solve((f.L, True), rhs)
+    x_inside = b_inside - jnp.matmul(f.B.T, x_other, precision=_HIGHEST)
+    x_other = x_other * f.d_other.reshape(shape)
+    x_inside = x_inside * f.d_inside.reshape(shape)
+    return jnp.concatenate([x_other[:lo], x_inside, x_other[lo:]])
+
+
+def solve(factors: tuple[jax.Array, jax.Array] | BlockFactors, b: jax.Array) -> jax.Array:
     """Solve ``H x = b`` with the factor from :func:`factor` (``b`` a vector or matrix)."""
+    if isinstance(factors, BlockFactors):
+        return _solve_blocks(factors, b)
     L, d = factors
     scale = d if b.ndim == 1 else d[:, None]
     return scale * cho_solve((L, True), scale * b)
@@ -402,6 +599,8 @@ def row_quadratic(X: jax.Array, A: jax.Array) -> jax.Array:
     ``A`` is (p+1, p+1), intercept first and symmetric; one n x p x p product. Used for
     leverages (``A`` an inverse Hessian) and prediction variances (``A`` a covariance).
     """
+    if isinstance(X, AbstractDesign):
+        return X.row_quadratic(A)
     a0, a1, A11 = A[0, 0], A[0, 1:], A[1:, 1:]
     xa = jnp.matmul(X, A11, precision=_HIGHEST)
     return a0 + 2.0 * jnp.matmul(X, a1, precision=_HIGHEST) + jnp.sum(xa * X, axis=1)
@@ -435,6 +634,11 @@ def cluster_gram(
     ``params.ravel()`` ((n, (p+1) m) of them).
     """
     n = X.shape[0]
+    if isinstance(X, AbstractDesign):
+        if r.ndim == 2:
+            _no_vector_theta(X)
+        s = X.group_sums(r, ids, n if n_clusters is None else n_clusters)
+        return jnp.matmul(s.T, s, precision=_HIGHEST)
     if r.ndim == 2:
         X1 = jnp.concatenate([jnp.ones((n, 1), X.dtype), X], axis=1)
         scores = (X1[:, :, None] * r[:, None, :]).reshape(n, -1)

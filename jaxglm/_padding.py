@@ -24,6 +24,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxglm._linalg import AbstractDesign
+
 MIN_BUCKET = 32
 """Smallest bucket: every ``n <= MIN_BUCKET`` is padded to it."""
 
@@ -117,7 +119,8 @@ def pad_fit_arrays(
     out["y"] = pad_rows(y, n_to, 0.0, axis=axis)
     rows = (slice(None),) * axis
     out["y"][(*rows, slice(n, None))] = y[(*rows, slice(0, 1))]
-    out["X"] = pad("X", 0.0)
+    X = arrays["X"]
+    out["X"] = X.pad_rows(n_to) if isinstance(X, AbstractDesign) else pad("X", 0.0)
     if arrays["weights"] is None:
         out["weights"] = pad_rows(np.ones(n), n_to, 0.0)
     else:

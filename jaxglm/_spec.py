@@ -23,6 +23,7 @@ import numpy as np
 from jaxglm import families as F
 from jaxglm import inference, solvers
 from jaxglm import links as L
+from jaxglm._linalg import AbstractDesign
 from jaxglm._pytree import pytree_dataclass, static_field
 
 __all__ = [
@@ -124,6 +125,7 @@ def resolve_spec(
     batched: bool = False,
     statistics: str = "full",
     precision: str | None = None,
+    design: bool = False,
 ) -> FitSpec:
     """The :class:`FitSpec` of an entry point's arguments (the one place defaults live).
 
@@ -138,6 +140,9 @@ def resolve_spec(
             ``Multinomial(n_classes=None)`` infers its number of classes.
         statistics: the statistics level, as :func:`jaxglm.fit_many`.
         precision: None or ``"mixed"`` (:func:`jaxglm.fit`); ``"mixed"`` needs x64 on.
+        design: ``X`` is a :class:`jaxglm.Design` (categorical or sparse blocks): the
+            default solver is then ``Newton()``, and what designs do not run yet (paths,
+            Multinomial, mixed precision, solvers without ``supports_designs``) is refused.
 
     Returns:
         The specification.
@@ -183,10 +188,18 @@ def resolve_spec(
             "explicitly: its fits have no standard errors, even where l1_ratio is 0"
         )
     n, p = tuple(x_shape[-2:]) if len(x_shape) >= 2 else (0, 0)
+    if design:
+        _check_design_options(path, family, precision)
+        solver = solvers.Newton() if solver is None and not (traced_l1 or l1_ratio > 0) else solver
     solver = solvers.resolve(
         solver, n, p, l1=traced_l1 or l1_ratio > 0, warm_starts=path,
         vector_theta=bool(family.event_ndim), tol=tol, max_iter=max_iter,
     )  # fmt: skip
+    if design and not solver.supports_designs:
+        raise TypeError(
+            f"{solver.name} does not run on a jaxglm.Design (its steps read X's columns "
+            "directly): use solver=jaxglm.Newton() (the default for designs)"
+        )
     cov_type = _cov_type(cov_type)
     if (cov_type == "cluster") != (groups is not None):
         raise ValueError("groups= is required with cov_type='cluster', and only used there")
@@ -204,6 +217,19 @@ def resolve_spec(
         family, link, solver, fit_intercept, l1_ratio, estimate_alpha, cov_type, scale_type,
         scale_value, use_t, statistics, precision,
     )  # fmt: skip
+
+
+def _check_design_options(path: bool, family: F.Family, precision: Any) -> None:
+    """TypeError for what a :class:`jaxglm.Design` does not run (yet)."""
+    if path:
+        raise TypeError(
+            "jaxglm.path and jaxglm.cv do not take a jaxglm.Design yet: fit each alpha with "
+            "jaxglm.fit, or pass a dense X"
+        )
+    if family.event_ndim:
+        raise TypeError(f"a jaxglm.Design runs families with a scalar theta, not {family.name}")
+    if precision is not None:
+        raise TypeError("precision='mixed' needs a dense X; a jaxglm.Design keeps one dtype")
 
 
 PRECISIONS = (None, "mixed")
@@ -263,7 +289,8 @@ def is_concrete(*trees: Any) -> bool:
 
 
 def column_names(X: Any) -> tuple[str, ...] | None:
-    """A data frame's column names (the last axis of ``X``), else None."""
+    """A data frame's or a :class:`jaxglm.Design`'s column names (the last axis of ``X``),
+    else None."""
     columns = getattr(X, "columns", None)
     return None if columns is None else tuple(str(c) for c in columns)
 
@@ -284,8 +311,8 @@ def _first_bad(ok: np.ndarray) -> tuple[int, ...]:
 def _numeric(name: str, value: Any) -> np.ndarray:
     if type(value).__module__.startswith("scipy.sparse"):
         raise ValueError(
-            f"{name} is a scipy sparse matrix: pass a dense array ({name}.toarray()); sparse "
-            "designs are not supported yet"
+            f"{name} is a scipy sparse matrix: pass jaxglm.design(sparse={name}) (a design "
+            f"with a sparse block) or a dense array ({name}.toarray())"
         )
     arr = value if isinstance(value, jax.Array) else np.asarray(value)
     if arr.dtype == object or not (
@@ -391,7 +418,11 @@ def validate(
         ValueError: y[1] = -1 is outside the support of Poisson (y >= 0)
     """
     batched = members is not None
-    n, p = _check_design(X, batched and np.ndim(X) == 3)
+    if isinstance(X, AbstractDesign):
+        X.check()
+        n, p = X.shape
+    else:
+        n, p = _check_design(X, batched and np.ndim(X) == 3)
     if batched and np.ndim(X) == 3 and np.shape(X)[0] != members:
         raise ValueError(f"X must have shape ({members}, n, p) per member, got {np.shape(X)}")
     if spec.family.event_ndim:

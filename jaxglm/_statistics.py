@@ -253,7 +253,7 @@ def null_eta(problem: M.Problem) -> jax.Array:
     if not problem.fit_intercept:
         return problem.offset
     null_problem = dataclasses.replace(
-        problem, X=problem.X[:, :0], XT=None, penalty=problem.penalty[:1], l1=None
+        problem, X=_linalg.no_columns(problem.X), XT=None, penalty=problem.penalty[:1], l1=None
     )
     newton = Newton()
     return iterate(newton, null_problem, newton.init(null_problem, M.null_params(null_problem))).eta

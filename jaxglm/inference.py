@@ -164,7 +164,7 @@ def sandwich_cov(
         one_minus = jnp.where(valid, 1.0 - leverage, 1.0)
         rows = jnp.where(valid, problem.w * prior * g * g, 0.0) / one_minus**power
         correction = jnp.where(code == 1, nobs / (nobs - rank), 1.0)
-        return correction * _linalg.gram(X, rows)
+        return correction * _linalg.as_dense(_linalg.gram(X, rows))
 
     scores = jnp.where(valid, problem.w * g, 0.0)
     return _sandwich(problem, bread, 1, hc_meat, scores, groups, code, nobs)

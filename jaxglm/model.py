@@ -286,8 +286,12 @@ def data_hessian(problem: Problem, h: jax.Array) -> jax.Array:
 
 def hessian(problem: Problem, h: jax.Array) -> jax.Array:
     """:func:`data_hessian` ``+ diag(penalty)``: the smooth objective's Hessian (in the
-    order of ``params.ravel()``)."""
-    return data_hessian(problem, h) + penalty_hessian(problem, 1 if h.ndim == 1 else h.shape[-1])
+    order of ``params.ravel()``; a :class:`jaxglm._linalg.BlockGram` for a design whose
+    large categorical block is eliminated)."""
+    H = data_hessian(problem, h)
+    if isinstance(H, _linalg.BlockGram):
+        return H.plus_diagonal(problem.penalty)
+    return H + penalty_hessian(problem, 1 if h.ndim == 1 else h.shape[-1])
 
 
 def expected_information(problem: Problem, eta: jax.Array) -> jax.Array:

@@ -36,7 +36,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _frames, _progress
+from jaxglm import _frames, _progress, designs
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
@@ -351,7 +351,7 @@ def _prepare(
     offset, exposure, penalty_factor = given["offset"], given["exposure"], given["penalty_factor"]
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
-        tol=tol, max_iter=max_iter, path=True,
+        tol=tol, max_iter=max_iter, path=True, design=isinstance(X, designs.Design),
     )  # fmt: skip
     arrays = dict(
         weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,

@@ -12,10 +12,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxglm import inference
+from jaxglm import _linalg, inference
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
+from jaxglm.designs import Design
 from jaxglm.distributions import chi2_sf, f_sf
 from jaxglm.families import Family
 from jaxglm.links import Link
@@ -345,9 +346,14 @@ class GLMResult:
             >>> res.predict(X[:2]).shape
             (2,)
         """
-        _check_columns(X, self.coef.shape[-1], self.feature_names)
-        X = jnp.asarray(X, self.coef.dtype)
-        eta = self.intercept[..., None] + jnp.matmul(X, self.coef[..., None])[..., 0]
+        X = _new_rows(X, self.coef.shape[-1], self.feature_names, self.fit_intercept)
+        if isinstance(X, Design):
+            coef = self.coef.reshape(-1, self.coef.shape[-1])
+            rows = _linalg.times(X.astype(coef.dtype), coef.T).T.reshape(*self.coef.shape[:-1], -1)
+            eta = self.intercept[..., None] + rows
+        else:
+            X = jnp.asarray(X, self.coef.dtype)
+            eta = self.intercept[..., None] + jnp.matmul(X, self.coef[..., None])[..., 0]
         if offset is not None or exposure is not None:
             eta = eta + _offset(X.shape[-2], offset, exposure, eta.dtype)
         if which == "linear":
@@ -384,8 +390,8 @@ class GLMResult:
         """
         if np.ndim(self.status) != 0:
             raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
-        _check_columns(X, self.coef.shape[-1], self.feature_names)
-        X = jnp.asarray(X, self.coef.dtype)
+        X = _new_rows(X, self.coef.shape[-1], self.feature_names, self.fit_intercept)
+        X = X.astype(self.coef.dtype) if isinstance(X, Design) else jnp.asarray(X, self.coef.dtype)
         if X.ndim != 2:
             raise ValueError(f"X must be (m, {self.coef.shape[-1]}), got shape {X.shape}")
         off = _offset(X.shape[0], offset, exposure, X.dtype)
@@ -587,6 +593,30 @@ def _check_columns(X: Any, n_features: int, feature_names: tuple[str, ...] | Non
             f"X has {shape[-1] if shape else 'no'} columns; the fit has {n_features} (the "
             "columns of the X passed to fit, without an intercept column)"
         )
+
+
+def _new_rows(X: Any, n_features: int, feature_names: Any, fit_intercept: bool) -> Any:
+    """``X`` of :meth:`GLMResult.predict` and its kin, checked by :func:`_check_columns`; a
+    :class:`jaxglm.Design` with its reference levels set as in the fit. A design's column
+    names are always checked against the fit's: a level it has and the fit had not (or the
+    reverse) is named (build its blocks with ``jaxglm.categorical(values,
+    levels=fit_levels)``: an unseen value then raises there)."""
+    if not isinstance(X, Design):
+        _check_columns(X, n_features, feature_names)
+        return X
+    X = X.for_model(fit_intercept)
+    if feature_names is not None and X.columns != tuple(feature_names):
+        unseen = [c for c in X.columns if c not in feature_names]
+        absent = [c for c in feature_names if c not in X.columns]
+        raise ValueError(
+            "the design's columns are not the fit's: "
+            + (f"not in the fit (unseen levels or columns): {unseen}; " if unseen else "")
+            + (f"missing: {absent}; " if absent else "")
+            + "build each categorical block with jaxglm.categorical(values, "
+            "levels=<the fit's levels>) so that its levels are the fit's, in order"
+        )
+    _check_columns(X, n_features, None)
+    return X
 
 
 def _offset(n: int, offset: Any, exposure: Any, dtype: Any) -> jax.Array:

@@ -82,7 +82,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _fit, _frames, _linalg, _padding, _progress
+from jaxglm import _fit, _frames, _linalg, _padding, _progress, designs
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm._spec import MEMBER_NDIM, FitSpec, column_names, is_concrete, resolve_spec, validate
@@ -174,10 +174,12 @@ def fit_many(
         >>> bool(np.allclose(lean.params, res.params, rtol=1e-12)), bool(np.isnan(lean.llf).all())
         (True, True)
     """
+    X = designs.for_model(X, fit_intercept)
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
         y=Y, batched=True, statistics=statistics, precision=precision,
+        design=isinstance(X, designs.Design),
     )  # fmt: skip
     arrays = dict(
         X=X, y=Y, weights=weights, freq_weights=freq_weights, offset=offset,
@@ -552,10 +554,11 @@ def bootstrap(
     """
     if not (isinstance(n_boot, int) and n_boot >= 1):
         raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    X = designs.for_model(X, fit_intercept)
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
-        y=y, statistics=statistics, precision=precision,
+        y=y, statistics=statistics, precision=precision, design=isinstance(X, designs.Design),
     )  # fmt: skip
     data = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,

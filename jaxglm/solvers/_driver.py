@@ -54,6 +54,9 @@ class AbstractSolver(abc.ABC):
     supports_vector_theta: ClassVar[bool] = False
     """Whether it runs a family with an m-vector ``theta`` ((p+1, m) parameters, the
     (n, m, m) row blocks of :func:`jaxglm.model.row_derivatives`)."""
+    supports_designs: ClassVar[bool] = False
+    """Whether it runs on a :class:`jaxglm.Design` (categorical and sparse blocks): it
+    touches ``X`` only through :mod:`jaxglm._linalg`'s products."""
     uses_mustart: ClassVar[bool] = False
     """Whether ``init`` builds its first model from ``mu_start`` (R's start) itself; for the
     others the pipeline starts them from R's start when the intercept-only point is

@@ -43,7 +43,7 @@ LINE_SEARCH_FAILED (no decrease along a descent direction that was not already b
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -64,7 +64,7 @@ class _NewtonState(NamedTuple):
     expansion: jax.Array  # (n,) where the next quadratic model is expanded (eta but at start)
     f: jax.Array  # objective at params
     grad: jax.Array  # (p+1,) gradient of the quadratic model at params
-    hess: jax.Array  # (p+1, p+1) the matrix the step was solved with
+    hess: Any  # (p+1, p+1) the matrix the step was solved with, or a _linalg.BlockGram
     step: jax.Array  # (p+1,) minimizer of the quadratic model minus params
     decrement: jax.Array  # -grad . step, inf when the model is not expanded at params
     n_iter: jax.Array  # steps taken; -1 until the first model is built
@@ -98,6 +98,8 @@ class Newton(AbstractSolver):
     fisher: bool = static_field(default=False)
     tol: jax.Array | float = 1e-8
     max_iter: jax.Array | int = 100
+
+    supports_designs = True
 
     uses_mustart = True
     supports_vector_theta = True
@@ -142,7 +144,7 @@ class Newton(AbstractSolver):
         k = params.size
         zero = jnp.zeros_like(params)
         return _NewtonState(
-            params, eta, expansion, f, zero, jnp.zeros((k, k), params.dtype), zero,
+            params, eta, expansion, f, zero, _linalg.zero_gram(problem.X, k, params.dtype), zero,
             jnp.asarray(jnp.inf, f.dtype), jnp.asarray(-1, jnp.int32),
             jnp.asarray(Status.RUNNING, jnp.int32),
         )  # fmt: skip
