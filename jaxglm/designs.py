@@ -20,6 +20,19 @@ Its products never form the one-hot matrix:
 * row quadratic forms ``x_i^T A x_i`` (leverages, prediction variances) by gathers of
   ``A``'s entries at the codes; cluster score sums by segment sums over combined codes.
 
+The Newton solve. A categorical block's own Gram block is diagonal, so when one block is
+large the Newton matrix is kept as a :class:`jaxglm._linalg.BlockGram` (the other columns'
+(q, q) block, the (q, L) cross block and the (L,) diagonal) and the block is eliminated:
+only the (q, q) Schur complement is factored (``q^2 L + q^3 / 3`` flops, ``q L`` memory,
+in place of ``(q + L)^3 / 3`` and ``(q + L)^2`` for the whole matrix), equilibrated and
+rank-checked as the whole matrix would be. ``eliminate="auto"`` (default) eliminates the
+categorical block of most columns when it has at least :data:`ELIMINATE_MIN_LEVELS`
+(measured: ``python -m benchmarks.designs --crossover``, ``benchmarks/RESULTS.md``).
+Standard errors of every coefficient, levels included, come from the block inverse: the
+covariance ``cov_params()`` is a (p+1, p+1) matrix, so asking for it (any ``cov_type``
+but ``"none"``) costs ``(p+1)^2`` memory and ``q L (p+1)`` flops; ``cov_type="none"``
+skips it (the result's ``cov`` is then a NaN matrix of that size all the same).
+
 A categorical block drops its reference level (level 0) when the model has an intercept
 and keeps it without one (``drop_first=None``, decided by the fit), so the columns are
 those of ``pandas.get_dummies(drop_first=...)`` and of R's treatment contrasts; its
@@ -47,9 +60,11 @@ __all__ = ["Categorical", "Design", "categorical", "design", "for_model"]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
-ELIMINATE_MIN_LEVELS = 1000
+ELIMINATE_MIN_LEVELS = 100
 """The fewest columns of a categorical block that ``eliminate="auto"`` eliminates from
-the Newton solve (module docs)."""
+the Newton solve: the crossover measured at n = 100,000 with 20 dense columns (warm fits
+equal at 100 levels, elimination 6x faster at 300 and 70x at 3,000;
+``benchmarks/RESULTS.md``)."""
 
 
 @pytree_dataclass
