@@ -59,7 +59,10 @@ def separation_status(
     rounding, and fitted probabilities of 1e-6 are part of the answer: in float32, whose
     ``10 eps`` is 1.2e-6, the mean rule alone flagged such fits. A step that cannot be
     solved (the information numerically singular, as it becomes when the diverging rows'
-    weights vanish) confirms too. NONFINITE and RANK_DEFICIENT keep their codes. A ridge
+    weights vanish) confirms too. NONFINITE keeps its code, and so does RANK_DEFICIENT
+    unless the design itself has full rank (the information turned singular because the
+    diverging rows' weights vanished: the solver may stop on that before the mean rule
+    applies; one more Gram, only when that happens). A ridge
     penalty on every coefficient makes the optimum finite and unique, and fitted
     probabilities near 0 or 1 are then part of it (wide ridge logistic fits have them):
     such fits are not flagged.
@@ -72,8 +75,12 @@ def separation_status(
     separated = cond_any(jnp.any(extreme), _diverging, _not_diverging, operand)
     if problem.penalty.shape[0] > 1:
         separated = separated & ~jnp.all(M.penalized(problem)[1:])
+    # As the diverging rows' weights vanish the information turns singular, and the solver
+    # may stop on that first: RANK_DEFICIENT is separation when the design has full rank.
+    singular = separated & (status == Status.RANK_DEFICIENT)
+    full_rank = cond_any(singular, _full_rank, _not_diverging, lax.stop_gradient(problem))
     replace = separated & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
-                           | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
+                           | (status == Status.LINE_SEARCH_FAILED) | full_rank)  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
 
 
@@ -135,6 +142,13 @@ def _diverging(operand) -> jax.Array:
 
 def _not_diverging(operand) -> jax.Array:
     return jnp.asarray(False)
+
+
+def _full_rank(problem: M.Problem) -> jax.Array:
+    """Whether the prior-weighted Gram ``[1 X]^T diag(w) [1 X]`` (plus the penalty)
+    factors: the design's own rank, whatever the fitted weights."""
+    H = M.hessian(problem, jnp.ones_like(problem.w))
+    return _linalg.factor(_linalg.pin_intercept(H, H[0], problem.fit_intercept)[0])[1]
 
 
 def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> jax.Array:

@@ -36,7 +36,8 @@ the parameters are (p+1, m), the matrix is the block Gram of the rows' (m, m) He
 (:func:`jaxglm.model.hessian`), and the solve is on ``params.ravel()``.
 
 Status codes: CONVERGED; MAX_ITER; NONFINITE (objective or gradient not finite);
-RANK_DEFICIENT (the Cholesky factorization failed or a pivot fell below ``10 (p+1) eps``);
+RANK_DEFICIENT (the Cholesky factorization failed or a squared pivot fell below
+:func:`jaxglm._linalg.rank_tolerance`);
 LINE_SEARCH_FAILED (no decrease along a descent direction that was not already below
 ``tol``).
 """
