@@ -515,11 +515,11 @@ def cv(
     Example:
         >>> import numpy as np, jaxglm as jg
         >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(300, 5))
-        >>> y = rng.poisson(np.exp(0.3 * X[:, 0]))
-        >>> res = jg.cv(X, y, jg.Poisson(), n_alphas=8, n_folds=3)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = rng.poisson(np.exp(0.5 * X[:, 0]))
+        >>> res = jg.cv(X, y, jg.Poisson(), n_alphas=5, n_folds=3)
         >>> res.fold_deviance.shape, bool(res.alpha_1se >= res.alpha_min)
-        ((3, 8), True)
+        ((3, 5), True)
     """
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")

@@ -146,11 +146,11 @@ class GLMRegressorCV(_Regressor):
     Example:
         >>> import numpy as np
         >>> from jaxglm.sklearn import GLMRegressorCV
-        >>> X = np.random.default_rng(0).normal(size=(150, 4))
+        >>> X = np.random.default_rng(0).normal(size=(200, 2))
         >>> y = np.random.default_rng(1).poisson(np.exp(0.5 * X[:, 0]))
-        >>> est = GLMRegressorCV(family="poisson", n_alphas=10, cv=3).fit(X, y)
+        >>> est = GLMRegressorCV(family="poisson", n_alphas=5, cv=3).fit(X, y)
         >>> est.mse_path_.shape, est.coef_.shape
-        ((3, 10), (4,))
+        ((3, 5), (2,))
     """
 
     def __init__(self, family: Any = "gaussian", link: Any = None, *, l1_ratio: float = 1.0,
