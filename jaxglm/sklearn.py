@@ -365,8 +365,8 @@ class MultinomialClassifier(_Classifier):
     Example:
         >>> import numpy as np
         >>> from jaxglm.sklearn import MultinomialClassifier
-        >>> X = np.random.default_rng(0).normal(size=(90, 2))
-        >>> y = np.array(["a", "b", "c"])[np.arange(90) % 3]
+        >>> X = np.random.default_rng(0).normal(size=(300, 2))
+        >>> y = np.array(["a", "b", "c"])[np.arange(300) % 3]
         >>> MultinomialClassifier().fit(X, y).coef_.shape
         (2, 2)
     """
