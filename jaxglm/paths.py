@@ -430,11 +430,11 @@ def path(
 
     Example:
         >>> import numpy as np, jaxglm as jg
-        >>> X = np.random.default_rng(1).normal(size=(200, 3))
-        >>> y = X @ [1.0, 0.0, -0.5] + np.random.default_rng(2).normal(size=200)
-        >>> res = jg.path(X, y, n_alphas=5, l1_ratio=0.5)
-        >>> res.coef.shape, bool(res.dev_ratio[-1] > 0.5)
-        ((5, 3), True)
+        >>> X = np.random.default_rng(1).normal(size=(200, 2))
+        >>> y = np.random.default_rng(2).poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1]))
+        >>> res = jg.path(X, y, jg.Poisson(), n_alphas=5, l1_ratio=0.5)
+        >>> res.coef.shape, bool(res.dev_ratio[-1] > res.dev_ratio[0])
+        ((5, 2), True)
     """
     spec, (X, y, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
