@@ -312,7 +312,7 @@ def _null_intercept(null: M.Problem):
         return grad, hess, jnp.where(jnp.isfinite(step), step, 0.0)
 
     def body(state):
-        params, eta, f, _, _, n_iter = state
+        params, eta, f, _, _, _, n_iter = state
         grad, hess, step = model(params, eta)
         decrement = -jnp.dot(grad, step)
         small = within(decrement, f, tol, null.total_weight)
@@ -322,16 +322,16 @@ def _null_intercept(null: M.Problem):
             f, -decrement, small,
         )  # fmt: skip
         params = params + t * step.reshape(params.shape)
-        return params, eta + t * step, f, hess, small | ~found, n_iter + 1
+        return params, eta + t * step, f, hess, small & found, small | ~found, n_iter + 1
 
     def running(state):
-        return ~state[4] & (state[5] < newton.max_iter)
+        return ~state[5] & (state[6] < newton.max_iter)
 
     eta = M.linear_predictor(null, params)
-    start = (params, eta, M.objective(null, params, eta), jnp.eye(k, dtype=eta.dtype),
-             jnp.asarray(False), 0)  # fmt: skip
-    params, eta, _, hess, done, _ = lax.while_loop(running, body, start)
-    return params, eta, hess, done
+    no = jnp.asarray(False)
+    start = (params, eta, M.objective(null, params, eta), jnp.eye(k, dtype=eta.dtype), no, no, 0)
+    params, eta, _, hess, converged, _, _ = lax.while_loop(running, body, start)
+    return params, eta, hess, converged
 
 
 def _weighted_sum(problem: M.Problem, r: jax.Array) -> jax.Array:
