@@ -430,11 +430,11 @@ def path(
 
     Example:
         >>> import numpy as np, jaxglm as jg
-        >>> X = np.random.default_rng(1).normal(size=(200, 3))
-        >>> y = X @ [1.0, 0.0, -0.5] + np.random.default_rng(2).normal(size=200)
-        >>> res = jg.path(X, y, n_alphas=5, l1_ratio=0.5)
-        >>> res.coef.shape, bool(res.dev_ratio[-1] > 0.5)
-        ((5, 3), True)
+        >>> X = np.random.default_rng(1).normal(size=(200, 2))
+        >>> y = np.random.default_rng(2).poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1]))
+        >>> res = jg.path(X, y, jg.Poisson(), n_alphas=5, l1_ratio=0.5)
+        >>> res.coef.shape, bool(res.dev_ratio[-1] > res.dev_ratio[0])
+        ((5, 2), True)
     """
     spec, (X, y, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
@@ -515,11 +515,11 @@ def cv(
     Example:
         >>> import numpy as np, jaxglm as jg
         >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(300, 5))
-        >>> y = rng.poisson(np.exp(0.3 * X[:, 0]))
-        >>> res = jg.cv(X, y, jg.Poisson(), n_alphas=8, n_folds=3)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = rng.poisson(np.exp(0.5 * X[:, 0]))
+        >>> res = jg.cv(X, y, jg.Poisson(), n_alphas=5, n_folds=3)
         >>> res.fold_deviance.shape, bool(res.alpha_1se >= res.alpha_min)
-        ((3, 8), True)
+        ((3, 5), True)
     """
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")
