@@ -90,7 +90,7 @@ def shard_rows(
     if padded["weights"] is None:  # no padding was needed: the same keys all the same
         padded["weights"] = np.ones(n_to, padded["X"].dtype)
     out = {k: _place(v, mesh, int(k in members)) for k, v in padded.items() if v is not None}
-    _padding.record_rows(out["X"], _caller_rows(out["X"].sharding, counts, n_to))
+    _padding.record_rows(out["X"], _caller_rows(out["X"], counts, n_to))
     if groups is not None:
         labels = np.asarray(groups)
         if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
@@ -141,16 +141,16 @@ def _sum_rows(values: jax.Array) -> jax.Array:
     return jnp.sum(values, axis=0)
 
 
-def _caller_rows(sharding: NamedSharding, counts: np.ndarray, n_to: int) -> np.ndarray:
+def _caller_rows(X: jax.Array, counts: np.ndarray, n_to: int) -> np.ndarray:
     """The padded global row of each of the caller's rows (process 0's ``counts[0]`` rows,
     then process 1's, ...): process ``k``'s padded block of ``n_to`` rows lies on its
-    devices' row blocks, in their order."""
-    blocks = sharding.devices_indices_map((n_to * len(counts),))
+    devices' row blocks of ``X``, in their order."""
+    blocks = X.sharding.devices_indices_map(X.shape)
     rows = []
     for process, count in enumerate(counts):
         mine = sorted(
-            blocks[d][0].indices(n_to * len(counts))[:2]
-            for d in sharding.device_set
+            blocks[d][0].indices(X.shape[0])[:2]
+            for d in X.sharding.device_set
             if d.process_index == process
         )
         rows.append(np.concatenate([np.arange(lo, hi) for lo, hi in mine])[:count])

@@ -1,11 +1,12 @@
 """One process of a 2-process fit (started by jaxglm.distributed.launch from
 tests/test_distributed.py). Each process holds half the rows (unequal halves: 101 and
 102, so that process 0's block carries a padding row in the middle of the global rows),
-fits them sharded over the two processes (``fit``, ``path``, ``fit_many`` and ``cv`` with
-its default folds) and streams its half's chunks. It prints one JSON line: what every
-process got (to compare across processes), and the largest relative difference to the
-one-process fits of all the rows; the processes share those reference fits (process 0
-fits ``fit``, ``path`` and ``fit_many``, process 1 ``cv``: compiles dominate). With the
+fits them sharded over the two processes (``fit``, ``path`` and ``cv`` with its default
+folds; ``fit_many`` of sharded rows is checked on 4 devices, tests/scripts/sharded_fits.py)
+and streams its half's chunks. It prints one JSON line: what every process got (to
+compare across processes), and the largest relative difference to the one-process fits
+of all the rows; the processes share those reference fits (process 0 fits ``fit`` and
+``path``, process 1 ``cv``: compiles dominate). With the
 argument ``die``, the processes then stream again and process 1 kills itself (SIGKILL)
 after the second pass, while process 0 waits in that pass's all-reduce.
 """
@@ -37,13 +38,6 @@ streamed = jg.fit_stream(chunks, jg.Poisson(), tol=1e-10)
 spread = jg.shard_rows(X[mine], y[mine], weights=w[mine])
 sharded = jg.fit(**spread, family=jg.Poisson())
 path = jg.path(**spread, family=jg.Poisson(), n_alphas=5)
-Y = np.stack([y, y[::-1]])
-many = jg.fit_many(
-    spread["X"],
-    jax.numpy.stack([spread["y"], jg.shard_rows(X[mine], Y[1, mine])["y"]]),
-    jg.Poisson(),
-    weights=spread["weights"],
-)
 folds = dict(family=jg.Poisson(), n_alphas=4, n_folds=3)
 cv = jg.cv(**spread, **folds)
 
@@ -55,14 +49,13 @@ def rel(a, b):
 
 got = dict(
     sharded=np.r_[sharded.params, sharded.bse], streamed=np.r_[streamed.params, streamed.bse],
-    path=path.coef, fit_many=many.params, cv=np.r_[cv.mean, cv.refit.params],
+    path=path.coef, cv=np.r_[cv.mean, cv.refit.params],
 )  # fmt: skip
 if rank == 0:
     single = jg.fit(X, y, jg.Poisson(), weights=w, tol=1e-10)
     expected = dict(
         sharded=np.r_[single.params, single.bse], streamed=np.r_[single.params, single.bse],
         path=jg.path(X, y, jg.Poisson(), weights=w, n_alphas=5).coef,
-        fit_many=jg.fit_many(X, Y, jg.Poisson(), weights=w).params,
     )  # fmt: skip
 else:
     single_cv = jg.cv(X, y, weights=w, **folds)
