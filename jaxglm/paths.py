@@ -36,7 +36,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _frames, _progress
+from jaxglm import _frames, _padding, _progress
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
@@ -464,6 +464,24 @@ def fold_ids(n: int, n_folds: int, seed: int) -> np.ndarray:
     return rng.permutation(np.arange(n) % n_folds)
 
 
+def _fold_labels(
+    n: int, rows: np.ndarray | None, n_folds: int, foldid: ArrayLike | None, seed: int
+) -> np.ndarray:
+    """The (n,) fold labels of the rows of the path: ``foldid``, or ``n_folds`` drawn
+    (:func:`fold_ids`), over the caller's rows. Rows from :func:`jaxglm.shard_rows` carry
+    padding (``rows``: where the caller's rows lie): the labels are drawn in the caller's
+    row order, as for the unsharded rows, and placed at their padded rows; a padding row
+    gets the first row's fold, where its weight 0 changes no fit and no held-out deviance."""
+    n_rows = n if rows is None else len(rows)
+    check_folds(n_folds, foldid, n_rows)
+    ids = fold_ids(n_rows, n_folds, seed) if foldid is None else np.asarray(foldid).astype(int)
+    if rows is None:
+        return ids
+    padded = np.full(n, ids[0])
+    padded[rows] = ids
+    return padded
+
+
 def cv(
     X: ArrayLike,
     y: ArrayLike,
@@ -500,8 +518,12 @@ def cv(
             l1_ratio, penalty_factor, n_alphas, alpha_min_ratio, alphas, solver, tol,
             max_iter: as :func:`path`.
         n_folds: number of folds when ``foldid`` is None (2 to ``n``).
-        foldid: (n,) integer fold labels ``0..K-1`` (overrides ``n_folds``, ``seed``).
-        seed: seed of the random fold assignment.
+        foldid: (n,) integer fold labels ``0..K-1`` (overrides ``n_folds``, ``seed``). For
+            rows from :func:`jaxglm.shard_rows`, one label per row of the caller's (all
+            processes' rows in process order, padding excluded).
+        seed: seed of the random fold assignment: over the caller's rows, so that rows from
+            :func:`jaxglm.shard_rows` (over devices or processes) get the folds of the
+            same rows unsharded.
         refit: ``"min"`` or ``"1se"``: the alpha of ``res.refit``.
         progress: show a tqdm bar of the alphas done by every fold (as :func:`path`).
 
@@ -523,13 +545,13 @@ def cv(
     """
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")
+    rows = _padding.caller_rows(X)
     spec, (X, y_rows, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
         freq_weights, offset, exposure, penalty_factor, alphas,
     )  # fmt: skip
     n = X.shape[0]
-    check_folds(n_folds, foldid, n)
-    ids = fold_ids(n, n_folds, seed) if foldid is None else np.asarray(foldid).astype(int)
+    ids = _fold_labels(n, rows, n_folds, foldid, seed)
     folds = np.unique(ids)
     test = jnp.asarray(ids[None, :] == folds[:, None], X.dtype)  # (K, n)
     ratio = _min_ratio(X.shape, alpha_min_ratio)

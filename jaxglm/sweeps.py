@@ -455,25 +455,18 @@ class BootstrapResult:
     replicates: GLMResult
 
 
-def _rows_drawn(X: Any, weights: Any) -> int:
-    """The rows a replicate draws from: all of them, except the trailing rows of weight 0
-    that :func:`jaxglm.shard_rows` appends to sharded rows (so that a fit of sharded rows
-    draws the replicates of the unsharded one)."""
-    n = np.shape(X)[0]
-    if not _padding.is_sharded(X) or weights is None:
-        return n
-    if jax.process_count() > 1:
+def _rows_drawn(X: Any) -> int:
+    """The rows a replicate draws from: the caller's rows, which come first in a design
+    from :func:`jaxglm.shard_rows` (its padding rows after them), so that a fit of sharded
+    rows draws the replicates of the unsharded one."""
+    if jax.process_count() > 1 and _padding.is_sharded(X):
         raise ValueError(
             "bootstrap does not run on rows spread over processes (each process's rows are "
             "padded in place): bootstrap on one process, or map jaxglm.fit over frequency "
             "weights"
         )
-    return int(_last_positive(weights)) + 1
-
-
-@jax.jit
-def _last_positive(w: jax.Array) -> jax.Array:
-    return jnp.max(jnp.where(w > 0, jnp.arange(w.shape[0]), -1))
+    rows = _padding.caller_rows(X)
+    return np.shape(X)[0] if rows is None else len(rows)
 
 
 def bootstrap(
@@ -567,7 +560,7 @@ def bootstrap(
         X=X, y=y, weights=weights, freq_weights=None, offset=offset, exposure=exposure,
         alpha=alpha,
     )  # fmt: skip
-    n = _rows_drawn(X, weights)
+    n = _rows_drawn(X)
     sample = _Sample(key, n_boot, n, None)
     if freq_weights is not None:
         fw = np.asarray(freq_weights, dtype=float)
