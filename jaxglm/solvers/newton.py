@@ -29,7 +29,17 @@ units), the fit has converged when the step just taken started from a point with
 ``lambda^2 / 2 <= tol * s`` — after that step the point is accurate to about ``tol^2``
 (quadratic convergence) — or when the next step would have ``lambda^2 / 2 <= tol^2 * s``.
 Such a last step is taken in full whenever ``f`` stays finite: the quadratic model is
-trusted over ``f``, whose rounding error can exceed the predicted decrease.
+trusted over ``f``, whose rounding error can exceed the predicted decrease. No model is
+built at the point it reaches (it would serve only the stopping check): a fit forms one
+Gram product per model, ``n_iter`` of them when it ends this way (the model at R's start,
+then one after each step but the last), ``n_iter + 1`` when it ends on the next
+decrement. After the first kind of end, the expected information at the solution (the
+covariance) is one product more, formed only when the statistics ask for it
+(:meth:`Newton.information`); after the second, the last model's matrix is that
+information (a canonical link, or ``fisher=True``). Under ``jax.vmap`` a batch builds a
+model while any member still running needs one (:func:`jaxglm._batching.cond_any`), and
+forms the Fisher scoring matrix of a non-canonical link (above) only when some member's
+observed Hessian does not factor.
 
 The same iteration runs a family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`):
 the parameters are (p+1, m), the matrix is the block Gram of the rows' (m, m) Hessians
@@ -65,6 +75,8 @@ class _NewtonState(NamedTuple):
     eta: jax.Array  # (n,) linear predictor of params
     expansion: jax.Array  # (n,) where the next quadratic model is expanded (eta but at start)
     f: jax.Array  # objective at params
+    # The quadratic model at params; where decrement is inf, the model at R's start or,
+    # after the step that ended the fit, the previous point's grad and hess with a zero step.
     grad: jax.Array  # (p+1,) gradient of the quadratic model at params
     hess: jax.Array  # (p+1, p+1) the matrix the step was solved with
     step: jax.Array  # (p+1,) minimizer of the quadratic model minus params
