@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +29,7 @@ from jax import lax
 
 from jaxglm import _implicit, _linalg, inference
 from jaxglm import model as M
+from jaxglm._batching import cond_any
 from jaxglm._status import Status
 from jaxglm.results import GLMResult, MultinomialResult
 from jaxglm.solvers import Newton
@@ -85,48 +86,6 @@ def separation_status(
     replace = separated & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
                            | (status == Status.LINE_SEARCH_FAILED) | full_rank)  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
-
-
-def cond_any(pred: jax.Array, true_fn, false_fn, operand: Any) -> Any:
-    """``lax.cond(pred, true_fn, false_fn, operand)`` whose batched form (under ``jax.vmap``
-    with a batched ``pred``) runs ``true_fn`` for the members only when some member's
-    ``pred`` holds: ``lax.cond`` itself turns into a ``select`` of both branches there, so
-    that every member of a batch would pay for the rare branch (for :func:`separation_status`
-    a Gram product, a factorization and a pass over the rows per member). The members' results
-    are theirs either way. ``true_fn`` and ``false_fn`` must not close over traced values.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> f = lambda x: cond_any(x > 0, jnp.sqrt, lambda x: -x, x)
-        >>> jax.vmap(f)(jnp.array([4.0, -1.0])).tolist()
-        [2.0, 1.0]
-    """
-
-    @jax.custom_batching.custom_vmap
-    def run(pred, operand):
-        return lax.cond(pred, true_fn, false_fn, operand)
-
-    @run.def_vmap
-    def run_batched(axis_size, in_batched, pred, operand):
-        pred_batched, operand_batched = in_batched
-        axes = jax.tree.map(lambda b: 0 if b else None, operand_batched)
-
-        def each(fn):
-            return lambda ops: jax.vmap(fn, in_axes=(axes,), axis_size=axis_size)(ops)
-
-        if not pred_batched:
-            return each(lambda ops: lax.cond(pred, true_fn, false_fn, ops))(operand), True
-
-        def mixed(ops):
-            taken, other = each(true_fn)(ops), each(false_fn)(ops)
-            return jax.tree.map(
-                lambda a, b: jnp.where(pred.reshape(pred.shape + (1,) * (a.ndim - 1)), a, b),
-                taken, other,
-            )  # fmt: skip
-
-        return lax.cond(jnp.any(pred), mixed, each(false_fn), operand), True
-
-    return run(pred, operand)
 
 
 def _diverging(operand) -> jax.Array:
