@@ -8,9 +8,10 @@ in-memory caches cleared before each compile, for variants that add or remove on
 the program (covariance, the null model by Newton when there is an offset, the separation
 check of a Binomial family, NegativeBinomial's alpha loop, other solvers, float32); and
 three phases are compiled as programs of their own: the solver's loop (``iterate`` from
-the start), the statistics after it (``_statistics.result``) and the null model's Newton
-loop. Each row gives the median of ``--repeats`` compiles and the optimized program's size
-(HLO instructions, fusions, while loops, conditionals). Compile times are CPU-bound: on a
+the start), the statistics after it (``_statistics.result``) and the null model with an
+offset (``_statistics.null_eta``: a Newton iteration on the intercept alone). Each row
+gives the median of ``--repeats`` compiles and the optimized program's size (HLO
+instructions, fusions, while loops, conditionals). Compile times are CPU-bound: on a
 shared machine read them as ratios within one run (the load is printed).
 """
 
@@ -116,7 +117,7 @@ def _phases(args: tuple, kwargs: dict):
     return {
         "solver loop alone": (loop, args[:8]),
         "statistics alone": (statistics, (state, *args[:8])),
-        "null model (Newton) alone": (null_model, args[:8]),
+        "null model alone": (null_model, args[:8]),
     }
 
 

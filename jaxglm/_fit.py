@@ -482,10 +482,12 @@ def _fit_jit(
             params0 = params0.at[0].add(jnp.dot(center, params0[1:]))
     else:
         params0 = jnp.concatenate([jnp.zeros((1, *start_params.shape[1:]), dtype), start_params])
-    state = iterate(solver, problem, solver.init(problem, params0, mu_start))
+    start = solver.init(problem, params0, mu_start)
     alpha_bse = None
-    if estimate_alpha:
-        problem, state, alpha_bse = nb_alpha.alpha_loop(solver, problem, state)
+    if estimate_alpha:  # the alternation runs the solver's fits, the first from start
+        problem, state, alpha_bse = nb_alpha.alpha_loop(solver, problem, start)
+    else:
+        state = iterate(solver, problem, start)
     # Under jit/vmap nothing was validated on the host: a member with y outside the support
     # is NONFINITE (the likelihood is not defined there), whatever its iterations gave.
     in_support = jnp.all(jnp.where(w > 0, problem.family.in_support(y), True))

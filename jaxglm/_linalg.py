@@ -24,6 +24,7 @@ grows like the block length plus ``log2`` of the number of blocks, not like ``n`
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable
 
 import jax
@@ -526,8 +527,21 @@ def uncenter(params: jax.Array, cov: jax.Array, center: jax.Array) -> tuple[jax.
 
 
 def rank_tolerance(dtype: jnp.dtype, p: int) -> float:
-    """Pivot threshold of :func:`factor`: ``10 * (p + 1) * eps`` of the working dtype."""
-    return 10.0 * (p + 1) * float(jnp.finfo(dtype).eps)
+    """Pivot threshold of :func:`factor`: ``max(100, 10 sqrt(p + 1)) * eps`` of the working
+    dtype.
+
+    A squared pivot of the unit-diagonal Gram below it is rounding noise, not information.
+    On float32 designs that R's rule (:mod:`jaxglm._aliasing`) calls aliased (duplicated,
+    scaled and summed columns, n = 50 to 50,000, centred) the computed squared pivots
+    reached 49 eps at p = 1 or 2 and about 1 eps at p = 100 to 300: the floor of 100 eps
+    has twice that room. The Cholesky's own rounding grows like ``sqrt(p)`` in
+    probabilistic analysis (Higham and Mary, SIAM J. Sci. Comput. 2019): the
+    ``10 sqrt(p + 1)`` term. In float64 the floor, 2.2e-14, is R's ``qr()`` tolerance 1e-7
+    on a column's residual norm, squared. The former ``10 (p + 1) eps`` (1,010 eps at
+    p = 100) called usable float32 designs singular: with cond(X) ~ 1e3 the squared pivots
+    come near 930 eps.
+    """
+    return max(100.0, 10.0 * math.sqrt(p + 1)) * float(jnp.finfo(dtype).eps)
 
 
 def factor(H: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:

@@ -19,6 +19,7 @@ offset 0, exposure 1.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import jax
@@ -65,6 +66,29 @@ def is_sharded(a: Any) -> bool:
     """Whether ``a`` is a concrete ``jax.Array`` spread over more than one device."""
     concrete = isinstance(a, jax.Array) and not isinstance(a, jax.core.Tracer)
     return concrete and len(a.sharding.device_set) > 1
+
+
+_ROWS: dict[int, np.ndarray] = {}
+"""The caller's rows among the padded rows of each design :func:`jaxglm.shard_rows`
+returned, by the array's ``id`` (each entry dropped when its array is collected)."""
+
+
+def record_rows(X: jax.Array, rows: np.ndarray) -> None:
+    """Record where the caller's rows lie in the padded global rows of ``X``.
+
+    ``rows[i]`` is the padded row of the caller's row ``i``, counted in the global order of
+    the unpadded rows (process 0's rows, then process 1's, ...); the rows not listed are
+    padding. :func:`jaxglm.cv` reads it to draw its folds over the caller's rows.
+    """
+    key = id(X)
+    _ROWS[key] = rows
+    weakref.finalize(X, _ROWS.pop, key, None)
+
+
+def caller_rows(X: Any) -> np.ndarray | None:
+    """The padded rows of the caller's rows in a design from :func:`jaxglm.shard_rows`
+    (:func:`record_rows`), or None for any other design (its rows are all the caller's)."""
+    return _ROWS.get(id(X)) if isinstance(X, jax.Array) else None
 
 
 def pad_labels(labels: Any, n_to: int) -> np.ndarray:

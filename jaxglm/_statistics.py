@@ -11,8 +11,8 @@ Two levels (``statistics``, :data:`jaxglm._spec.STATISTICS`): ``"full"`` compute
 them; ``"minimal"`` (for sweeps that want the coefficients, :func:`jaxglm.fit_many`)
 computes the deviance, ``nobs`` and the degrees of freedom, and leaves NaN the statistics
 that need their own passes over the rows or a ``(p+1) x (p+1)`` solve: the null deviance
-(``llnull``), which needs R's null model (an intercept-only Newton fit when there is an
-offset), ``llf``/``aic``/``bic`` (the likelihood's constants: ``gammaln`` per row for
+(``llnull``), which needs R's null model (an intercept-only Newton iteration when there
+is an offset), ``llf``/``aic``/``bic`` (the likelihood's constants: ``gammaln`` per row for
 counts), the Pearson chi2 (and with it an estimated ``scale``) and the covariance. The
 iterations and the status are the same: the separation check runs at both levels.
 """
@@ -20,17 +20,21 @@ iterations and the status are the same: the separation check runs at both levels
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxglm import _linalg, inference
+from jaxglm import _implicit, _linalg, inference
 from jaxglm import model as M
+from jaxglm._batching import cond_any
 from jaxglm._status import Status
 from jaxglm.results import GLMResult, MultinomialResult
-from jaxglm.solvers import Newton, iterate
+from jaxglm.solvers import Newton
+from jaxglm.solvers._line_search import backtrack
+from jaxglm.solvers._stopping import floored_tol, within
 
 
 class Covariance(NamedTuple):
@@ -59,7 +63,10 @@ def separation_status(
     rounding, and fitted probabilities of 1e-6 are part of the answer: in float32, whose
     ``10 eps`` is 1.2e-6, the mean rule alone flagged such fits. A step that cannot be
     solved (the information numerically singular, as it becomes when the diverging rows'
-    weights vanish) confirms too. NONFINITE and RANK_DEFICIENT keep their codes. A ridge
+    weights vanish) confirms too. NONFINITE keeps its code, and so does RANK_DEFICIENT
+    unless the design itself has full rank (the information turned singular because the
+    diverging rows' weights vanished: the solver may stop on that before the mean rule
+    applies; one more Gram, only when that happens). A ridge
     penalty on every coefficient makes the optimum finite and unique, and fitted
     probabilities near 0 or 1 are then part of it (wide ridge logistic fits have them):
     such fits are not flagged.
@@ -72,51 +79,13 @@ def separation_status(
     separated = cond_any(jnp.any(extreme), _diverging, _not_diverging, operand)
     if problem.penalty.shape[0] > 1:
         separated = separated & ~jnp.all(M.penalized(problem)[1:])
+    # As the diverging rows' weights vanish the information turns singular, and the solver
+    # may stop on that first: RANK_DEFICIENT is separation when the design has full rank.
+    singular = separated & (status == Status.RANK_DEFICIENT)
+    full_rank = cond_any(singular, _full_rank, _not_diverging, lax.stop_gradient(problem))
     replace = separated & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
-                           | (status == Status.LINE_SEARCH_FAILED))  # fmt: skip
+                           | (status == Status.LINE_SEARCH_FAILED) | full_rank)  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
-
-
-def cond_any(pred: jax.Array, true_fn, false_fn, operand: Any) -> Any:
-    """``lax.cond(pred, true_fn, false_fn, operand)`` whose batched form (under ``jax.vmap``
-    with a batched ``pred``) runs ``true_fn`` for the members only when some member's
-    ``pred`` holds: ``lax.cond`` itself turns into a ``select`` of both branches there, so
-    that every member of a batch would pay for the rare branch (for :func:`separation_status`
-    a Gram product, a factorization and a pass over the rows per member). The members' results
-    are theirs either way. ``true_fn`` and ``false_fn`` must not close over traced values.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> f = lambda x: cond_any(x > 0, jnp.sqrt, lambda x: -x, x)
-        >>> jax.vmap(f)(jnp.array([4.0, -1.0])).tolist()
-        [2.0, 1.0]
-    """
-
-    @jax.custom_batching.custom_vmap
-    def run(pred, operand):
-        return lax.cond(pred, true_fn, false_fn, operand)
-
-    @run.def_vmap
-    def run_batched(axis_size, in_batched, pred, operand):
-        pred_batched, operand_batched = in_batched
-        axes = jax.tree.map(lambda b: 0 if b else None, operand_batched)
-
-        def each(fn):
-            return lambda ops: jax.vmap(fn, in_axes=(axes,), axis_size=axis_size)(ops)
-
-        if not pred_batched:
-            return each(lambda ops: lax.cond(pred, true_fn, false_fn, ops))(operand), True
-
-        def mixed(ops):
-            taken, other = each(true_fn)(ops), each(false_fn)(ops)
-            return jax.tree.map(
-                lambda a, b: jnp.where(pred.reshape(pred.shape + (1,) * (a.ndim - 1)), a, b),
-                taken, other,
-            )  # fmt: skip
-
-        return lax.cond(jnp.any(pred), mixed, each(false_fn), operand), True
-
-    return run(pred, operand)
 
 
 def _diverging(operand) -> jax.Array:
@@ -135,6 +104,13 @@ def _diverging(operand) -> jax.Array:
 
 def _not_diverging(operand) -> jax.Array:
     return jnp.asarray(False)
+
+
+def _full_rank(problem: M.Problem) -> jax.Array:
+    """Whether the prior-weighted Gram ``[1 X]^T diag(w) [1 X]`` (plus the penalty)
+    factors: the design's own rank, whatever the fitted weights."""
+    H = M.hessian(problem, jnp.ones_like(problem.w))
+    return _linalg.factor(_linalg.pin_intercept(H, H[0], problem.fit_intercept)[0])[1]
 
 
 def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> jax.Array:
@@ -247,16 +223,88 @@ def _vector_result(
 
 
 def null_eta(problem: M.Problem) -> jax.Array:
-    """The linear predictor of R's null model: the intercept-only fit with the offset (by
-    Newton, whatever solver fitted the model: exact and cheap), or the offset alone
-    without an intercept."""
+    """The linear predictor of R's null model: the offset plus the intercept-only fit's
+    intercept (:func:`_null_intercept`), or the offset alone without an intercept."""
     if not problem.fit_intercept:
         return problem.offset
-    null_problem = dataclasses.replace(
+    null = dataclasses.replace(
         problem, X=_linalg.no_columns(problem.X), XT=None, penalty=problem.penalty[:1], l1=None
     )
+    params, eta, hess, converged = _null_intercept(lax.stop_gradient(null))
+    params = _implicit.root(
+        _implicit.glm_residual, _null_preconditioner, null, params, (hess, converged)
+    )
+    return _implicit.reuse(M.linear_predictor, eta, null, params)
+
+
+def _null_intercept(null: M.Problem):
+    """Newton's method on the intercept alone (``null``: the problem without columns), from
+    the closed-form point of :func:`jaxglm.model.null_params`: ``(params, eta, hess,
+    converged)``.
+
+    A scalar problem (``m`` intercepts for an m-vector ``theta``): the gradient and the
+    curvature are weighted sums over the rows, the step their quotient (an ``m x m`` solve),
+    so there is no Gram product and no factorization of a design. The curvature is the
+    observed one where it is positive, else the expected one (Fisher's, as
+    :class:`jaxglm.Newton` falls back); Armijo backtracking as Newton's, and its stopping
+    rule: the step from a point whose decrement is within ``tol`` is the last one.
+    """
     newton = Newton()
-    return iterate(newton, null_problem, newton.init(null_problem, M.null_params(null_problem))).eta
+    params = M.null_params(null)
+    k = M.intercept_width(params)
+    tol = floored_tol(newton.tol, null.y.dtype)
+
+    def model(params, eta):
+        g, h = M.row_derivatives(null, eta, fisher=False)
+        grad = M.gradient(null, params, g).reshape(k)
+        hess = _weighted_sum(null, h).reshape(k, k) / null.total_weight
+        if not null.canonical:
+            _, h_expected = M.row_derivatives(null, eta, fisher=True)
+            expected = _weighted_sum(null, h_expected).reshape(k, k) / null.total_weight
+            hess = jnp.where(hess > 0, hess, expected)
+        hess = hess + M.penalty_hessian(null, k)
+        if k == 1:
+            step = -grad / hess[0]
+        else:
+            factors, _ = _linalg.factor(hess)
+            step = -_linalg.solve(factors, grad)
+        return grad, hess, jnp.where(jnp.isfinite(step), step, 0.0)
+
+    def body(state):
+        params, eta, f, _, _, _, n_iter = state
+        grad, hess, step = model(params, eta)
+        decrement = -jnp.dot(grad, step)
+        small = within(decrement, f, tol, null.total_weight)
+        t, f, found = backtrack(
+            lambda t: M.objective(null, params + t * step.reshape(params.shape),
+                                  eta + t * step),
+            f, -decrement, small,
+        )  # fmt: skip
+        params = params + t * step.reshape(params.shape)
+        return params, eta + t * step, f, hess, small & found, small | ~found, n_iter + 1
+
+    def running(state):
+        return ~state[5] & (state[6] < newton.max_iter)
+
+    eta = M.linear_predictor(null, params)
+    no = jnp.asarray(False)
+    start = (params, eta, M.objective(null, params, eta), jnp.eye(k, dtype=eta.dtype), no, no, 0)
+    params, eta, _, hess, converged, _, _ = lax.while_loop(running, body, start)
+    return params, eta, hess, converged
+
+
+def _weighted_sum(problem: M.Problem, r: jax.Array) -> jax.Array:
+    """``sum_i w_i r_i`` over the rows with positive weight (``r`` (n,) or (n, m, m))."""
+    w = M.per_row(problem.w, r)
+    return _linalg.row_sum(jnp.where(w > 0, w * r, 0.0))
+
+
+def _null_preconditioner(null: M.Problem, params: jax.Array, aux):
+    """The null model's last curvature as the derivative's solve (:func:`jaxglm._implicit.root`);
+    valid when its iteration converged."""
+    hess, converged = lax.stop_gradient(aux)
+    factors, ok = _linalg.factor(hess)
+    return functools.partial(_linalg.solve, factors), converged & ok
 
 
 def null_predictor(problem: M.Problem, has_offset: bool) -> jax.Array:

@@ -56,7 +56,7 @@ from jax.experimental import sparse as jsparse
 from jaxglm import _linalg
 from jaxglm._pytree import pytree_dataclass, static_field
 
-__all__ = ["Categorical", "Design", "categorical", "design", "for_model"]
+__all__ = ["Categorical", "Design", "SparseBlock", "categorical", "design", "for_model"]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -205,6 +205,31 @@ def _from_codes(arr: np.ndarray, levels: tuple[str, ...], name: str, drop_first:
 
 
 @pytree_dataclass
+class SparseBlock:
+    """An (n, s) sparse block: the COO entries of a ``BCOO`` without batch or dense
+    dimensions, as a pytree of its own (a ``BCOO`` rebuilt from a tree of batching flags
+    is not a tree of the same structure).
+
+    Attributes:
+        data: (nse,) values.
+        indices: (nse, 2) row and column of each value.
+        shape: ``(n, s)`` (static).
+    """
+
+    data: jax.Array
+    indices: jax.Array
+    shape: tuple[int, int] = static_field()
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    def bcoo(self) -> jsparse.BCOO:
+        """The block as a ``BCOO``."""
+        return jsparse.BCOO((self.data, self.indices), shape=self.shape)
+
+
+@pytree_dataclass
 class Design(_linalg.AbstractDesign):
     """``X`` as a dense block, categorical blocks and a sparse block, in that order.
 
@@ -214,7 +239,7 @@ class Design(_linalg.AbstractDesign):
     Attributes:
         dense: (n, d) dense columns (d may be 0).
         categoricals: the categorical blocks.
-        sparse: an (n, s) ``BCOO`` (no batch or dense dimensions), or None.
+        sparse: an (n, s) :class:`SparseBlock`, or None.
         dense_names, sparse_names: the names of the dense and sparse columns.
         eliminate: the name of the categorical block whose (diagonal) Gram block the
             Newton solve eliminates, ``"auto"`` (the largest categorical block when it has
@@ -223,7 +248,7 @@ class Design(_linalg.AbstractDesign):
 
     dense: jax.Array
     categoricals: tuple[Categorical, ...] = ()
-    sparse: jsparse.BCOO | None = None
+    sparse: SparseBlock | None = None
     dense_names: tuple[str, ...] = static_field(default=())
     sparse_names: tuple[str, ...] = static_field(default=())
     eliminate: str | None = static_field(default="auto")
@@ -284,7 +309,7 @@ class Design(_linalg.AbstractDesign):
         """The design with its dense and sparse values in ``dtype`` (codes as they are)."""
         sparse = self.sparse
         if sparse is not None and sparse.dtype != dtype:
-            sparse = jsparse.BCOO((sparse.data.astype(dtype), sparse.indices), shape=sparse.shape)
+            sparse = SparseBlock(sparse.data.astype(dtype), sparse.indices, sparse.shape)
         return dataclasses.replace(self, dense=self.dense.astype(dtype), sparse=sparse)
 
     def pad_rows(self, n_to: int) -> Design:
@@ -300,7 +325,7 @@ class Design(_linalg.AbstractDesign):
         )  # fmt: skip
         sparse = self.sparse
         if sparse is not None:
-            sparse = jsparse.BCOO((sparse.data, sparse.indices), shape=(n_to, sparse.shape[1]))
+            sparse = SparseBlock(sparse.data, sparse.indices, (n_to, sparse.shape[1]))
         return dataclasses.replace(self, dense=dense, categoricals=cats, sparse=sparse)
 
     def check(self) -> None:
@@ -401,7 +426,7 @@ class Design(_linalg.AbstractDesign):
                 return table.reshape(c.n_levels, s)[c.dropped :]
             weighted = jsparse.BCOO((data * h[rows], self.sparse.indices), shape=self.sparse.shape)
             ss = jsparse.bcoo_dot_general(
-                self.sparse, weighted, dimension_numbers=(((0,), (0,)), ((), ()))
+                self.sparse.bcoo(), weighted, dimension_numbers=(((0,), (0,)), ((), ()))
             )
             return ss.todense()
         c = cats[j - 1]
@@ -489,7 +514,7 @@ class Design(_linalg.AbstractDesign):
                 terms = terms + 2.0 * data * block[c.codes[rows], cols]
             # the sparse x sparse part: (S @ A_ss)[i, j] read at the row's own non-zeros
             SA = jsparse.bcoo_dot_general(
-                self.sparse, A[lo:, lo:], dimension_numbers=(((1,), (0,)), ((), ()))
+                self.sparse.bcoo(), A[lo:, lo:], dimension_numbers=(((1,), (0,)), ((), ()))
             )
             terms = terms + data * SA[rows, cols]
             out = out + jax.ops.segment_sum(terms, rows, num_segments=n)
@@ -569,8 +594,11 @@ def design(
         sparse = jsparse.BCOO.from_scipy_sparse(sparse.tocoo())
     if sparse is not None and (sparse.n_batch or sparse.n_dense):
         raise ValueError("the sparse block must be a BCOO without batch or dense dimensions")
-    if sparse is not None and not jnp.issubdtype(sparse.dtype, jnp.floating):
-        sparse = jsparse.BCOO((sparse.data.astype(float), sparse.indices), shape=sparse.shape)
+    if sparse is not None:
+        data = (
+            sparse.data if jnp.issubdtype(sparse.dtype, jnp.floating) else sparse.data.astype(float)
+        )
+        sparse = SparseBlock(data, sparse.indices, tuple(sparse.shape))
     d = dense.shape[1]
     s = 0 if sparse is None else sparse.shape[1]
     dense_names = tuple(f"x{j + 1}" for j in range(d)) if dense_names is None else dense_names

@@ -57,9 +57,9 @@ def fit_multinomial(
 
     Example:
         >>> import numpy as np, jaxglm as jg
-        >>> X = np.random.default_rng(2).normal(size=(200, 2))
-        >>> fit_multinomial(X, np.arange(200) % 4, jg.Multinomial(4)).bse.shape
-        (3, 3)
+        >>> X = np.random.default_rng(2).normal(size=(300, 2))
+        >>> fit_multinomial(X, np.arange(300) % 3, jg.Multinomial(3)).bse.shape
+        (3, 2)
     """
     res = fit(
         X, y, family, weights=weights, offset=offset, alpha=alpha,

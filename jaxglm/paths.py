@@ -36,7 +36,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _frames, _progress, designs
+from jaxglm import _frames, _padding, _progress, designs
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
@@ -430,11 +430,11 @@ def path(
 
     Example:
         >>> import numpy as np, jaxglm as jg
-        >>> X = np.random.default_rng(1).normal(size=(200, 3))
-        >>> y = X @ [1.0, 0.0, -0.5] + np.random.default_rng(2).normal(size=200)
-        >>> res = jg.path(X, y, n_alphas=5, l1_ratio=0.5)
-        >>> res.coef.shape, bool(res.dev_ratio[-1] > 0.5)
-        ((5, 3), True)
+        >>> X = np.random.default_rng(1).normal(size=(200, 2))
+        >>> y = np.random.default_rng(2).poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1]))
+        >>> res = jg.path(X, y, jg.Poisson(), n_alphas=5, l1_ratio=0.5)
+        >>> res.coef.shape, bool(res.dev_ratio[-1] > res.dev_ratio[0])
+        ((5, 2), True)
     """
     spec, (X, y, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
@@ -462,6 +462,24 @@ def fold_ids(n: int, n_folds: int, seed: int) -> np.ndarray:
     """Balanced random fold labels ``0..n_folds-1`` (deterministic given ``seed``)."""
     rng = np.random.default_rng(seed)
     return rng.permutation(np.arange(n) % n_folds)
+
+
+def _fold_labels(
+    n: int, rows: np.ndarray | None, n_folds: int, foldid: ArrayLike | None, seed: int
+) -> np.ndarray:
+    """The (n,) fold labels of the rows of the path: ``foldid``, or ``n_folds`` drawn
+    (:func:`fold_ids`), over the caller's rows. Rows from :func:`jaxglm.shard_rows` carry
+    padding (``rows``: where the caller's rows lie): the labels are drawn in the caller's
+    row order, as for the unsharded rows, and placed at their padded rows; a padding row
+    gets the first row's fold, where its weight 0 changes no fit and no held-out deviance."""
+    n_rows = n if rows is None else len(rows)
+    check_folds(n_folds, foldid, n_rows)
+    ids = fold_ids(n_rows, n_folds, seed) if foldid is None else np.asarray(foldid).astype(int)
+    if rows is None:
+        return ids
+    padded = np.full(n, ids[0])
+    padded[rows] = ids
+    return padded
 
 
 def cv(
@@ -500,8 +518,12 @@ def cv(
             l1_ratio, penalty_factor, n_alphas, alpha_min_ratio, alphas, solver, tol,
             max_iter: as :func:`path`.
         n_folds: number of folds when ``foldid`` is None (2 to ``n``).
-        foldid: (n,) integer fold labels ``0..K-1`` (overrides ``n_folds``, ``seed``).
-        seed: seed of the random fold assignment.
+        foldid: (n,) integer fold labels ``0..K-1`` (overrides ``n_folds``, ``seed``). For
+            rows from :func:`jaxglm.shard_rows`, one label per row of the caller's (all
+            processes' rows in process order, padding excluded).
+        seed: seed of the random fold assignment: over the caller's rows, so that rows from
+            :func:`jaxglm.shard_rows` (over devices or processes) get the folds of the
+            same rows unsharded.
         refit: ``"min"`` or ``"1se"``: the alpha of ``res.refit``.
         progress: show a tqdm bar of the alphas done by every fold (as :func:`path`).
 
@@ -515,21 +537,21 @@ def cv(
     Example:
         >>> import numpy as np, jaxglm as jg
         >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(300, 5))
-        >>> y = rng.poisson(np.exp(0.3 * X[:, 0]))
-        >>> res = jg.cv(X, y, jg.Poisson(), n_alphas=8, n_folds=3)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = rng.poisson(np.exp(0.5 * X[:, 0]))
+        >>> res = jg.cv(X, y, jg.Poisson(), n_alphas=5, n_folds=3)
         >>> res.fold_deviance.shape, bool(res.alpha_1se >= res.alpha_min)
-        ((3, 8), True)
+        ((3, 5), True)
     """
     if refit not in ("min", "1se"):
         raise ValueError(f"refit must be 'min' or '1se', got {refit!r}")
+    rows = _padding.caller_rows(X)
     spec, (X, y_rows, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
         freq_weights, offset, exposure, penalty_factor, alphas,
     )  # fmt: skip
     n = X.shape[0]
-    check_folds(n_folds, foldid, n)
-    ids = fold_ids(n, n_folds, seed) if foldid is None else np.asarray(foldid).astype(int)
+    ids = _fold_labels(n, rows, n_folds, foldid, seed)
     folds = np.unique(ids)
     test = jnp.asarray(ids[None, :] == folds[:, None], X.dtype)  # (K, n)
     ratio = _min_ratio(X.shape, alpha_min_ratio)

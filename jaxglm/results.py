@@ -869,8 +869,8 @@ class MultinomialResult:
 
         Example:
             >>> import numpy as np, jaxglm as jg
-            >>> X = np.random.default_rng(1).normal(size=(60, 1))
-            >>> res = jg.fit(X, np.arange(60) % 3, family=jg.Multinomial(3))
+            >>> X = np.random.default_rng(1).normal(size=(300, 2))
+            >>> res = jg.fit(X, np.arange(300) % 3, family=jg.Multinomial(3))
             >>> bool(np.allclose(res.predict(X).sum(1), 1.0))
             True
             >>> res.predict(X[:4], which="class").shape
@@ -902,8 +902,8 @@ class MultinomialResult:
 
         Example:
             >>> import numpy as np, jaxglm as jg
-            >>> X = np.random.default_rng(1).normal(size=(60, 1))
-            >>> res = jg.fit(X, np.arange(60) % 3, family=jg.Multinomial(3))
+            >>> X = np.random.default_rng(1).normal(size=(300, 2))
+            >>> res = jg.fit(X, np.arange(300) % 3, family=jg.Multinomial(3))
             >>> res.get_prediction(X[:4]).mean_se.shape
             (4, 3)
         """

@@ -146,11 +146,11 @@ class GLMRegressorCV(_Regressor):
     Example:
         >>> import numpy as np
         >>> from jaxglm.sklearn import GLMRegressorCV
-        >>> X = np.random.default_rng(0).normal(size=(150, 4))
+        >>> X = np.random.default_rng(0).normal(size=(200, 2))
         >>> y = np.random.default_rng(1).poisson(np.exp(0.5 * X[:, 0]))
-        >>> est = GLMRegressorCV(family="poisson", n_alphas=10, cv=3).fit(X, y)
+        >>> est = GLMRegressorCV(family="poisson", n_alphas=5, cv=3).fit(X, y)
         >>> est.mse_path_.shape, est.coef_.shape
-        ((3, 10), (4,))
+        ((3, 5), (2,))
     """
 
     def __init__(self, family: Any = "gaussian", link: Any = None, *, l1_ratio: float = 1.0,
@@ -365,8 +365,8 @@ class MultinomialClassifier(_Classifier):
     Example:
         >>> import numpy as np
         >>> from jaxglm.sklearn import MultinomialClassifier
-        >>> X = np.random.default_rng(0).normal(size=(90, 2))
-        >>> y = np.array(["a", "b", "c"])[np.arange(90) % 3]
+        >>> X = np.random.default_rng(0).normal(size=(300, 2))
+        >>> y = np.array(["a", "b", "c"])[np.arange(300) % 3]
         >>> MultinomialClassifier().fit(X, y).coef_.shape
         (2, 2)
     """

@@ -132,9 +132,9 @@ def fit_stream(
     Example:
         >>> import numpy as np, jaxglm as jg
         >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(1000, 2))
+        >>> X = rng.normal(size=(500, 2))
         >>> y = rng.poisson(np.exp(0.5 + X @ np.array([0.3, -0.2]))).astype(float)
-        >>> chunks = [(X[i : i + 300], y[i : i + 300]) for i in range(0, 1000, 300)]
+        >>> chunks = [(X[i : i + 300], y[i : i + 300]) for i in range(0, 500, 300)]
         >>> res = jg.fit_stream(chunks, jg.Poisson())
         >>> bool(np.allclose(res.params, jg.fit(X, y, jg.Poisson()).params))
         True

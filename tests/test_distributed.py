@@ -2,7 +2,9 @@
 
 Both processes get the single-process answer (sharded over the processes, and streamed
 with each process reading its own chunks), to 1e-12; a process killed mid-fit makes the
-launcher stop the other and exit with an error naming it, within its timeout.
+launcher stop the other and exit with an error naming it, within its timeout. One launch
+checks both (the kill comes after the answers are printed): every launch starts JAX and
+compiles the fits in two processes.
 """
 
 import json
@@ -10,6 +12,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+
+from jaxglm import paths
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = ROOT / "tests" / "scripts" / "two_processes.py"
@@ -27,21 +33,36 @@ def launch(*args: str, timeout: int) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_two_processes_get_the_single_process_answer():
-    done = launch(timeout=240)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = [json.loads(s) for s in done.stdout.splitlines() if s.startswith("{")]
-    assert sorted(line["rank"] for line in lines) == [0, 1]
-    for line in lines:
-        assert line["status"] == [0, 0]
-        for check in ("sharded", "streamed", "path", "fit_many"):
-            assert line[check] <= 1e-12, (check, line)
-
-
-def test_a_process_killed_mid_fit_is_reported_within_the_timeout():
-    """The launcher names the killed process (not a timeout: its message would name the
-    processes still running), and returns: the subprocess has a timeout of its own."""
+def test_two_processes_get_the_single_process_answer_and_a_killed_process_is_reported():
+    """Both processes get the same results (``fit``, streamed, ``path``, ``cv``),
+    the one-process answer to 1e-12; then process 1 is killed mid-fit and the launcher names
+    it (not a timeout: its message would name the processes still running) and returns
+    within its timeout (the subprocess has a timeout of its own)."""
     done = launch("die", timeout=240)
-    assert done.returncode == 1
+    assert done.returncode == 1, done.stderr[-2000:]
     assert "process 1 of 2 was killed by SIGKILL" in done.stderr, done.stderr[-2000:]
     assert "timeout" not in done.stderr.split("jaxglm.distributed.launch:")[-1]
+    lines = sorted(
+        (json.loads(s) for s in done.stdout.splitlines() if s.startswith("{")),
+        key=lambda line: line["rank"],
+    )
+    assert [line["rank"] for line in lines] == [0, 1]
+    assert lines[0]["got"] == lines[1]["got"]
+    diff = lines[0]["diff"] | lines[1]["diff"]
+    assert sorted(diff) == ["cv", "path", "sharded", "streamed"]
+    for check, value in diff.items():
+        assert value <= 1e-12, (check, value)
+    for line in lines:
+        assert line["status"] == [0, 0, 0]
+
+
+def test_default_folds_are_drawn_over_the_callers_rows():
+    """cv's folds of padded rows (process 0's 3 rows padded to 4, then process 1's 4): the
+    labels of the unpadded rows, in their order; a padding row gets a label of the folds."""
+    rows = np.array([0, 1, 2, 4, 5, 6, 7])
+    drawn = paths._fold_labels(8, rows, 3, None, seed=5)
+    np.testing.assert_array_equal(drawn[rows], paths.fold_ids(7, 3, 5))
+    assert drawn[3] in drawn[rows]
+    given = np.array([0, 1, 2, 0, 1, 2, 0])
+    np.testing.assert_array_equal(paths._fold_labels(8, rows, 3, given, 0)[rows], given)
+    np.testing.assert_array_equal(paths._fold_labels(7, None, 3, given, 0), given)

@@ -27,12 +27,16 @@ DOCS = ROOT / "docs"
 _BLOCK = re.compile(r"(?:^<!-- skip: (.*?) -->\n)?^```python\n(.*?)^```", re.S | re.M)
 
 # Runs each page's blocks in order in a namespace of its own, all pages in one process
-# (pages that fit the same shapes share the compiled programs), and says how long each took.
+# (pages that fit the same shapes share the compiled programs), each from JAX's default
+# configuration (a page that turns x64 on leaves it on for none after it), and says how
+# long each took.
 _RUNNER = """
 import json, sys, time
+import jax
 import matplotlib
 matplotlib.use("Agg")
 for name, code in json.load(sys.stdin):
+    jax.config.update("jax_enable_x64", False)
     start = time.perf_counter()
     exec(compile(code, name, "exec"), {"__name__": "__main__"})
     print(f"== {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr)

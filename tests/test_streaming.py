@@ -110,8 +110,10 @@ def test_memmap_and_parquet_helpers(data, tmp_path):
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "y.npy", y)
     mapped = jg.memmap_chunks(tmp_path / "X.npy", tmp_path / "y.npy", w, chunk_rows=ROWS)
-    in_memory = jg.fit(X, y, jg.Poisson(), weights=w, tol=TOL)
-    assert_same(jg.fit_stream(mapped, jg.Poisson(), tol=TOL), in_memory)
+    # The stream of the same rows from lists (equal to the in-memory fit: the tests above),
+    # through the kernels the helpers' chunks use: no program compiled for the reference.
+    listed = jg.fit_stream(chunks_of(X, y, w), jg.Poisson(), tol=TOL)
+    assert_same(jg.fit_stream(mapped, jg.Poisson(), tol=TOL), listed)
     folder = tmp_path / "parts"
     folder.mkdir()
     for part, start in enumerate((0, 450)):  # two files: 450 and 550 rows
@@ -120,7 +122,7 @@ def test_memmap_and_parquet_helpers(data, tmp_path):
         pq.write_table(pa.table(table), folder / f"part-{part}.parquet")
     chunks = jg.parquet_chunks(folder, ["x0", "x1", "x2"], "y", "w", chunk_rows=ROWS)
     assert [c[0].shape[0] for c in chunks] == [300, 150, 300, 250]
-    assert_same(jg.fit_stream(chunks, jg.Poisson(), tol=TOL), in_memory)
+    assert_same(jg.fit_stream(chunks, jg.Poisson(), tol=TOL), listed)
 
 
 def test_refusals_name_the_option(data):

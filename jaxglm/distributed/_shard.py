@@ -83,13 +83,14 @@ def shard_rows(
     )
     arrays = {k: None if v is None else _host(v) for k, v in arrays.items()}
     multi = jax.process_count() > 1
-    n_most = _all_max(n, mesh) if multi else n
-    n_to = -(-n_most // local_devices) * local_devices
+    counts = _all_counts(n, mesh) if multi else np.array([n])
+    n_to = -(-int(counts.max()) // local_devices) * local_devices
     members = ("y",) if np.ndim(y) == 2 else ()
     padded = _padding.pad_fit_arrays(arrays, n_to, members)
     if padded["weights"] is None:  # no padding was needed: the same keys all the same
         padded["weights"] = np.ones(n_to, padded["X"].dtype)
     out = {k: _place(v, mesh, int(k in members)) for k, v in padded.items() if v is not None}
+    _padding.record_rows(out["X"], _caller_rows(out["X"], counts, n_to))
     if groups is not None:
         labels = np.asarray(groups)
         if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
@@ -99,7 +100,7 @@ def shard_rows(
         if multi:
             if labels.min() < 0:
                 raise ValueError("groups must be codes 0..G-1 in a multi-process run")
-            codes, n_clusters = labels, _all_max(int(labels.max()), mesh) + 1
+            codes, n_clusters = labels, int(_all_counts(int(labels.max()), mesh).max()) + 1
         else:
             uniques, codes = np.unique(labels, return_inverse=True)
             n_clusters = len(uniques)
@@ -126,13 +127,31 @@ def _place(local: np.ndarray, mesh: Mesh, axis: int = 0) -> jax.Array:
     )
 
 
-def _all_max(value: int, mesh: Mesh) -> int:
-    """The largest ``value`` over the processes: one all-reduce (every process calls it)."""
+def _all_counts(value: int, mesh: Mesh) -> np.ndarray:
+    """Every process's ``value``, in process order: one all-reduce (every process calls it)
+    of a vector holding this process's ``value`` at its index and zeros elsewhere."""
     local_devices = sum(d.process_index == jax.process_index() for d in mesh.devices.flat)
-    values = _place(np.full(local_devices, value, np.int32), mesh)
-    return int(_max(values))
+    local = np.zeros((local_devices, jax.process_count()), np.int32)
+    local[0, jax.process_index()] = value
+    return np.asarray(_sum_rows(_place(local, mesh)))
 
 
 @jax.jit
-def _max(values: jax.Array) -> jax.Array:
-    return jnp.max(values)
+def _sum_rows(values: jax.Array) -> jax.Array:
+    return jnp.sum(values, axis=0)
+
+
+def _caller_rows(X: jax.Array, counts: np.ndarray, n_to: int) -> np.ndarray:
+    """The padded global row of each of the caller's rows (process 0's ``counts[0]`` rows,
+    then process 1's, ...): process ``k``'s padded block of ``n_to`` rows lies on its
+    devices' row blocks of ``X``, in their order."""
+    blocks = X.sharding.devices_indices_map(X.shape)
+    rows = []
+    for process, count in enumerate(counts):
+        mine = sorted(
+            blocks[d][0].indices(X.shape[0])[:2]
+            for d in X.sharding.device_set
+            if d.process_index == process
+        )
+        rows.append(np.concatenate([np.arange(lo, hi) for lo, hi in mine])[:count])
+    return np.concatenate(rows)

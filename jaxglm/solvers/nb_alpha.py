@@ -3,7 +3,8 @@
 The NB2 dispersion ``alpha`` is not a GLM parameter (the family changes with it), so it is
 estimated by alternation: fit ``beta`` at fixed ``alpha`` with the chosen solver, then
 maximize the profile log-likelihood in ``log(alpha)`` at the fitted ``mu`` by Newton
-(MASS's ``theta.ml``), until ``log(alpha)`` moves less than 1e-10.
+(MASS's ``theta.ml``), until ``log(alpha)`` moves less than 1e-10. The last fit of ``beta``
+is at the alpha before the last step (within that tolerance of the estimate).
 
 The alternation is not differentiated: its result is the joint solution of the optimality
 conditions in ``(params, log(alpha))`` (the objective's gradient in ``params``, the score of
@@ -100,41 +101,45 @@ def _joint_preconditioner(problem: M.Problem, x: tuple[jax.Array, jax.Array], au
     return solve, ok & (d2 > 0)
 
 
-def alpha_loop(solver, problem, state):
+def alpha_loop(solver, problem, start):
     """Alternate a GLM fit at fixed alpha and an ML step for alpha (MASS ``glm.nb``).
 
-    Starts from the fit at the initial alpha (``problem.family.alpha``); each outer
-    iteration maximizes the profile likelihood in ``log(alpha)`` at the current ``mu``
-    (Newton), then refits ``beta`` from the current ``beta``; stops when ``log(alpha)``
-    moves less than 1e-10 (10 machine epsilons in float32) and the GLM fit converged, or
-    after 50 outer iterations (status ``MAX_ITER``). Returns the final problem (its family
-    holds the estimate), the solver state (``params``, ``eta`` and the estimate carry the
-    derivative of the joint solution: module docs) and the standard error of alpha,
+    ``start`` is the solver's starting state (``solver.init``) at the initial alpha
+    (``problem.family.alpha``). Each outer iteration fits ``beta`` at the current alpha
+    (the first from ``start``, the others from the current ``beta``), then maximizes the
+    profile likelihood in ``log(alpha)`` at the fitted ``mu`` (Newton); it stops when
+    ``log(alpha)`` moves less than 1e-10 (10 machine epsilons in float32) and the GLM fit
+    converged, or after 50 outer iterations (status ``MAX_ITER``). The solver's loop is
+    written once in the program, inside the alternation. Returns the final problem (its
+    family holds the estimate), the solver state (``params``, ``eta`` and the estimate carry
+    the derivative of the joint solution: module docs) and the standard error of alpha,
     ``1 / sqrt(-d^2 l / d alpha^2)`` at fixed ``beta`` (MASS's ``SE.theta``, transformed to
     alpha).
     """
     fixed = lax.stop_gradient(problem)
+    first = lax.stop_gradient(start)
     y, w = fixed.y, fixed.w
     fam0 = fixed.family
     link = fixed.link
 
     def outer(c):
         la, st, _, k = c
-        mu = M.mean_from_eta(dataclasses.replace(fam0, alpha=jnp.exp(la)), link, st.eta)
+        prob = with_alpha(fixed, la)
+        warm = solver.init(prob, st.params)
+        begin = jax.tree.map(lambda a, b: jnp.where(k == 0, a, b), first, warm)
+        st_new = iterate(solver, prob, begin)
+        mu = M.mean_from_eta(prob.family, link, st_new.eta)
         la_new = _alpha_newton(la, y, mu, w)
-        prob = with_alpha(fixed, la_new)
-        st_new = iterate(solver, prob, solver.init(prob, st.params))
         return la_new, st_new, jnp.abs(la_new - la), k + 1
 
     def cond(c):
         la, st, change, k = c
-        ok = (st.status == Status.CONVERGED) | (st.status == Status.MAX_ITER)
+        ok = (st.status == Status.CONVERGED) | (st.status == Status.MAX_ITER) | (k == 0)
         return (change > _tol(y.dtype)) & (k < _NB_MAX_OUTER) & ok & jnp.isfinite(la)
 
     la0 = jnp.log(jnp.asarray(fam0.alpha, y.dtype))
     inf = jnp.asarray(jnp.inf, y.dtype)
-    start = (la0, lax.stop_gradient(state), inf, 0)
-    la, state, change, _ = lax.while_loop(cond, outer, start)
+    la, state, change, _ = lax.while_loop(cond, outer, (la0, first, inf, 0))
     status = jnp.where(
         (state.status == Status.CONVERGED) & ~(change <= _tol(y.dtype)),
         Status.MAX_ITER,

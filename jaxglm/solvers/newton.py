@@ -29,20 +29,32 @@ units), the fit has converged when the step just taken started from a point with
 ``lambda^2 / 2 <= tol * s`` — after that step the point is accurate to about ``tol^2``
 (quadratic convergence) — or when the next step would have ``lambda^2 / 2 <= tol^2 * s``.
 Such a last step is taken in full whenever ``f`` stays finite: the quadratic model is
-trusted over ``f``, whose rounding error can exceed the predicted decrease.
+trusted over ``f``, whose rounding error can exceed the predicted decrease. No model is
+built at the point it reaches (it would serve only the stopping check): a fit forms one
+Gram product per model, ``n_iter`` of them when it ends this way (the model at R's start,
+then one after each step but the last), ``n_iter + 1`` when it ends on the next
+decrement. After the first kind of end, the expected information at the solution (the
+covariance) is one product more, formed only when the statistics ask for it
+(:meth:`Newton.information`); after the second, the last model's matrix is that
+information (a canonical link, or ``fisher=True``). Under ``jax.vmap`` a batch builds a
+model while any member still running needs one (:func:`jaxglm._batching.cond_any`), and
+forms the Fisher scoring matrix of a non-canonical link (above) only when some member's
+observed Hessian does not factor.
 
 The same iteration runs a family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`):
 the parameters are (p+1, m), the matrix is the block Gram of the rows' (m, m) Hessians
 (:func:`jaxglm.model.hessian`), and the solve is on ``params.ravel()``.
 
 Status codes: CONVERGED; MAX_ITER; NONFINITE (objective or gradient not finite);
-RANK_DEFICIENT (the Cholesky factorization failed or a pivot fell below ``10 (p+1) eps``);
+RANK_DEFICIENT (the Cholesky factorization failed or a squared pivot fell below
+:func:`jaxglm._linalg.rank_tolerance`);
 LINE_SEARCH_FAILED (no decrease along a descent direction that was not already below
 ``tol``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -51,6 +63,7 @@ from jax import lax
 
 from jaxglm import _implicit, _linalg
 from jaxglm import model as M
+from jaxglm._batching import cond_any
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver
@@ -63,6 +76,8 @@ class _NewtonState(NamedTuple):
     eta: jax.Array  # (n,) linear predictor of params
     expansion: jax.Array  # (n,) where the next quadratic model is expanded (eta but at start)
     f: jax.Array  # objective at params
+    # The quadratic model at params; where decrement is inf, the model at R's start or,
+    # after the step that ended the fit, the previous point's grad and hess with a zero step.
     grad: jax.Array  # (p+1,) gradient of the quadratic model at params
     hess: Any  # (p+1, p+1) the matrix the step was solved with, or a _linalg.BlockGram
     step: jax.Array  # (p+1,) minimizer of the quadratic model minus params
@@ -104,32 +119,6 @@ class Newton(AbstractSolver):
     uses_mustart = True
     supports_vector_theta = True
 
-    def _model(self, problem: M.Problem, params: jax.Array, eta: jax.Array, at: jax.Array):
-        """The quadratic model of the objective expanded at ``at``, its minimizer from params.
-
-        Its gradient at ``eta`` is ``[1 X]^T w (g + h (eta - at)) / sum w`` — the plain
-        gradient when ``at = eta`` — and its Hessian the Gram ``[1 X]^T diag(w h) [1 X]``.
-        """
-        g_rows, h_rows = M.row_derivatives(problem, at, self.fisher)
-        grad = M.gradient(problem, params, M.model_rows(g_rows, h_rows, eta - at))
-        hess, flat = _linalg.pin_intercept(
-            M.hessian(problem, h_rows), grad.reshape(-1), problem.fit_intercept,
-            M.intercept_width(params),
-        )  # fmt: skip
-        factors, ok = _linalg.factor(hess)
-        if not (self.fisher or problem.canonical):
-
-            def fisher_hessian(_):
-                h = M.expected_information(problem, at)
-                fac, ok_exp = _linalg.factor(h)
-                return h, fac, ok_exp
-
-            hess, factors, ok = lax.cond(
-                ok, lambda _: (hess, factors, ok), fisher_hessian, operand=None
-            )
-        step = -_linalg.solve(factors, flat).reshape(params.shape)
-        return flat.reshape(params.shape), hess, step, ok
-
     def init(
         self, problem: M.Problem, params: jax.Array, mu_start: jax.Array | None = None
     ) -> _NewtonState:
@@ -168,9 +157,15 @@ class Newton(AbstractSolver):
         eta = state.eta + t * d_eta
 
         expansion = jnp.where(state.n_iter < 0, state.expansion, eta)
-        grad, hess, step, ok = self._model(problem, params, eta, expansion)
         virtual = jnp.any(expansion != eta)
-        decrement = jnp.where(virtual, jnp.inf, -_dot(grad, step))
+        # A step from within tol has converged: the model at the new point would serve only
+        # the stopping check, so it is not built (nor, under vmap, while every member still
+        # running has taken such a step; finished members are frozen and need none).
+        needed = ~small_step & (state.status == Status.RUNNING)
+        operand = lax.stop_gradient((problem, params, eta, expansion, virtual, state))
+        grad, hess, step, decrement, ok = cond_any(
+            needed, functools.partial(_built_model, self.fisher), _kept_model, operand
+        )
         converged = small_step | (~virtual & within(decrement, f, tol**2, problem.total_weight))
         # A rejected first step (from the mustart model) is no failure: the next step is a
         # Newton step from the intercept-only point. (NONFINITE is the driver's decision;
@@ -188,9 +183,12 @@ class Newton(AbstractSolver):
 
     def information(self, problem: M.Problem, state: _NewtonState) -> jax.Array:
         if self.fisher or problem.canonical:
-            # already the expected information at the last point (recomputed only when
-            # differentiated)
-            return _implicit.reuse(M.expected_information, state.hess, problem, state.eta)
+            # the matrix of the model at the last point is the expected information there
+            # (recomputed only when differentiated); after a last step from within tol no
+            # model was built at the solution: one Gram product there
+            operand = lax.stop_gradient((problem, state.eta, state.hess))
+            info = cond_any(~jnp.isfinite(state.decrement), _information, _held, operand)
+            return _implicit.reuse(M.expected_information, info, problem, state.eta)
         return M.expected_information(problem, state.eta)
 
     def curvature(self, problem: M.Problem, state: _NewtonState) -> tuple[jax.Array, jax.Array]:
@@ -200,6 +198,61 @@ class Newton(AbstractSolver):
     @property
     def name(self) -> str:
         return "Newton(fisher)" if self.fisher else "Newton"
+
+
+def _built_model(fisher: bool, operand):
+    """The quadratic model of the objective expanded at ``at``: its gradient at ``eta``
+    ``[1 X]^T w (g + h (eta - at)) / sum w`` (the plain gradient when ``at = eta``), its
+    Hessian the Gram ``[1 X]^T diag(w h) [1 X]`` (Fisher's where the observed one does not
+    factor), the step to its minimizer from ``params``, the decrement (inf when the model is
+    expanded elsewhere than at ``params``) and whether the matrix factored."""
+    problem, params, eta, at, virtual, _ = operand
+    g_rows, h_rows = M.row_derivatives(problem, at, fisher)
+    grad = M.gradient(problem, params, M.model_rows(g_rows, h_rows, eta - at))
+    hess, flat = _linalg.pin_intercept(
+        M.hessian(problem, h_rows), grad.reshape(-1), problem.fit_intercept,
+        M.intercept_width(params),
+    )  # fmt: skip
+    factors, ok = _linalg.factor(hess)
+    if not (fisher or problem.canonical):
+        hess, factors, ok = cond_any(
+            ~ok, _fisher_matrix, _observed_matrix, (problem, at, hess, factors, ok)
+        )
+    step = -_linalg.solve(factors, flat).reshape(params.shape)
+    grad = flat.reshape(params.shape)
+    decrement = jnp.where(virtual, jnp.inf, -_dot(grad, step))
+    return grad, hess, step, decrement, ok
+
+
+def _kept_model(operand):
+    """No new model: the last one's gradient and matrix, a zero step (a frozen member's
+    line search accepts it at once) and an infinite decrement (not expanded at ``params``)."""
+    _, params, _, _, _, state = operand
+    inf = jnp.asarray(jnp.inf, state.f.dtype)
+    return state.grad, state.hess, jnp.zeros_like(params), inf, jnp.asarray(True)
+
+
+def _fisher_matrix(operand):
+    """The expected information at ``at`` and its factor (the observed Hessian did not
+    factor: a non-canonical link away from the optimum)."""
+    problem, at, _, _, _ = operand
+    hess = M.expected_information(problem, at)
+    factors, ok = _linalg.factor(hess)
+    return hess, factors, ok
+
+
+def _observed_matrix(operand):
+    _, _, hess, factors, ok = operand
+    return hess, factors, ok
+
+
+def _information(operand):
+    problem, eta, _ = operand
+    return M.expected_information(problem, eta)
+
+
+def _held(operand):
+    return operand[2]
 
 
 def _dot(a: jax.Array, b: jax.Array) -> jax.Array:

@@ -88,11 +88,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from jax import lax
 from jax.scipy.linalg import solve_triangular
 
@@ -102,6 +101,12 @@ from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver, iterate
 from jaxglm.solvers.subsampled import row_stride, subsample_rows
+
+if TYPE_CHECKING:
+    import optax
+
+# ``optax`` is imported where an Optax fit is traced, not with the package: it adds about
+# 5% to ``import jaxglm`` (issue 18, benchmarks/RESULTS.md) for fits that never use it.
 
 __all__ = ["FACTOR_MAX_P", "INFORMATION_MAX_P", "ROWS_PER_PARAM", "SWITCH_ITERATIONS", "Optax"]
 
@@ -339,6 +344,8 @@ class Optax(AbstractSolver):
 
     def _transformation(self) -> optax.GradientTransformationExtraArgs:
         """The optimizer, built at trace time (the learning rate may be traced)."""
+        import optax
+
         if self.learning_rate is None:
             if self.optimizer is None:
                 return optax.lbfgs()
@@ -409,6 +416,8 @@ class Optax(AbstractSolver):
         return lax.cond(slow & (first.n_iter < self.max_iter), restart, lambda s: s, first)
 
     def step(self, problem: M.Problem, state: _OptaxState) -> _OptaxState:
+        import optax
+
         opt = self._transformation()
         line_search = False
         if self.batch_size is None:
@@ -457,6 +466,8 @@ class Optax(AbstractSolver):
 
     def _epoch(self, problem: M.Problem, state: _OptaxState, opt) -> tuple[jax.Array, Any]:
         """One pass over shuffled row batches (``lax.scan``); the last batch is masked."""
+        import optax
+
         n = problem.X.shape[0]
         size = min(self.batch_size, n)
         n_batches = math.ceil(n / size)

@@ -1,10 +1,14 @@
 """One process of a 2-process fit (started by jaxglm.distributed.launch from
 tests/test_distributed.py). Each process holds half the rows (unequal halves: 101 and
-102), fits them sharded over the two processes (fit, path and fit_many), and streams
-its half's chunks; each process also fits all the rows in memory and prints the
-differences as one JSON line. With the
-argument ``die``, process 1 kills itself (SIGKILL) in the middle of the streamed fit
-(after its second pass, while process 0 waits in that pass's all-reduce).
+102, so that process 0's block carries a padding row in the middle of the global rows),
+fits them sharded over the two processes (``fit``, ``path`` and ``cv`` with its default
+folds; ``fit_many`` of sharded rows is checked on 4 devices, tests/scripts/sharded_fits.py)
+and streams its half's chunks. It prints one JSON line: what every process got (to
+compare across processes), and the largest relative difference to the one-process fits
+of all the rows; the processes share those reference fits (process 0 fits ``fit`` and
+``path``, process 1 ``cv``: compiles dominate). With the
+argument ``die``, the processes then stream again and process 1 kills itself (SIGKILL)
+after the second pass, while process 0 waits in that pass's all-reduce.
 """
 
 import json
@@ -28,29 +32,14 @@ X = rng.normal(size=(n, 2))
 y = rng.poisson(np.exp(0.3 + X @ np.array([0.4, -0.3]))).astype(float)
 w = rng.uniform(0.5, 2.0, size=n)
 mine = slice(0, 101) if rank == 0 else slice(101, n)
-
-
-def die_mid_fit(info):
-    if info.index == 2 and rank == 1:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 blocks = np.array_split(np.arange(n)[mine], 3)
 chunks = [(X[rows], y[rows], w[rows]) for rows in blocks]
-die = len(sys.argv) > 1 and sys.argv[1] == "die"
-streamed = jg.fit_stream(chunks, jg.Poisson(), tol=1e-10, progress=die_mid_fit if die else None)
-sharded = jg.fit(**jg.shard_rows(X[mine], y[mine], weights=w[mine]), family=jg.Poisson())
-single = jg.fit(X, y, jg.Poisson(), weights=w, tol=1e-10)
-# The sweeps on rows spread over the processes: a path and a batch.
+streamed = jg.fit_stream(chunks, jg.Poisson(), tol=1e-10)
 spread = jg.shard_rows(X[mine], y[mine], weights=w[mine])
-Y = np.stack([y, y[::-1]])
+sharded = jg.fit(**spread, family=jg.Poisson())
 path = jg.path(**spread, family=jg.Poisson(), n_alphas=5)
-many = jg.fit_many(
-    spread["X"],
-    jax.numpy.stack([spread["y"], jg.shard_rows(X[mine], Y[1, mine])["y"]]),
-    jg.Poisson(),
-    weights=spread["weights"],
-)
+folds = dict(family=jg.Poisson(), n_alphas=4, n_folds=3)
+cv = jg.cv(**spread, **folds)
 
 
 def rel(a, b):
@@ -58,11 +47,31 @@ def rel(a, b):
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-8 * np.abs(b).max())))
 
 
+got = dict(
+    sharded=np.r_[sharded.params, sharded.bse], streamed=np.r_[streamed.params, streamed.bse],
+    path=path.coef, cv=np.r_[cv.mean, cv.refit.params],
+)  # fmt: skip
+if rank == 0:
+    single = jg.fit(X, y, jg.Poisson(), weights=w, tol=1e-10)
+    expected = dict(
+        sharded=np.r_[single.params, single.bse], streamed=np.r_[single.params, single.bse],
+        path=jg.path(X, y, jg.Poisson(), weights=w, n_alphas=5).coef,
+    )  # fmt: skip
+else:
+    single_cv = jg.cv(X, y, weights=w, **folds)
+    expected = dict(cv=np.r_[single_cv.mean, single_cv.refit.params])
 print(json.dumps(dict(
     rank=rank,
-    sharded=max(rel(sharded.params, single.params), rel(sharded.bse, single.bse)),
-    streamed=max(rel(streamed.params, single.params), rel(streamed.bse, single.bse)),
-    path=rel(path.coef, jg.path(X, y, jg.Poisson(), weights=w, n_alphas=5).coef),
-    fit_many=rel(many.params, jg.fit_many(X, Y, jg.Poisson(), weights=w).params),
-    status=[int(sharded.status), int(streamed.status)],
+    got={k: np.asarray(v).ravel().tolist() for k, v in got.items()},
+    diff={k: rel(got[k], v) for k, v in expected.items()},
+    status=[int(sharded.status), int(streamed.status), int(cv.refit.status)],
 )), flush=True)  # fmt: skip
+
+
+def die_mid_fit(info):
+    if info.index == 2 and rank == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "die":
+    jg.fit_stream(chunks, jg.Poisson(), tol=1e-10, progress=die_mid_fit)
