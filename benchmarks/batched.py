@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import rule
 from benchmarks.first_call import measure_script
 from benchmarks.rule import (
     THREAD_VARIABLES,
@@ -279,17 +280,15 @@ def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
 
 
 def loosest(tols: tuple[float, ...], run: Callable[[float], Any], params_of, ref):
-    """``(tol, output)``: the first (loosest) of ``tols`` whose ``run(tol)``'s parameters
-    (``params_of(output)``) meet :data:`TARGET` against ``ref``, else the last (tightest).
+    """``(tol, output)``: :func:`benchmarks.rule.loosest` with this script's accuracy (the
+    worst fit's, of ``params_of(output)`` against ``ref``) and :data:`TARGET`: the one
+    acceptance of every calibrated tool here, peers, glmax and jaxglm alike, each at every
+    rung it tries running the fits it is timed on."""
 
-    The one acceptance of every calibrated tool in this script, peers, glmax and jaxglm
-    alike (benchmarks.rule): each runs the fits it is timed on at every rung it tries.
-    """
-    for tol in tols:
-        out = run(tol)
-        if accuracy(np.asarray(params_of(out)), ref) <= TARGET:
-            break
-    return tol, out
+    def error(out) -> float:
+        return accuracy(np.asarray(params_of(out)), ref)
+
+    return rule.loosest(tols, run, error, TARGET)[:2]
 
 
 def run_peer(name, fit_one, tols, settings, batch, ref, jobs=1) -> Row:

@@ -23,7 +23,7 @@ import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 import jaxglm as jg
-from benchmarks import batched, multinomial, wide
+from benchmarks import batched, enet_path, multinomial, wide
 from benchmarks.adapters import all_adapters
 from benchmarks.first_call import LIBRARIES, measure_script
 from benchmarks.problems import Problem
@@ -47,6 +47,7 @@ def test_every_tool_builds_its_ladder_by_the_rule_from_its_own_default():
     assert wide.SKLEARN_TOLS == ladder(1e-4) and wide.JAXGLM_TOLS["float64"] == ladder(1e-8)
     assert multinomial.JAXGLM_TOLS == ladder(1e-8) and multinomial.SKLEARN_TOLS == ladder(1e-4)
     assert batched.GLMAX_TOLS == ladder(1e-3)
+    assert enet_path.TOLS == {kind: ladder(tol) for kind, tol in enet_path.DEFAULT_TOLS.items()}
 
 
 class _Fit(NamedTuple):  # what batched.py reads of a jaxglm batch result
@@ -108,6 +109,10 @@ def test_the_declared_defaults_are_the_libraries_own():
         model.fit(rng.normal(size=(20, 2)), rng.normal(size=20))
         assert GeneralizedLinearRegressor().gradient_tol is None
         assert declared["glum"] == model._gradient_tol
+        path = GeneralizedLinearRegressor(family="binomial", l1_ratio=0.5, alpha_search=True)
+        path.fit(rng.normal(size=(20, 2)), rng.integers(0, 2, size=20))
+        assert enet_path.DEFAULT_TOLS["glum path"] == path._gradient_tol  # irls-cd's default
+    assert enet_path.DEFAULT_TOLS["jaxglm path"] == jg.ProxNewton().tol
 
 
 @pytest.mark.parametrize("family", ["logistic", "poisson", "gamma_log"])
