@@ -15,10 +15,10 @@ jaxglm runs as ``fit_many`` with its default (``method=None``), with ``method="v
 
 Accuracy: every fit is compared with a tight reference (a batched NumPy Newton to 1e-10
 standard errors); a tool's accuracy is the worst ``max_j |params_j - ref_j| / SE_j`` over
-its fits, and it must be at most 1e-3 SE. Each peer runs at the loosest of its tolerances
-that meets a third of it on the first 50 fits (then all fits are checked); JAX tools are checked on
-every fit. Times are one run of the whole batch after the calibration (peers, the jaxglm
-loop) or the fastest of three after a warm-up (JAX tools, whose runs are short); JAX tools'
+its fits, and it must be at most 1e-3 SE. Every calibrated tool (the peers, glmax and the
+calibrated jaxglm rows) runs at the loosest rung of its ladder whose fits meet the target on
+the very fits it is timed on (:func:`loosest`: one acceptance for every tool). Times are the
+fastest of three runs after that calibration (the warm-up) for every tool; JAX tools'
 compile time is their first call minus that, reported apart.
 Python loops on ``poisson_tiny`` are timed on the first 1,000 fits (100 with ``--quick``)
 and scaled to the batch size (marked). Peers run with BLAS on one thread (threadpoolctl),
@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import rule
 from benchmarks.first_call import measure_script
 from benchmarks.rule import (
     THREAD_VARIABLES,
@@ -278,14 +279,24 @@ def peer_tools(batch: Batch) -> dict[str, tuple[Callable, tuple, str]]:
     }  # fmt: skip
 
 
-def run_peer(name, fit_one, tols, settings, batch, ref, jobs=1) -> Row:
-    """Calibrate on the first 50 fits, then time the batch (or its first PEER_SUBSET) the
-    same way as the JAX tools: the fastest of ``REPEATS`` runs after the calibration (the
-    warm-up). ``jobs=2``: the loop spread over two processes (joblib, half the fits each),
-    each BLAS on one thread, so that the loop uses both cores as XLA does.
+def loosest(tols: tuple[float, ...], run: Callable[[float], Any], params_of, ref):
+    """``(tol, output)``: :func:`benchmarks.rule.loosest` with this script's accuracy (the
+    worst fit's, of ``params_of(output)`` against ``ref``) and :data:`TARGET`: the one
+    acceptance of every calibrated tool here, peers, glmax and jaxglm alike, each at every
+    rung it tries running the fits it is timed on."""
 
-    The calibration asks for a third of the target, so that the loosest tolerance found on
-    50 fits also holds on the others (checked: the table reports the worst fit).
+    def error(out) -> float:
+        return accuracy(np.asarray(params_of(out)), ref)
+
+    return rule.loosest(tols, run, error, TARGET)[:2]
+
+
+def run_peer(name, fit_one, tols, settings, batch, ref, jobs=1) -> Row:
+    """Calibrate (:func:`loosest`) on the fits that are timed, the batch or its first
+    PEER_SUBSET, then time them the same way as the JAX tools: the fastest of ``REPEATS``
+    runs after the calibration (the warm-up). ``jobs=2``: the loop spread over two processes
+    (joblib, half the fits each), each BLAS on one thread, so that the loop uses both cores
+    as XLA does.
 
     BLAS runs on one thread: on these small problems threads only add synchronization,
     and on a shared 2-core machine a busy-waiting second BLAS thread made the peers up to
@@ -295,11 +306,8 @@ def run_peer(name, fit_one, tols, settings, batch, ref, jobs=1) -> Row:
 
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
-        for tol in tols:
-            params, _ = _loop(fit_one, min(50, batch.m), tol)
-            if accuracy(params, ref) <= TARGET / 3:
-                break
         count = _loop_count(batch)
+        tol, _ = loosest(tols, lambda t: _loop(fit_one, count, t, jobs), lambda o: o[0], ref)
         times = []
         for _ in range(REPEATS):
             start = time.perf_counter()
@@ -406,12 +414,17 @@ MINIMAL = "jaxglm fit_many minimal"
 #: default (1e-8), as every peer's from its own.
 JAXGLM_TOLS = ladder(1e-8)
 
+#: glmax's ladder: from IRLSFitter's default tol (1e-3).
+GLMAX_TOLS = ladder(1e-3)
+
 
 def run_jaxglm(name, fn, settings, batch, ref) -> Row:
-    for _, candidate in getattr(fn, "ladder", ()):  # the first that meets a third of the target
-        fn = candidate
-        if accuracy(np.asarray(candidate().params), ref) <= TARGET / 3:
-            break
+    """A jaxglm row: at its settings, or, for a row with a ``ladder``, calibrated by
+    :func:`loosest` as every other tool; then timed by :func:`_timed_jax`."""
+    if hasattr(fn, "ladder"):
+        candidates = dict(fn.ladder)
+        tol, _ = loosest(tuple(candidates), lambda t: candidates[t](), lambda r: r.params, ref)
+        fn = candidates[tol]
     tol = fn.keywords.get("tol") if hasattr(fn, "keywords") else None
     if tol is not None:
         settings = f"{settings}; tol={tol:g}"
@@ -445,12 +458,15 @@ def glmax_batch(batch: Batch, tol: float) -> Callable[[], Any]:
 
 def run_glmax(batch: Batch, ref) -> Row:
     """glmax IRLS under ``jax.jit(jax.vmap(...))``; benchmarks.rule's ladder from its default
-    (1e-3), the first rung that meets the target (as jaxglm's calibrated row)."""
-    for tol in ladder(1e-3):
-        seconds, compile_s, res = _timed_jax(glmax_batch(batch, tol))
-        acc = accuracy(np.asarray(res.params.beta), ref)
-        if acc <= TARGET:
-            break
+    (1e-3), calibrated by :func:`loosest` as every other tool, then timed."""
+    import jax
+
+    def run(tol):
+        return jax.block_until_ready(glmax_batch(batch, tol)())
+
+    tol, _ = loosest(GLMAX_TOLS, run, lambda r: r.params.beta, ref)
+    seconds, compile_s, res = _timed_jax(glmax_batch(batch, tol))
+    acc = accuracy(np.asarray(res.params.beta), ref)
     settings = f"jit(vmap(glmax.fit)), IRLSFitter; tol={tol:g}"
     n_iter = np.asarray(res.num_iters)
     return Row("glmax vmap", settings, seconds, compile_s, acc, n_iter, tol=tol)
@@ -634,9 +650,10 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(machine) + "\n")
     print(
         "Rule (benchmarks.rule): every tool's tolerance ladder from 100x looser than its "
-        "library's default in half-decade steps, the loosest meeting a third of the target "
-        f"on the first 50 fits kept; every tool the fastest of {REPEATS} runs after its "
-        "warm-up; loop peers on one BLAS thread, in one process and over two (joblib); "
+        "library's default in half-decade steps, the loosest whose fits meet the target on "
+        "the fits it is timed on kept (peers, glmax and jaxglm alike); every tool the "
+        f"fastest of {REPEATS} runs after its warm-up; loop peers on one BLAS thread, in one "
+        "process and over two (joblib); "
         "'x fastest peer' is a time ratio (below 1: faster than the peer). First call: the "
         "row's fit of the whole batch (loops on poisson_tiny too: no subset, no scaling), in "
         "a fresh process from before the library's import to the result "

@@ -3,8 +3,9 @@
 - **Tolerance ladder.** Each library is run with its own tolerance parameter (they stop on
   different quantities: a gradient, a deviance change, a Newton decrement), starting
   :data:`LOOSER` times looser than that library's default and tightening in half-decade
-  steps (:func:`ladder`). The loosest rung that meets the accuracy target is kept; none is
-  skipped or added for one tool.
+  steps (:func:`ladder`). The loosest rung that meets the accuracy target is kept
+  (:func:`loosest`); none is skipped or added for one tool, and no tool is held to a
+  tighter bar than the target.
 - **Repeats.** After the calibration run (which is also the warm-up), every tool of a table
   is timed the same number of times and the same statistic is reported (``run.py``: the
   median of ``--repeats``); compile time (JAX tools) is reported beside it.
@@ -31,6 +32,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 LOOSER = 100.0
 """A ladder starts this many times looser than the library's default tolerance."""
@@ -56,6 +61,25 @@ def ladder(default: float, decades: float = DECADES) -> tuple[float, ...]:
     start = math.log10(LOOSER * default)
     n = round(decades * STEPS_PER_DECADE)
     return tuple(float(f"{10 ** (start - k / STEPS_PER_DECADE):.3g}") for k in range(n + 1))
+
+
+def loosest(
+    tols: Sequence[float], run: Callable[[float], T], error: Callable[[T], float], target: float
+) -> tuple[float, T, float]:
+    """``(tol, output, error)`` of the first (loosest) of ``tols`` whose ``run(tol)`` has
+    ``error(output) <= target``, else of the last (tightest): the one acceptance of every
+    calibrated tool (a tool's runs at the rungs it tries are the same fits it is timed on).
+
+    Example:
+        >>> loosest((1e-2, 1e-3, 1e-4), lambda tol: 5 * tol, lambda out: out, 1e-2)
+        (0.001, 0.005, 0.005)
+    """
+    for tol in tols:
+        out = run(tol)
+        err = error(out)
+        if err <= target:
+            break
+    return tol, out, err
 
 
 def load_per_core() -> float:

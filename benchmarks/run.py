@@ -33,7 +33,7 @@ from benchmarks.machine import describe_machine
 from benchmarks.problems import Problem, load_problem, problem_specs
 from benchmarks.reference import Reference, accuracy, reference_solution
 from benchmarks.report import ProblemResult, Row, markdown_section, plot, prepend_section
-from benchmarks.rule import add_first_call_option, load_note, load_per_core
+from benchmarks.rule import add_first_call_option, load_note, load_per_core, parse_pinned
 
 #: Accuracy targets, in standard errors of the reference, by dtype.
 TARGETS = {"float64": 1e-3, "float32": 1e-2}
@@ -99,7 +99,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="stop timing a tool on a problem once its timed runs exceed this many seconds",
     )
     add_first_call_option(parser)
-    args = parser.parse_args(argv)
+    args = parse_pinned(parser, argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     return args

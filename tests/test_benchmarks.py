@@ -5,6 +5,7 @@ every accuracy column is measured against agrees with statsmodels; the scripts' 
 references (wide, multinomial) are not jaxglm's and agree with another library; first calls
 start with no library loaded; --cores pins."""
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -13,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 import jaxglm as jg
-from benchmarks import batched, multinomial, wide
+from benchmarks import batched, enet_path, multinomial, wide
 from benchmarks.adapters import all_adapters
 from benchmarks.first_call import LIBRARIES, measure_script
 from benchmarks.problems import Problem
@@ -43,6 +46,49 @@ def test_every_tool_builds_its_ladder_by_the_rule_from_its_own_default():
     assert batched.JAXGLM_TOLS == ladder(1e-8)
     assert wide.SKLEARN_TOLS == ladder(1e-4) and wide.JAXGLM_TOLS["float64"] == ladder(1e-8)
     assert multinomial.JAXGLM_TOLS == ladder(1e-8) and multinomial.SKLEARN_TOLS == ladder(1e-4)
+    assert batched.GLMAX_TOLS == ladder(1e-3)
+    assert enet_path.TOLS == {kind: ladder(tol) for kind, tol in enet_path.DEFAULT_TOLS.items()}
+
+
+class _Fit(NamedTuple):  # what batched.py reads of a jaxglm batch result
+    params: np.ndarray
+    n_iter: np.ndarray
+
+
+def _fake_batch_fit(tol: float, scale: float) -> _Fit:
+    """Every member's parameters ``scale * tol`` standard errors from a zero reference."""
+    return _Fit(np.full((4, 3), scale * tol), np.ones(4))
+
+
+def test_every_batched_tool_keeps_the_loosest_rung_meeting_the_target_itself(monkeypatch):
+    """batched.py's one acceptance (batched.loosest) for the loop peers, glmax and jaxglm's
+    calibrated rows: the loosest rung whose fits are within 1e-3 SE, not a third of it for
+    some tools (fake fits whose error is proportional to the tolerance; nothing is compiled)."""
+    rng = np.random.default_rng(0)
+    batch = batched.Batch("logistic_separate", "logistic", rng.normal(size=(4, 30, 2)),
+                          rng.integers(0, 2, size=(4, 30)) * 1.0)  # fmt: skip
+    ref = (np.zeros((4, 3)), np.ones((4, 3)))
+
+    def peer(i, tol):
+        return np.full(3, 5 * tol), 1
+
+    row = batched.run_peer("fake peer", peer, ladder(1e-4), "tol", batch, ref)
+    assert row.tol == 1e-4 and row.accuracy == pytest.approx(5e-4)  # 3.16e-4 gives 1.6e-3 SE
+
+    def glmax_batch(batch, tol):
+        beta = np.full((4, 3), 0.5 * tol)
+        return lambda: SimpleNamespace(params=SimpleNamespace(beta=beta), num_iters=np.ones(4))
+
+    monkeypatch.setattr(batched, "glmax_batch", glmax_batch)
+    assert batched.run_glmax(batch, ref).tol == 1e-3  # 3.16e-3 gives 1.6e-3 SE
+
+    def jaxglm_row():
+        raise AssertionError("calibrated by run_jaxglm")
+
+    jaxglm_row.ladder = [
+        (tol, functools.partial(_fake_batch_fit, tol=tol, scale=5e3)) for tol in batched.JAXGLM_TOLS
+    ]
+    assert batched.run_jaxglm("fake jaxglm", jaxglm_row, "", batch, ref).tol == 1e-7
 
 
 def test_the_declared_defaults_are_the_libraries_own():
@@ -63,6 +109,10 @@ def test_the_declared_defaults_are_the_libraries_own():
         model.fit(rng.normal(size=(20, 2)), rng.normal(size=20))
         assert GeneralizedLinearRegressor().gradient_tol is None
         assert declared["glum"] == model._gradient_tol
+        path = GeneralizedLinearRegressor(family="binomial", l1_ratio=0.5, alpha_search=True)
+        path.fit(rng.normal(size=(20, 2)), rng.integers(0, 2, size=20))
+        assert enet_path.DEFAULT_TOLS["glum path"] == path._gradient_tol  # irls-cd's default
+    assert enet_path.DEFAULT_TOLS["jaxglm path"] == jg.ProxNewton().tol
 
 
 @pytest.mark.parametrize("family", ["logistic", "poisson", "gamma_log"])
@@ -169,7 +219,7 @@ def test_a_script_first_call_runs_in_a_fresh_process():
     "script",
     [
         "batched", "compile_phases", "enet_path", "first_fit", "interleaved", "multinomial",
-        "progress_cost", "sharded", "streaming", "wide",
+        "progress_cost", "run", "sharded", "streaming", "wide",
     ],
 )  # fmt: skip
 def test_every_script_pins_and_prints_the_machine_and_its_load(script):
