@@ -18,15 +18,15 @@ names ``C(firm)[T.IBM]`` are stored as jaxglm's ``firm[IBM]``; the dense columns
 ``scipy.stats.gamma``; statsmodels' ``llf`` uses the Pearson scale instead).
 """
 
-import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.stats as st
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+
+from tests.references._named import write_or_check
 
 OUT = Path(__file__).parent / "design_references.json"
 
@@ -69,14 +69,4 @@ def compute() -> dict:
 
 
 if __name__ == "__main__":
-    new = compute()
-    if "--check" in sys.argv:
-        old = json.loads(OUT.read_text())
-        for key, ref in old.items():
-            for stat in ("params", "bse"):
-                a, b = np.array(list(ref[stat].values())), np.array(list(new[key][stat].values()))
-                assert np.allclose(a, b, rtol=1e-10, atol=0), (key, stat)
-            assert np.isclose(ref["llf"], new[key]["llf"], rtol=1e-12), key
-        print("design references: ok")
-    else:
-        OUT.write_text(json.dumps(new, indent=1) + "\n")
+    write_or_check(compute(), OUT, "design")
