@@ -560,27 +560,30 @@ def factor(H: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
     """
     if isinstance(H, BlockGram):
         return _factor_blocks(H)
-    diag = jnp.diagonal(H)
-    d = jnp.where(diag > 0, lax.rsqrt(jnp.where(diag > 0, diag, 1.0)), jnp.nan)
-    L = jnp.linalg.cholesky(H * d[:, None] * d[None, :])
-    pivots = jnp.diagonal(L) ** 2
-    ok = jnp.all(jnp.isfinite(L)) & (jnp.min(pivots) > rank_tolerance(H.dtype, H.shape[0] - 1))
+    d = _inverse_sqrt(jnp.diagonal(H))
+    L, ok = _checked_cholesky(H * d[:, None] * d[None, :], H.shape[0])
     return (L, d), ok
 
 
 def _inverse_sqrt(diag: jax.Array) -> jax.Array:
+    """``diag^-1/2``, NaN where ``diag <= 0`` (a column without weight: the factor fails)."""
     return jnp.where(diag > 0, lax.rsqrt(jnp.where(diag > 0, diag, 1.0)), jnp.nan)
+
+
+def _checked_cholesky(S: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """The Cholesky factor of the scaled ``S`` and whether it is usable: finite, every
+    squared pivot above :func:`rank_tolerance` for a ``k x k`` system."""
+    L = jnp.linalg.cholesky(S)
+    ok = jnp.all(jnp.isfinite(L)) & (jnp.min(jnp.diagonal(L) ** 2) > rank_tolerance(S.dtype, k - 1))
+    return L, ok
 
 
 def _factor_blocks(H: BlockGram) -> tuple[BlockFactors, jax.Array]:
     d_other, d_inside = _inverse_sqrt(jnp.diagonal(H.A)), _inverse_sqrt(H.d)
     B = H.B * d_other[:, None] * d_inside[None, :]
     schur = H.A * d_other[:, None] * d_other[None, :] - jnp.matmul(B, B.T, precision=_HIGHEST)
-    L = jnp.linalg.cholesky(schur)
-    pivots = jnp.diagonal(L) ** 2
-    finite = jnp.all(jnp.isfinite(L)) & jnp.all(jnp.isfinite(d_inside))
-    ok = finite & (jnp.min(pivots) > rank_tolerance(H.dtype, H.shape[0] - 1))
-    return BlockFactors(L, d_other, d_inside, B, H.lo), ok
+    L, ok = _checked_cholesky(schur, H.shape[0])
+    return BlockFactors(L, d_other, d_inside, B, H.lo), ok & jnp.all(jnp.isfinite(d_inside))
 
 
 def _solve_blocks(f: BlockFactors, b: jax.Array) -> jax.Array:

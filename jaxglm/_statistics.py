@@ -76,13 +76,13 @@ def separation_status(
     extreme = (problem.w > 0) & ((mu <= 10 * eps) | (mu >= 1 - 10 * eps))
     # a decision, not differentiated (cond_any's batching rule has no linearization)
     operand = lax.stop_gradient((problem, params, eta, mu, extreme))
-    separated = cond_any(jnp.any(extreme), _diverging, _not_diverging, operand)
+    separated = cond_any(jnp.any(extreme), _diverging, _false, operand)
     if problem.penalty.shape[0] > 1:
         separated = separated & ~jnp.all(M.penalized(problem)[1:])
     # As the diverging rows' weights vanish the information turns singular, and the solver
     # may stop on that first: RANK_DEFICIENT is separation when the design has full rank.
     singular = separated & (status == Status.RANK_DEFICIENT)
-    full_rank = cond_any(singular, _full_rank, _not_diverging, lax.stop_gradient(problem))
+    full_rank = cond_any(singular, _full_rank, _false, lax.stop_gradient(problem))
     replace = separated & ((status == Status.CONVERGED) | (status == Status.MAX_ITER)
                            | (status == Status.LINE_SEARCH_FAILED) | full_rank)  # fmt: skip
     return jnp.where(replace, Status.SEPARATION, status).astype(status.dtype)
@@ -102,7 +102,8 @@ def _diverging(operand) -> jax.Array:
     return ~ok | jnp.any(extreme & (move > jnp.sqrt(eps) * (1.0 + jnp.abs(eta))))
 
 
-def _not_diverging(operand) -> jax.Array:
+def _false(operand) -> jax.Array:
+    """The branch not taken: False (not diverging; not of full rank)."""
     return jnp.asarray(False)
 
 
@@ -110,7 +111,8 @@ def _full_rank(problem: M.Problem) -> jax.Array:
     """Whether the prior-weighted Gram ``[1 X]^T diag(w) [1 X]`` (plus the penalty)
     factors: the design's own rank, whatever the fitted weights."""
     H = M.hessian(problem, jnp.ones_like(problem.w))
-    return _linalg.factor(_linalg.pin_intercept(H, H[0], problem.fit_intercept)[0])[1]
+    H, _ = _linalg.pin_intercept(H, jnp.zeros_like(H[0]), problem.fit_intercept)
+    return _linalg.factor(H)[1]
 
 
 def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> jax.Array:
