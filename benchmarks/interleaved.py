@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
             for tool in tools:
                 data = tool.prepare(problem)
                 target = TARGETS[tool.DTYPE]
-                tol, _, out, _, compile_s = _calibrate(tool, data, ref, target, args.budget)
+                tol, _, out, _, compile_s, _ = _calibrate(tool, data, ref, target, args.budget)
                 acc = accuracy(ref, out.coef, out.intercept)
                 runs[tool.NAME] = (tool, data, tol, acc, out.n_iter, compile_s, [])
             for _ in range(args.rounds):

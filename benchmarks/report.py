@@ -41,6 +41,8 @@ class Row:
             (:mod:`benchmarks.first_call`); None when not measured.
         first_cached_s: the same with JAX's persistent compilation cache warm (JAX tools).
         tol: the tolerance the row ran at (None: the library's default).
+        budget_stopped: whether ``--budget`` ended the tolerance ladder before a rung met
+            the target and before its tightest rung.
     """
 
     tool: str
@@ -61,6 +63,7 @@ class Row:
     first_s: float | None = None
     first_cached_s: float | None = None
     tol: float | None = None
+    budget_stopped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -212,7 +215,11 @@ def _problem_table(result: ProblemResult) -> list[str]:
             continue
         runs = "" if r.runs >= 3 else f" ({r.runs} run{'s' if r.runs > 1 else ''})"
         compile_s = "-" if r.compile_s is None else f"{r.compile_s:.2f}"
-        mark = "" if r.ok else f" (target {r.target:g} not met)"
+        mark = (
+            ""
+            if r.ok
+            else f" (target {r.target:g} not met{'; budget' if r.budget_stopped else ''})"
+        )
         first = "-" if r.first_s is None else f"{r.first_s:.2f}"
         cached = "-" if r.first_cached_s is None else f"{r.first_cached_s:.2f}"
         first_ratio = "-" if r.first_s is None else f"{r.first_s / first_peer:.2f}"

@@ -21,7 +21,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -129,7 +129,8 @@ def _bench(adapter: Adapter, problem: Problem, ref: Reference, repeats: int, bud
     tol = adapter.TOLS[0]
     try:
         data = adapter.prepare(problem)
-        tol, seconds, out, caught, compile_s = _calibrate(adapter, data, ref, target, budget)
+        calibration = _calibrate(adapter, data, ref, target, budget)
+        tol, seconds, out, caught, compile_s, budget_stopped = calibration
         times = [seconds]  # a fit that misses its target is timed once: by its calibration
         if accuracy(ref, out.coef, out.intercept) <= target:
             times = []
@@ -160,13 +161,35 @@ def _bench(adapter: Adapter, problem: Problem, ref: Reference, repeats: int, bud
         solver=out.solver,
         covariance=out.covariance,
         warnings=caught,
+        budget_stopped=budget_stopped,
         **common,
     )
 
 
+class Calibration(NamedTuple):
+    """What :func:`_calibrate` found.
+
+    Attributes:
+        tol: the tolerance kept.
+        seconds: wall time of its fit (compile excluded).
+        out: that fit's output.
+        warnings: that fit's distinct warnings.
+        compile_s: the compile time (None for non-JAX tools).
+        budget_stopped: whether ``--budget`` ended the ladder before a rung met the target
+            and before its tightest rung (a tighter rung might have met it).
+    """
+
+    tol: float | None
+    seconds: float
+    out: FitOutput
+    warnings: tuple[str, ...]
+    compile_s: float | None
+    budget_stopped: bool
+
+
 def _calibrate(
     adapter: Adapter, data: Any, ref: Reference, target: float, budget: float
-) -> tuple[float | None, float, FitOutput, tuple[str, ...], float | None]:
+) -> Calibration:
     """Fit at ``adapter.TOLS`` in turn until one meets ``target``; the last fit is the warm-up.
 
     Tightening also stops when the calibration fits add up to more than ``budget`` seconds
@@ -175,13 +198,12 @@ def _calibrate(
     tolerance: compile time = first call - second call.
 
     Returns:
-        ``(tol, seconds, out, warnings, compile_s)``: the tolerance kept, the wall time,
-        output and warnings of its fit (compile excluded), and the compile time (None for
-        non-JAX tools).
+        The :class:`Calibration`.
     """
     compile_s = None
     spent = 0.0
-    for tol in adapter.TOLS:
+    budget_stopped = False
+    for rung, tol in enumerate(adapter.TOLS):
         seconds, out, caught = _timed(adapter, data, tol)
         spent += seconds
         if compile_s is None and adapter.USES_JAX:
@@ -190,8 +212,9 @@ def _calibrate(
             compile_s = max(first - seconds, 0.0)
         met = accuracy(ref, out.coef, out.intercept) <= target
         if met or spent > budget:
+            budget_stopped = not met and rung < len(adapter.TOLS) - 1
             break
-    return tol, seconds, out, caught, compile_s
+    return Calibration(tol, seconds, out, caught, compile_s, budget_stopped)
 
 
 def _timed(
@@ -241,7 +264,8 @@ def _notes(repeats: int, missing: list[str]) -> list[str]:
         "float64 NumPy Newton to 1e-10 SE, SE from the expected information. Targets: "
         f"{TARGETS['float64']:g} SE (float64), {TARGETS['float32']:g} SE (float32); each "
         "tool runs at the loosest of its tolerances that meets the target (else at the "
-        "tightest, marked 'not met'); every tool's ladder follows benchmarks.rule: from 100x "
+        "tightest, marked 'not met'; 'budget' when --budget ended its ladder before the "
+        "tightest rung); every tool's ladder follows benchmarks.rule: from 100x "
         "looser than its library's default, in half-decade steps.",
         "- compile (s): JAX tools' first call minus a second identical call (a later problem "
         "of the same family and shape reuses the compiled program).",

@@ -23,11 +23,12 @@ import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 import jaxglm as jg
-from benchmarks import batched, enet_path, multinomial, wide
-from benchmarks.adapters import all_adapters
+from benchmarks import batched, enet_path, multinomial, run, wide
+from benchmarks.adapters import FitOutput, all_adapters
 from benchmarks.first_call import LIBRARIES, measure_script
+from benchmarks.floor import Floor
 from benchmarks.problems import Problem
-from benchmarks.reference import _newton
+from benchmarks.reference import Reference, _newton
 from benchmarks.rule import LOOSER, ladder
 
 
@@ -89,6 +90,33 @@ def test_every_batched_tool_keeps_the_loosest_rung_meeting_the_target_itself(mon
         (tol, functools.partial(_fake_batch_fit, tol=tol, scale=5e3)) for tol in batched.JAXGLM_TOLS
     ]
     assert batched.run_jaxglm("fake jaxglm", jaxglm_row, "", batch, ref).tol == 1e-7
+
+
+def test_a_ladder_ended_by_the_budget_is_marked_apart_from_an_exhausted_one():
+    """run._calibrate keeps the loosest rung meeting the target; a row that misses it says
+    whether --budget ended the ladder early (a tighter rung might have met it) or the ladder
+    ran out; the report prints the difference (a fake tool whose error is 10 x its tol)."""
+    tool = SimpleNamespace(TOLS=(1e-3, 1e-4, 1e-5), USES_JAX=False)
+    tool.fit = lambda data, tol: FitOutput(np.full(2, 10 * tol), 0.0, 1)
+    ref = Reference(np.zeros(3), np.ones(3), 1)
+    met = run._calibrate(tool, None, ref, target=1e-3, budget=1e9)
+    assert (met.tol, met.budget_stopped) == (1e-4, False)
+    stopped = run._calibrate(tool, None, ref, target=1e-3, budget=-1.0)
+    assert (stopped.tol, stopped.budget_stopped) == (1e-3, True)
+    exhausted = run._calibrate(tool, None, ref, target=1e-9, budget=1e9)
+    assert (exhausted.tol, exhausted.budget_stopped) == (1e-5, False)
+    rows = [
+        run.Row(tool=name, settings="", peer=True, dtype="float64", on_accelerator=False,
+                fit_s=1.0, runs=3, compile_s=None, accuracy=0.01, target=1e-3, n_iter=1,
+                budget_stopped=stopped)
+        for name, stopped in (("early", True), ("ran out", False))
+    ]  # fmt: skip
+    floors = dict.fromkeys(("numpy_float64", "xla_float64", "xla_float32"), Floor(1, 1, 1))
+    lines = run.markdown_section("cmd", "now", [], [], [run._problem_result(
+        SimpleNamespace(name="p", X=np.zeros((4, 2)), cond=1.0), ref, floors, rows)])  # fmt: skip
+    early, ran_out = (next(x for x in lines.splitlines() if x.startswith(f"| {n} ")) for n in
+                      ("early", "ran out"))  # fmt: skip
+    assert "not met; budget)" in early and "not met)" in ran_out
 
 
 def test_the_declared_defaults_are_the_libraries_own():
