@@ -66,15 +66,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         load_before = load_per_core()
         for adapter in adapters:
             row = _bench(adapter, problem, ref, args.repeats, args.budget)
-            if args.first_call and row.error is None:
-                row = _with_first_call(row, adapter, problem)
             outcome = row.error or f"{row.fit_s:.3g} s, accuracy {row.accuracy:.1e} SE"
             _log(f"{problem.name}: {row.tool}: {outcome}")
             rows.append(row)
-        loads.append(f"- {problem.name}: {load_note(load_before, load_per_core())}")
-        results.append(_problem_result(problem, ref, floors[problem.X.shape], rows))
+        result = _problem_result(problem, ref, floors[problem.X.shape], rows)
+        # First calls run in fresh processes once this one has let go of the problem's
+        # arrays: at n = 10^6 a statsmodels fit needs ~8 GB, and its first call as much again.
         del problem
         gc.collect()
+        if args.first_call:
+            rows = [
+                row if row.error else _with_first_call(row, adapter, spec.name)
+                for row, adapter in zip(rows, adapters, strict=True)
+            ]
+            result = dataclasses.replace(result, rows=rows)
+        loads.append(f"- {spec.name}: {load_note(load_before, load_per_core())}")
+        results.append(result)
 
     command = shlex.join(["python", "-m", "benchmarks.run", *argv])
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -105,17 +112,17 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _with_first_call(row: Row, adapter: Adapter, problem: Problem) -> Row:
+def _with_first_call(row: Row, adapter: Adapter, problem_name: str) -> Row:
     """``row`` with its tool's first call in fresh processes, at the calibrated tolerance
     (:mod:`benchmarks.first_call`; a failure leaves the columns empty and is logged)."""
     try:
         first, cached = measure_first_call(
-            adapter.__name__, problem.name, row.tol, adapter.USES_JAX
+            adapter.__name__, problem_name, row.tol, adapter.USES_JAX
         )
     except (subprocess.SubprocessError, ValueError) as e:
-        _log(f"{problem.name}: {row.tool}: first call failed: {e}")
+        _log(f"{problem_name}: {row.tool}: first call failed: {e}")
         return row
-    _log(f"{problem.name}: {row.tool}: first call {first:.2f} s, cached {cached}")
+    _log(f"{problem_name}: {row.tool}: first call {first:.2f} s, cached {cached}")
     return dataclasses.replace(row, first_s=first, first_cached_s=cached)
 
 
