@@ -121,9 +121,9 @@ def test_optax_and_subsampled_newton_match_newton(solver):
     start and preconditioner on every second row of each block) on the design converge to
     Newton's design fit, each to its own stopping rule: Optax's gradient within 1e-8 of
     its start's in whitened coordinates, i.e. about 1e-8 of the start's distance to the
-    optimum, a hundred level effects away from the null model's 0 (measured 4.7e-7 SE);
+    optimum, a hundred level effects away from the null model's 0 (measured 9e-8 SE);
     SubsampledNewton's preconditioned decrement within 1e-8^2 of the objective (measured
-    2.2e-8 SE). Asserted: every coefficient within 1e-5 of its standard error, the bse
+    1.5e-8 SE). Asserted: every coefficient within 1e-5 of its standard error, the bse
     (from the information at each point) within 1e-5 relative."""
     X, _, y, kwargs, _ = data()
     ref = newton_fit()
