@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -46,7 +47,7 @@ def fit(
     fit_intercept: bool = True,
     alpha: ArrayLike = 0.0,
     l1_ratio: float = 0.0,
-    penalty_factor: ArrayLike | None = None,
+    penalty_factor: ArrayLike | Mapping[str, ArrayLike] | None = None,
     solver: AbstractSolver | None = None,
     tol: float | None = None,
     max_iter: int | None = None,
@@ -90,7 +91,9 @@ def fit(
             A number > 0 selects :class:`jaxglm.ProxNewton` (``bse``, ``aic`` and ``bic``
             are then NaN and ``res.kkt_violation`` reports the optimality); a traced value
             (vmap over it) needs ``solver=jaxglm.ProxNewton()``.
-        penalty_factor: (p,) per-feature penalty factors ``f_j >= 0`` (default 1).
+        penalty_factor: (p,) per-feature penalty factors ``f_j >= 0`` (default 1); with a
+            :class:`jaxglm.Design`, also ``{name: factor}`` per categorical block or
+            column (:meth:`jaxglm.Design.penalty_factor`; unnamed columns 1).
         solver: a solver object (default :func:`jaxglm.solvers.default_solver`: Newton
             for p up to about 1,500, else L-BFGS).
         tol, max_iter: override the solver's own defaults when given.
@@ -183,6 +186,7 @@ def fit(
         (3, 500)
     """
     X = designs.for_model(X, fit_intercept)
+    penalty_factor = designs.penalty_factors(X, penalty_factor)
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,

@@ -155,6 +155,14 @@ class AbstractDesign(abc.ABC):
     def check(self) -> None:
         """Raise a ValueError for invalid values (host side)."""
 
+    @abc.abstractmethod
+    def every_row(self, stride: int) -> AbstractDesign:
+        """Rows ``0, stride, 2 stride, ...`` (traceable)."""
+
+    @abc.abstractmethod
+    def square_sums(self, r: jax.Array) -> jax.Array:
+        """``r @ (X * X)``."""
+
 
 def _no_vector_theta(X: AbstractDesign) -> None:
     raise TypeError(
@@ -179,6 +187,26 @@ def zero_gram(X: jax.Array | AbstractDesign, k: int, dtype: jnp.dtype) -> jax.Ar
 def no_columns(X: jax.Array | AbstractDesign) -> jax.Array:
     """``X[:, :0]``: the (n, 0) design of the intercept-only model."""
     return X.no_columns() if isinstance(X, AbstractDesign) else X[:, :0]
+
+
+def every_row(X: jax.Array | AbstractDesign, stride: int) -> jax.Array | AbstractDesign:
+    """``X[::stride]``: a row subsample (a design's from its blocks)."""
+    return X.every_row(stride) if isinstance(X, AbstractDesign) else X[::stride]
+
+
+def column_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:
+    """``r @ X`` ((p,)), one product (a design's from its blocks)."""
+    if isinstance(X, AbstractDesign):
+        return X.score(r)[1:]
+    return jnp.matmul(r, X, precision=_HIGHEST)
+
+
+def square_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:
+    """``r @ (X * X)`` ((p,)), one fused reduction without an (n, p) temporary (a design's
+    from its blocks)."""
+    if isinstance(X, AbstractDesign):
+        return X.square_sums(r)
+    return jnp.sum(r[:, None] * X * X, axis=0)
 
 
 def times(X: jax.Array, v: jax.Array) -> jax.Array:

@@ -141,8 +141,10 @@ def resolve_spec(
         statistics: the statistics level, as :func:`jaxglm.fit_many`.
         precision: None or ``"mixed"`` (:func:`jaxglm.fit`); ``"mixed"`` needs x64 on.
         design: ``X`` is a :class:`jaxglm.Design` (categorical or sparse blocks): the
-            default solver is then ``Newton()``, and what designs do not run yet (paths,
-            Multinomial, mixed precision, solvers without ``supports_designs``) is refused.
+            default solver is then ``Newton()`` (``ProxNewton()`` for an L1 penalty or a
+            path), and what designs do not run (Multinomial, mixed precision, solvers
+            without ``supports_designs``, more columns than the solver's
+            ``max_design_columns``) is refused.
 
     Returns:
         The specification.
@@ -189,17 +191,15 @@ def resolve_spec(
         )
     n, p = tuple(x_shape[-2:]) if len(x_shape) >= 2 else (0, 0)
     if design:
-        _check_design_options(path, family, precision)
-        solver = solvers.Newton() if solver is None and not (traced_l1 or l1_ratio > 0) else solver
+        _check_design_options(family, precision)
+        if solver is None and not (traced_l1 or l1_ratio > 0 or path):
+            solver = solvers.Newton()
     solver = solvers.resolve(
         solver, n, p, l1=traced_l1 or l1_ratio > 0, warm_starts=path,
         vector_theta=bool(family.event_ndim), tol=tol, max_iter=max_iter,
     )  # fmt: skip
-    if design and not solver.supports_designs:
-        raise TypeError(
-            f"{solver.name} does not run on a jaxglm.Design (its steps read X's columns "
-            "directly): use solver=jaxglm.Newton() (the default for designs)"
-        )
+    if design:
+        _check_design_solver(solver, p)
     cov_type = _cov_type(cov_type)
     if (cov_type == "cluster") != (groups is not None):
         raise ValueError("groups= is required with cov_type='cluster', and only used there")
@@ -219,13 +219,27 @@ def resolve_spec(
     )  # fmt: skip
 
 
-def _check_design_options(path: bool, family: F.Family, precision: Any) -> None:
-    """TypeError for what a :class:`jaxglm.Design` does not run (yet)."""
-    if path:
+def _check_design_solver(solver: solvers.AbstractSolver, p: int) -> None:
+    """TypeError for a solver that does not run on a :class:`jaxglm.Design`, ValueError
+    for a design wider than the dense matrix the solver forms allows."""
+    if not solver.supports_designs:
         raise TypeError(
-            "jaxglm.path and jaxglm.cv do not take a jaxglm.Design yet: fit each alpha with "
-            "jaxglm.fit, or pass a dense X"
+            f"{solver.name} does not run on a jaxglm.Design (its steps read rows or columns "
+            "of X directly): use Newton (the default for designs), SubsampledNewton, "
+            "ProxNewton or full-batch Optax (batch_size=None)"
         )
+    top = solver.max_design_columns
+    if top is not None and p > top:
+        raise ValueError(
+            f"{solver.name} forms a dense (p+1) x (p+1) matrix: it runs on designs of at most "
+            f"{top:,} columns, this one has {p:,} (levels counted). Fit a ridge penalty with "
+            "Newton (l1_ratio=0), whose solve eliminates a large categorical block, or merge "
+            "rare levels"
+        )
+
+
+def _check_design_options(family: F.Family, precision: Any) -> None:
+    """TypeError for what a :class:`jaxglm.Design` does not run."""
     if family.event_ndim:
         raise TypeError(f"a jaxglm.Design runs families with a scalar theta, not {family.name}")
     if precision is not None:

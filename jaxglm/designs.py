@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -56,7 +56,15 @@ from jax.experimental import sparse as jsparse
 from jaxglm import _linalg
 from jaxglm._pytree import pytree_dataclass, static_field
 
-__all__ = ["Categorical", "Design", "SparseBlock", "categorical", "design", "for_model"]
+__all__ = [
+    "Categorical",
+    "Design",
+    "SparseBlock",
+    "categorical",
+    "design",
+    "for_model",
+    "penalty_factors",
+]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -328,6 +336,76 @@ class Design(_linalg.AbstractDesign):
             sparse = SparseBlock(sparse.data, sparse.indices, (n_to, sparse.shape[1]))
         return dataclasses.replace(self, dense=dense, categoricals=cats, sparse=sparse)
 
+    def every_row(self, stride: int) -> Design:
+        """Rows ``0, stride, 2 stride, ...`` of every block (a row subsample of
+        :class:`jaxglm.SubsampledNewton` and :class:`jaxglm.Optax`; traceable). The sparse
+        block keeps its number of entries (static shapes): those of the other rows get the
+        value 0."""
+        if stride == 1:
+            return self
+        rows = -(-self.shape[0] // stride)
+        cats = tuple(dataclasses.replace(c, codes=c.codes[::stride]) for c in self.categoricals)
+        sparse = self.sparse
+        if sparse is not None:
+            data, at, cols, s = self._sparse_parts()
+            kept = at % stride == 0
+            indices = jnp.stack([jnp.where(kept, at // stride, 0), cols], axis=1)
+            sparse = SparseBlock(jnp.where(kept, data, 0.0), indices, (rows, s))
+        return dataclasses.replace(
+            self, dense=self.dense[::stride], categoricals=cats, sparse=sparse
+        )
+
+    def penalty_factor(self, factors: Mapping[str, Any]) -> np.ndarray:
+        """The (p,) per-column penalty factors (``penalty_factor=`` of :func:`jaxglm.fit`,
+        :func:`jaxglm.path`, :func:`jaxglm.cv`) from factors per block or column.
+
+        Args:
+            factors: ``{name: factor}``: a categorical block's name sets every column of
+                the block (a number, or one value per column), a column's name (a dense
+                or sparse column, or a level ``name[level]``) sets that column; columns
+                not named keep 1. A factor 0 leaves the columns unpenalized (glmnet's
+                ``penalty.factor``; glum's ``P1``/``P2`` given per name).
+
+        Returns:
+            The (p,) factors, in the order of :attr:`columns`, with the reference levels
+            set as in the fit (call it on ``X.for_model(fit_intercept)``; the entry points
+            expand a mapping themselves).
+
+        Raises:
+            ValueError: a name that is neither a categorical block nor a column, or values
+                that do not match the block's columns.
+
+        Example:
+            >>> import numpy as np, jaxglm as jg
+            >>> X = jg.design(np.ones((4, 2)), [jg.categorical([0, 2, 1, 2], name="g")])
+            >>> X.for_model(True).penalty_factor({"x1": 0.0, "g": 2.0}).tolist()
+            [0.0, 1.0, 2.0, 2.0]
+        """
+        out = np.ones(self.shape[1])
+        starts = self._offsets()[:-1]
+        blocks = {
+            c.name: (a, a + c.n_columns) for c, a in zip(self.categoricals, starts, strict=True)
+        }
+        columns = {name: j for j, name in enumerate(self.columns)}
+        for name, value in factors.items():
+            if name in blocks:
+                lo, hi = blocks[name]
+            elif name in columns:
+                lo, hi = columns[name], columns[name] + 1
+            else:
+                raise ValueError(
+                    f"penalty_factor names {name!r}, which is neither a categorical block "
+                    f"{tuple(blocks)} nor a column of the design"
+                )
+            value = np.asarray(value, dtype=float)
+            if value.ndim > 1 or value.size not in (1, hi - lo):
+                raise ValueError(
+                    f"penalty_factor[{name!r}] must be a number or {hi - lo} values, got shape "
+                    f"{value.shape}"
+                )
+            out[lo:hi] = value
+        return out
+
     def check(self) -> None:
         """Raise a ValueError for rows that do not match, codes out of range, or a
         non-finite dense or sparse value (host side, concrete designs)."""
@@ -382,6 +460,17 @@ class Design(_linalg.AbstractDesign):
         if self.sparse is not None:
             data, rows, cols, s = self._sparse_parts()
             parts.append(jax.ops.segment_sum(data * r[rows], cols, num_segments=s))
+        return jnp.concatenate(parts)
+
+    def square_sums(self, r: jax.Array) -> jax.Array:
+        """``r @ (X * X)`` ((p,)): for a categorical block the level sums of ``r`` (a
+        one-hot column is its own square)."""
+        parts = [jnp.sum(r[:, None] * self.dense * self.dense, axis=0)]
+        for c in self.categoricals:
+            parts.append(c.level_sums(r)[c.dropped :])
+        if self.sparse is not None:
+            data, rows, cols, s = self._sparse_parts()
+            parts.append(jax.ops.segment_sum(data * data * r[rows], cols, num_segments=s))
         return jnp.concatenate(parts)
 
     def _head(self, h: jax.Array) -> jax.Array:
@@ -624,6 +713,24 @@ def _rows_of(dense: Any, cats: list[Categorical], sparse: Any) -> int:
     if len(set(counts)) > 1:
         raise ValueError(f"the blocks of a design must have the same rows, got {counts}")
     return counts[0]
+
+
+def penalty_factors(X: Any, penalty_factor: Any) -> Any:
+    """``penalty_factor`` as the entry points take it: a mapping of names to factors
+    expanded by :meth:`Design.penalty_factor` (``X`` a design with its reference levels
+    set), anything else as it is.
+
+    Raises:
+        TypeError: a mapping with an ``X`` that is not a :class:`Design`.
+    """
+    if not isinstance(penalty_factor, Mapping):
+        return penalty_factor
+    if not isinstance(X, Design):
+        raise TypeError(
+            "penalty_factor as {name: factor} needs X to be a jaxglm.Design (its blocks and "
+            "columns are named); pass a (p,) vector for an array X"
+        )
+    return X.penalty_factor(penalty_factor)
 
 
 def for_model(X: Any, fit_intercept: bool) -> Any:

@@ -11,8 +11,10 @@ p) coefficients. Both pass over a row-major copy of ``X.T`` besides ``X`` (made 
 call; ``X^T r`` reads rows, 2.5x faster on XLA:CPU), so they hold two copies of the data.
 
 The grid (glmnet's): ``alpha_max`` is the smallest alpha at which every penalized
-coefficient is 0, ``max_j |g_j| / (l1_ratio f_j)`` with ``g`` the gradient of the
-objective's smooth part at the intercept-only fit (``l1_ratio`` floored at 1e-3 for a ridge
+coefficient is 0, ``max_j |g_j| / (l1_ratio f_j)`` over the columns of factor ``f_j > 0``,
+with ``g`` the gradient of the objective's smooth part at the intercept-only fit, or, when
+some factor is 0, at the fit of the intercept and those unpenalized columns (the path's
+solution at ``alpha_max``, where it starts; ``l1_ratio`` floored at 1e-3 for a ridge
 path, as glmnet); then ``n_alphas`` values log-spaced down to ``alpha_min_ratio * alpha_max``
 (default 1e-4 when ``n > p``, else 1e-2).
 
@@ -29,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -111,7 +114,8 @@ def _problem(X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, a
 
 
 def _alpha_max(problem: M.Problem, eta: jax.Array, l1_ratio, penalty_factor) -> jax.Array:
-    """glmnet's alpha_max from the null model's linear predictor ``eta`` (module docs)."""
+    """glmnet's alpha_max from the linear predictor ``eta`` of the path's first point (the
+    null model, or the unpenalized columns' fit: module docs)."""
     g_rows, _ = M.row_derivatives(problem, eta, fisher=True)
     grad = M.data_gradient(problem, g_rows)[1:]  # (p,) or (p, m): every class's
     ratio = jnp.maximum(l1_ratio, 1e-3)
@@ -121,19 +125,41 @@ def _alpha_max(problem: M.Problem, eta: jax.Array, l1_ratio, penalty_factor) -> 
     return jnp.max(scaled) / ratio
 
 
-def _path_start(problem, l1_ratio, penalty_factor, alpha_min_ratio, solver, alphas, n_alphas):
+def _path_start(
+    problem, l1_ratio, penalty_factor, alpha_min_ratio, solver, alphas, n_alphas, unpenalized
+):  # fmt: skip
     """The grid (``alphas``, or glmnet's when None), R's null model's linear predictor and
     the first fit's start: the null model whose gradient gave ``alpha_max`` (from the
     closed-form start, which ignores the offset, the first fit took steps and kept
     coefficients of ~1e-9), where the first fit is already optimal with coefficients
-    exactly 0."""
+    exactly 0; with ``unpenalized`` (some factor may be 0) the fit of the columns of
+    factor 0 beside it (:func:`_unpenalized_fit`), whose gradient gives ``alpha_max``."""
     eta_null = null_eta(problem)
-    if alphas is None:
-        alphas = _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
     start = null_params(problem)  # slopes 0
     if problem.fit_intercept:
         start = start.at[0].set(M.weighted_mean(problem, eta_null - problem.offset))
-    return alphas, eta_null, (start, solver.first_carry(problem, start))
+    carry = solver.first_carry(problem, start)
+    eta_first = eta_null
+    if unpenalized:
+        start, carry = _unpenalized_fit(problem, penalty_factor, solver, start, carry)
+        eta_first = carry.eta
+    if alphas is None:
+        alphas = _grid(problem, eta_first, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
+    return alphas, eta_null, (start, carry)
+
+
+def _unpenalized_fit(problem, penalty_factor, solver, start, carry):
+    """glmnet's first fit when a penalty factor is 0: the intercept and the columns of
+    factor 0 fitted, every other coefficient held at exactly 0 by an L1 weight that no
+    gradient reaches (the square root of the dtype's largest number). That is the solution
+    at ``alpha_max`` and above; its gradient gives ``alpha_max`` (module docs). With no
+    factor 0 it is the start itself (the solver stops before its first step)."""
+    dtype = start.dtype
+    big = jnp.sqrt(jnp.finfo(dtype).max).astype(dtype)
+    l1 = jnp.concatenate([jnp.zeros(1, dtype), jnp.where(penalty_factor > 0, big, 0.0)])
+    prob = dataclasses.replace(problem, penalty=jnp.zeros_like(problem.penalty), l1=l1)
+    state = iterate(solver, prob, solver.init(prob, start, carry=carry))
+    return state.params, solver.carry(state)
 
 
 def _path_steps(problem, alphas, carry, l1_ratio, penalty_factor, solver, test_w, independent):
@@ -172,23 +198,24 @@ def _path_result(problem, alphas, eta_null, steps, test_w):
     return result, dev_test / jnp.sum(test_w)
 
 
-def _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas):
-    """glmnet's grid: ``n_alphas`` log-spaced from alpha_max to ``alpha_min_ratio`` of it."""
-    top = _alpha_max(problem, eta_null, l1_ratio, penalty_factor)
+def _grid(problem, eta, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas):
+    """glmnet's grid: ``n_alphas`` log-spaced from alpha_max (at ``eta``, the path's first
+    point) to ``alpha_min_ratio`` of it."""
+    top = _alpha_max(problem, eta, l1_ratio, penalty_factor)
     dtype = problem.X.dtype
     return top * jnp.logspace(0.0, jnp.log10(alpha_min_ratio), n_alphas, dtype=dtype)
 
 
 def _path_program(
     X, XT, y, w, offset, penalty_factor, l1_ratio, alphas, alpha_min_ratio, solver, test_w,
-    family, link, fit_intercept, n_alphas, independent,
+    family, link, fit_intercept, n_alphas, independent, unpenalized,
 ):  # fmt: skip
     """The path (and the held-out mean deviance of ``test_w``'s rows at every alpha)."""
     problem = _problem(
         X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, 1.0, l1_ratio
     )
     alphas, eta_null, carry = _path_start(
-        problem, l1_ratio, penalty_factor, alpha_min_ratio, solver, alphas, n_alphas
+        problem, l1_ratio, penalty_factor, alpha_min_ratio, solver, alphas, n_alphas, unpenalized
     )
     _, steps = _path_steps(
         problem, alphas, carry, l1_ratio, penalty_factor, solver, test_w, independent
@@ -196,13 +223,15 @@ def _path_program(
     return _path_result(problem, alphas, eta_null, steps, test_w)
 
 
-_path_jit = jax.jit(_path_program, static_argnames=("fit_intercept", "n_alphas", "independent"))
+_path_jit = jax.jit(
+    _path_program, static_argnames=("fit_intercept", "n_alphas", "independent", "unpenalized")
+)
 
 
-@jax.jit(static_argnames=("fit_intercept", "n_alphas"))
+@jax.jit(static_argnames=("fit_intercept", "n_alphas", "unpenalized"))
 def _cv_jit(
     X, XT, y, w, offset, penalty_factor, l1_ratio, alphas, alpha_min_ratio, solver, test,
-    family, link, fit_intercept, n_alphas,
+    family, link, fit_intercept, n_alphas, unpenalized,
 ):  # fmt: skip
     """The full-data path and every fold's, as the members of one ``vmap``: member 0 has
     no held-out rows, member ``k + 1`` holds out ``test[k]``. The full path rides along
@@ -211,13 +240,15 @@ def _cv_jit(
         problem = _problem(
             X, XT, y, w, offset, penalty_factor, family, link, fit_intercept, 1.0, l1_ratio
         )
-        eta_null = null_eta(problem)
-        alphas = _grid(problem, eta_null, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas)
+        alphas = _path_start(
+            problem, l1_ratio, penalty_factor, alpha_min_ratio, solver, None, n_alphas,
+            unpenalized,
+        )[0]  # fmt: skip
 
     def member(t):
         return _path_program(
             X, XT, y, w * (1.0 - t), offset, penalty_factor, l1_ratio, alphas, None, solver,
-            w * t, family, link, fit_intercept, n_alphas, False,
+            w * t, family, link, fit_intercept, n_alphas, False, unpenalized,
         )  # fmt: skip
 
     held_out = jnp.concatenate([jnp.zeros((1, X.shape[0]), X.dtype), test])
@@ -238,23 +269,24 @@ def _stage_problem(data, t, l1_ratio, family, link, fit_intercept):
     return problem, test_w
 
 
-@jax.jit(static_argnames=("fit_intercept", "n_alphas"))
+@jax.jit(static_argnames=("fit_intercept", "n_alphas", "unpenalized"))
 def _start_jit(
     data, held_out, l1_ratio, alphas, alpha_min_ratio, solver, family, link, *, fit_intercept,
-    n_alphas,
+    n_alphas, unpenalized,
 ):  # fmt: skip
     """:func:`_path_start` of the path (``held_out`` None) or of every member of a CV, on
     the full data's grid."""
 
     def start(t, grid):
         problem, _ = _stage_problem(data, t, l1_ratio, family, link, fit_intercept)
-        return _path_start(problem, l1_ratio, data[5], alpha_min_ratio, solver, grid, n_alphas)
+        return _path_start(
+            problem, l1_ratio, data[5], alpha_min_ratio, solver, grid, n_alphas, unpenalized
+        )
 
     if held_out is None:
         return start(None, alphas)
     if alphas is None:  # the full data's grid, as _cv_jit's
-        problem, _ = _stage_problem(data, None, l1_ratio, family, link, fit_intercept)
-        alphas = _grid(problem, null_eta(problem), l1_ratio, data[5], alpha_min_ratio, n_alphas)
+        alphas = start(None, None)[0]
     eta_null, carry = jax.vmap(lambda t: start(t, alphas)[1:])(held_out)
     return alphas, eta_null, carry
 
@@ -287,7 +319,7 @@ def _result_jit(data, held_out, l1_ratio, alphas, eta_null, steps, family, link,
 
 def _staged(
     data, held_out, l1_ratio, alphas, alpha_min_ratio, solver, family, link, fit_intercept,
-    n_alphas, independent,
+    n_alphas, independent, unpenalized,
 ):  # fmt: skip
     """The path (``held_out`` None) or the CV members' paths of :func:`_path_jit` /
     :func:`_cv_jit` as compiled chunks of :data:`PROGRESS_ALPHAS` alphas, the solver's
@@ -296,7 +328,7 @@ def _staged(
     filled up with repeats of the last alpha, whose fits are cut off."""
     alphas, eta_null, carry = _start_jit(
         data, held_out, l1_ratio, alphas, alpha_min_ratio, solver, family, link,
-        fit_intercept=fit_intercept, n_alphas=n_alphas,
+        fit_intercept=fit_intercept, n_alphas=n_alphas, unpenalized=unpenalized,
     )  # fmt: skip
     grid = np.asarray(alphas)
     a, size = len(grid), min(PROGRESS_ALPHAS, len(grid))
@@ -320,6 +352,15 @@ def _staged(
     )  # fmt: skip
 
 
+def _some_unpenalized(penalty_factor: jax.Array) -> bool:
+    """Whether a penalty factor may be 0 (traced factors: assumed so), so that the path
+    starts from the fit of those columns (:func:`_unpenalized_fit`; a static choice: the
+    paths without them compile no more)."""
+    if not is_concrete(penalty_factor):
+        return True
+    return bool(np.any(np.asarray(penalty_factor) == 0))
+
+
 def _min_ratio(shape: tuple[int, int], alpha_min_ratio: float | None) -> float:
     """glmnet's default ``lambda.min.ratio``: 1e-4 when n > p, else 1e-2."""
     if alpha_min_ratio is not None:
@@ -328,10 +369,11 @@ def _min_ratio(shape: tuple[int, int], alpha_min_ratio: float | None) -> float:
     return 1e-4 if n > p else 1e-2
 
 
-def _rows_of_transpose(X: jax.Array) -> jax.Array:
+def _rows_of_transpose(X: jax.Array | designs.Design) -> jax.Array | None:
     """``X.T`` as its own row-major (p, n) array (``M.Problem.XT``): transposed eagerly, since
-    inside ``jit`` XLA folds a transpose into the products that read it."""
-    return jnp.transpose(X)
+    inside ``jit`` XLA folds a transpose into the products that read it. None for a
+    :class:`jaxglm.Design` (its blocks give the products)."""
+    return None if isinstance(X, designs.Design) else jnp.transpose(X)
 
 
 def _prepare(
@@ -342,6 +384,8 @@ def _prepare(
     ``(X, y, w, offset, penalty_factor, grid)`` with ``w`` = prior x frequency weights and
     the exposure's log in the offset, and the caller's arrays with frames as NumPy arrays
     (the design's column names under ``"names"``)."""
+    X = designs.for_model(X, fit_intercept)
+    penalty_factor = designs.penalty_factors(X, penalty_factor)
     names = column_names(X)
     given, _ = _frames.to_host(dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
@@ -363,9 +407,13 @@ def _prepare(
             grid = np.asarray(alphas, dtype=float)
             if grid.ndim != 1 or not (np.isfinite(grid).all() and (grid >= 0).all()):
                 raise ValueError(f"alphas must be a 1-D grid of finite values >= 0, got {alphas!r}")
-    X = jnp.asarray(X)
-    if not jnp.issubdtype(X.dtype, jnp.floating):
-        X = X.astype(jnp.asarray(1.0).dtype)
+    if isinstance(X, designs.Design):  # its names stay out of the compiled program
+        X = dataclasses.replace(X, dense_names=(), sparse_names=())
+        X = X.astype(jax.dtypes.canonicalize_dtype(X.dtype))
+    else:
+        X = jnp.asarray(X)
+        if not jnp.issubdtype(X.dtype, jnp.floating):
+            X = X.astype(jnp.asarray(1.0).dtype)
     dtype = X.dtype
     n, p = X.shape
     w = jnp.ones(n, dtype)
@@ -395,7 +443,7 @@ def path(
     exposure: ArrayLike | None = None,
     fit_intercept: bool = True,
     l1_ratio: float = 1.0,
-    penalty_factor: ArrayLike | None = None,
+    penalty_factor: ArrayLike | Mapping[str, ArrayLike] | None = None,
     n_alphas: int = 100,
     alpha_min_ratio: float | None = None,
     alphas: ArrayLike | None = None,
@@ -410,7 +458,11 @@ def path(
     Args:
         X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept,
             penalty_factor: as :func:`jaxglm.fit` (validated the same way;
-            ``NegativeBinomial`` needs a fixed ``alpha``).
+            ``NegativeBinomial`` needs a fixed ``alpha``). ``X`` may be a
+            :class:`jaxglm.Design` (no one-hot matrix is formed: :mod:`jaxglm.designs`;
+            at most :data:`jaxglm.solvers.prox_newton.DESIGN_MAX_P` columns), with
+            ``penalty_factor`` as ``{name: factor}`` per block or column
+            (:meth:`jaxglm.Design.penalty_factor`).
         l1_ratio: elastic-net mixing (1: lasso, 0: ridge).
         n_alphas: grid size when ``alphas`` is None.
         alpha_min_ratio: smallest alpha over ``alpha_max`` (default 1e-4 if n > p else 1e-2).
@@ -442,18 +494,19 @@ def path(
     )  # fmt: skip
     ratio = _min_ratio(X.shape, alpha_min_ratio)
     XT = _rows_of_transpose(X)
+    unpenalized = _some_unpenalized(pf)
     l1, top = jnp.asarray(l1_ratio, X.dtype), jnp.asarray(ratio, X.dtype)
     size = n_alphas if grid is None else len(grid)
     if progress and is_concrete(X, y, w, off, pf, grid, l1):
         res, _ = _staged(
             (X, XT, y, w, off, pf), None, l1, grid, top, spec.solver, spec.family, spec.link,
-            spec.fit_intercept, size, independent,
+            spec.fit_intercept, size, independent, unpenalized,
         )  # fmt: skip
     else:
         res, _ = _path_jit(
             X, XT, y, w, off, pf, l1, grid, top, spec.solver, jnp.zeros_like(w),
             family=spec.family, link=spec.link, fit_intercept=spec.fit_intercept,
-            n_alphas=size, independent=independent,
+            n_alphas=size, independent=independent, unpenalized=unpenalized,
         )  # fmt: skip
     return dataclasses.replace(res, feature_names=given["names"])
 
@@ -494,7 +547,7 @@ def cv(
     exposure: ArrayLike | None = None,
     fit_intercept: bool = True,
     l1_ratio: float = 1.0,
-    penalty_factor: ArrayLike | None = None,
+    penalty_factor: ArrayLike | Mapping[str, ArrayLike] | None = None,
     n_alphas: int = 100,
     alpha_min_ratio: float | None = None,
     alphas: ArrayLike | None = None,
@@ -562,13 +615,14 @@ def cv(
         paths, deviance = _staged(
             (X, _rows_of_transpose(X), y_rows, w, off, pf), held_out, l1, grid, top,
             spec.solver, spec.family, spec.link, spec.fit_intercept, size, False,
+            _some_unpenalized(pf),
         )  # fmt: skip
         full, fold_dev = jax.tree.map(lambda a: a[0], paths), deviance[1:]
     else:
         full, fold_dev = _cv_jit(
             X, _rows_of_transpose(X), y_rows, w, off, pf, l1, grid, top, spec.solver, test,
             family=spec.family, link=spec.link, fit_intercept=spec.fit_intercept,
-            n_alphas=size,
+            n_alphas=size, unpenalized=_some_unpenalized(pf),
         )  # fmt: skip
     mean = jnp.mean(fold_dev, axis=0)
     se = jnp.std(fold_dev, axis=0, ddof=1) / np.sqrt(len(folds))

@@ -57,6 +57,9 @@ class AbstractSolver(abc.ABC):
     supports_designs: ClassVar[bool] = False
     """Whether it runs on a :class:`jaxglm.Design` (categorical and sparse blocks): it
     touches ``X`` only through :mod:`jaxglm._linalg`'s products."""
+    max_design_columns: ClassVar[int | None] = None
+    """The most columns ``p`` of a :class:`jaxglm.Design` it runs (a solver that forms a
+    dense ``(p+1) x (p+1)`` matrix), or None: no limit."""
     uses_mustart: ClassVar[bool] = False
     """Whether ``init`` builds its first model from ``mu_start`` (R's start) itself; for the
     others the pipeline starts them from R's start when the intercept-only point is

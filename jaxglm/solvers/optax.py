@@ -79,6 +79,14 @@ A family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`) runs on its (p
 parameters; the preconditioner's column scales are then shared by the classes (from the
 mean diagonal of the rows' (m, m) information blocks).
 
+Designs (:class:`jaxglm.Design`): full-batch steps run on them, every product from the
+design's blocks (the centering's column sums and squares too); mini-batches are refused
+(a batch gathers rows). The factored information of ``"information"`` is the dense
+``(p+1) x (p+1)`` matrix (a categorical block's diagonal Gram block assembled: the
+centering couples it with the intercept), so on a wide design (``p > FACTOR_MAX_P``) the
+restart after :data:`SWITCH_ITERATIONS` costs ``(p+1)^2`` memory and ``(p+1)^3 / 3``
+flops; ``precondition="centered"`` never forms it.
+
 Penalties: the ridge is part of the objective. L1 / elastic net (``l1_ratio != 0``) is not
 a smooth objective and is not supported here: ``fit`` refuses it; it needs ProxNewton.
 """
@@ -242,10 +250,10 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
     h0 = jnp.sum(wh)
     center = jnp.zeros(p, dtype)
     if kind != "diagonal" and problem.fit_intercept:
-        mean = jnp.matmul(wh, problem.X, precision=_HIGHEST)
+        mean = _linalg.column_sums(problem.X, wh)
         center = jnp.where(h0 > 0, mean / jnp.where(h0 > 0, h0, 1.0), 0.0)
     # sum_i wh_i (x_ij - m_j)^2, as one fused reduction (no n x p temporary).
-    diag = jnp.sum(wh[:, None] * problem.X * problem.X, axis=0) - h0 * center * center
+    diag = _linalg.square_sums(problem.X, wh) - h0 * center * center
     diag = jnp.concatenate([h0[None], diag]) + problem.penalty
     ok = jnp.isfinite(diag) & (diag > 0)
     scale = jnp.where(ok, lax.rsqrt(jnp.where(ok, diag, 1.0)), 1.0)
@@ -258,7 +266,8 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
         H = M.hessian(problem, h)
     else:
         H = M.hessian(subsample_rows(problem, stride), h[::stride])
-    H, _ = _linalg.pin_intercept(H, ones, problem.fit_intercept)
+    # A design's eliminated block assembled: the centering mixes it with the intercept.
+    H, _ = _linalg.pin_intercept(_linalg.as_dense(H), ones, problem.fit_intercept)
     info = jnp.matmul(jnp.matmul(C.T, H, precision=_HIGHEST), C, precision=_HIGHEST)
     (L, d), factored = _linalg.factor(info)
     return _Scaling(scale, center, jnp.where(factored, L, eye), jnp.where(factored, d, ones))
@@ -320,6 +329,11 @@ class Optax(AbstractSolver):
     max_iter: jax.Array | int = 1000
 
     supports_vector_theta = True
+
+    @property
+    def supports_designs(self) -> bool:
+        """Full batch only: a mini-batch gathers rows of ``X`` (module docs: designs)."""
+        return self.batch_size is None
 
     @property
     def pads_rows(self) -> bool:

@@ -58,6 +58,16 @@ A family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`) runs the same 
 matrix is the block Gram (:func:`jaxglm.model.data_hessian`) plus the smooth penalty's
 Hessian (:func:`jaxglm.model.penalty_hessian`, with a symmetric Multinomial's centering).
 
+Designs (:class:`jaxglm.Design`). The steps touch ``X`` only through the core's products
+(``X d``, ``X^T r``, the Gram), so a design's blocks give them without a one-hot matrix:
+its Gram comes from segment sums over the codes (:mod:`jaxglm.designs`), assembled as a
+dense ``(p+1) x (p+1)`` model, because the inner solvers, the BFGS update and the
+eigenvalue of FISTA's first step need the whole matrix (a BFGS update fills the diagonal
+block of a categorical that Newton's solve eliminates). Its cost, ``(p+1)^2`` memory and
+``(p+1)^3`` flops per Gram refresh (the eigenvalues), grows with the levels: designs of
+more than :data:`DESIGN_MAX_P` columns (levels counted) are refused with a ValueError
+(a ridge penalty runs on Newton, which eliminates a large categorical block).
+
 Status codes: CONVERGED, MAX_ITER, NONFINITE, LINE_SEARCH_FAILED. Standard errors are not
 computed (:meth:`information` is None): with an L1 penalty they are not defined by the
 usual asymptotics, and ``bse`` is NaN.
@@ -89,6 +99,11 @@ from jaxglm.solvers._line_search import backtrack_with_rows
 from jaxglm.solvers._stopping import floored_tol
 
 INNER_FRACTION = 0.01
+
+DESIGN_MAX_P = 2048
+"""The most columns ``p`` of a :class:`jaxglm.Design` that :class:`ProxNewton` runs: its
+model is a dense ``(p+1) x (p+1)`` matrix (33 MB in float64 at this size), whose
+eigenvalues each Gram refresh computes (module docs)."""
 
 
 class _ProxState(NamedTuple):
@@ -129,9 +144,10 @@ def _largest_eigenvalue(gram: jax.Array) -> jax.Array:
 
 
 def _fisher_gram(problem: M.Problem, eta: jax.Array) -> jax.Array:
-    """``[1 X]^T diag(w h) [1 X] / sum w`` with Fisher weights (no penalty)."""
+    """``[1 X]^T diag(w h) [1 X] / sum w`` with Fisher weights (no penalty), as one dense
+    matrix (a design's blocks assembled: module docs)."""
     _, h_rows = M.row_derivatives(problem, eta, fisher=True)
-    return M.data_hessian(problem, h_rows)
+    return _linalg.as_dense(M.data_hessian(problem, h_rows))
 
 
 @jax.custom_batching.custom_vmap
@@ -252,6 +268,8 @@ class ProxNewton(AbstractSolver):
     supports_l1 = True
     warm_starts = True
     supports_vector_theta = True
+    supports_designs = True
+    max_design_columns = DESIGN_MAX_P
 
     def _score(self, problem: M.Problem, eta: jax.Array) -> jax.Array:
         """The data part's gradient (no penalty): one pass over ``X``."""

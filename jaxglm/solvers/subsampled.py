@@ -94,12 +94,13 @@ def row_stride(n: int, rows: int) -> int:
 
 
 def subsample_rows(problem: M.Problem, stride: int) -> M.Problem:
-    """Every ``stride``-th row of ``problem`` (the objective's normalization is its own)."""
+    """Every ``stride``-th row of ``problem`` (the objective's normalization is its own; a
+    :class:`jaxglm.Design`'s rows of every block)."""
     if stride == 1:
         return problem
     w = problem.w[::stride]
     return dataclasses.replace(
-        problem, X=problem.X[::stride], XT=None, y=problem.y[::stride], w=w,
+        problem, X=_linalg.every_row(problem.X, stride), XT=None, y=problem.y[::stride], w=w,
         offset=problem.offset[::stride], saturated=problem.saturated[::stride],
         total_weight=jnp.sum(w),
     )  # fmt: skip
@@ -141,6 +142,7 @@ class SubsampledNewton(AbstractSolver):
     max_iter: jax.Array | int = 100
 
     uses_mustart = True
+    supports_designs = True
 
     @property
     def pads_rows(self) -> bool:
