@@ -395,7 +395,7 @@ def _prepare(
     offset, exposure, penalty_factor = given["offset"], given["exposure"], given["penalty_factor"]
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
-        tol=tol, max_iter=max_iter, path=True, design=isinstance(X, designs.Design),
+        tol=tol, max_iter=max_iter, path=True, design=isinstance(X, designs.Design), y=y,
     )  # fmt: skip
     arrays = dict(
         weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,

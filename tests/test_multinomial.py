@@ -128,10 +128,11 @@ def test_symmetric_elastic_net_matches_sklearn_saga():
 
 def test_path_and_cv_members_equal_fits():
     """A Multinomial path's fit at an alpha is ``fit``'s; cv's held-out deviance of a fold is
-    that of the fit without the fold's rows (``-2 mean log p(y)`` on them)."""
+    that of the fit without the fold's rows (``-2 mean log p(y)`` on them). ``path`` and
+    ``cv`` count the classes from ``y``, as ``fit`` does."""
     X, y = simulated(k=3, n=90, seed=2)
     family = jg.Multinomial(3)
-    path = jg.path(X, y, family, l1_ratio=0.5, n_alphas=6, alpha_min_ratio=1e-2)
+    path = jg.path(X, y, jg.Multinomial(), l1_ratio=0.5, n_alphas=6, alpha_min_ratio=1e-2)
     assert path.coef.shape == (6, 2, 2) and path.intercept.shape == (6, 2)
     assert int(path.n_nonzero[0]) == 0 and int(path.n_nonzero[-1]) == 2
     assert bool(jnp.all(path.status == jg.Status.CONVERGED))
@@ -140,7 +141,7 @@ def test_path_and_cv_members_equal_fits():
         np.testing.assert_allclose(path.coef[k], single.coef, atol=1e-7)
         np.testing.assert_allclose(path.deviance[k], single.deviance, rtol=1e-9)
     foldid = np.arange(90) % 3
-    res = jg.cv(X, y, family, l1_ratio=0.5, alphas=path.alphas, foldid=foldid)
+    res = jg.cv(X, y, jg.Multinomial(), l1_ratio=0.5, alphas=path.alphas, foldid=foldid)
     held = foldid == 0
     train = jg.fit(X, y, family, alpha=path.alphas[3], l1_ratio=0.5, weights=(~held) * 1.0)
     prob = np.asarray(train.predict(X[held]))
