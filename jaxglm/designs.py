@@ -340,6 +340,18 @@ class Design(_linalg.AbstractDesign):
             sparse = SparseBlock(sparse.data, sparse.indices, (n_to, sparse.shape[1]))
         return dataclasses.replace(self, dense=dense, categoricals=cats, sparse=sparse)
 
+    def empty_columns(self, w: Any) -> tuple[str, ...]:
+        """The names of the categorical columns (levels) that no row of positive weight
+        ``w`` ((n,), host side) falls in: their coefficients are not identified (the
+        Newton system is singular: ``RANK_DEFICIENT``)."""
+        positive = (np.asarray(w) > 0).astype(float)
+        empty = []
+        for c in self.categoricals:
+            weight = np.bincount(np.asarray(c.codes), weights=positive, minlength=c.n_levels)
+            empty += [name for name, wt in zip(c.columns, weight[c.dropped :], strict=True)
+                      if wt == 0]  # fmt: skip
+        return tuple(empty)
+
     def check(self) -> None:
         """Raise a ValueError for rows that do not match, codes out of range, or a
         non-finite dense or sparse value (host side, concrete designs)."""

@@ -11,6 +11,7 @@ fit)."""
 
 import dataclasses
 import functools
+import warnings
 
 import jax
 import numpy as np
@@ -88,6 +89,19 @@ def test_no_covariance_holds_no_square_matrix():
     nan = dataclasses.replace(fit(), cov=_linalg.nan_covariance(X, k, np.float64))
     assert np.isnan(nan.bse).all() and np.isnan(nan.cov_params()).all()
     assert nan.cov_params().shape == (k, k)
+
+
+def test_singular_fit_names_the_empty_level():
+    """A level whose rows all have weight 0 leaves the Newton system singular: the warning
+    names it (the fit's own compiled program: only the weights' values differ)."""
+    X, _, y, kwargs = data()
+    weights = np.where(np.asarray(X.categoricals[0].codes) == 5, 0.0, kwargs["weights"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jg.fit(X, y, family=jg.Poisson(), weights=weights)
+    assert res.status == jg.Status.RANK_DEFICIENT
+    named = [str(w.message) for w in caught if "levels without rows" in str(w.message)]
+    assert len(named) == 1 and "a[5]" in named[0] and "a[4]" not in named[0]
 
 
 def test_hc3_covariance_in_block_form():
