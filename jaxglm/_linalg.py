@@ -777,8 +777,9 @@ def inverse(
     """``H^-1`` from :func:`factor`'s factor: a (k, k) array, or for a :class:`BlockGram`
     a :class:`DiagonalPlusLowRank` (no (k, k) matrix).
 
-    With ``H`` scaled to unit diagonal, ``S s H s`` ( ``s`` the scalings), the eliminated
-    block the identity and ``L L^T = A' - B' B'^T`` the factored Schur complement,
+    With ``H`` scaled to unit diagonal (``s H s``, ``s`` the scalings of :func:`factor`),
+    its eliminated block the identity and ``L L^T = A' - B' B'^T`` the factored Schur
+    complement,
 
         ``(s H s)^-1 = [[0, 0], [0, I]] + F F^T``,  ``F = [I; -B'^T] L^-T``  ((k, q)),
 
