@@ -816,19 +816,43 @@ def row_quadratic(X: jax.Array, A: jax.Array) -> jax.Array:
 
     ``A`` is (p+1, p+1), intercept first and symmetric; one n x p x p product. Used for
     leverages (``A`` an inverse Hessian) and prediction variances (``A`` a covariance).
-    A :class:`DiagonalPlusLowRank` ``diag(a) + W K W^T`` is not formed: ``sum((x_i W) K *
-    x_i W) + x_i^2 . a`` from the (n, r) product ``[1 X] W``.
+    A :class:`DiagonalPlusLowRank` ``diag(a) + W K W^T`` is not formed: with ``K = U
+    diag(lam) U^T``, ``x_i^T A x_i = x_i^2 . a + sum_j lam_j (x_i . (W U)_j)^2``, the
+    products ``[1 X] (W U)_j`` taken :data:`QUADRATIC_COLUMNS` columns at a time (memory
+    ``n`` times that, not ``n r``: 0.96 GB for r = 120 at n = 10^6).
     """
     if isinstance(A, DiagonalPlusLowRank):
-        XW = direction(X, A.W)
-        low = jnp.sum(jnp.matmul(XW, A.K, precision=_HIGHEST) * XW, axis=1)
         squares = X.squares() if isinstance(X, AbstractDesign) else X * X
-        return low + A.diag[0] + times(squares, A.diag[1:])
+        return _low_rank_quadratic(X, A.W, A.K) + A.diag[0] + times(squares, A.diag[1:])
     if isinstance(X, AbstractDesign):
         return X.row_quadratic(A)
     a0, a1, A11 = A[0, 0], A[0, 1:], A[1:, 1:]
     xa = jnp.matmul(X, A11, precision=_HIGHEST)
     return a0 + 2.0 * jnp.matmul(X, a1, precision=_HIGHEST) + jnp.sum(xa * X, axis=1)
+
+
+QUADRATIC_COLUMNS = 16
+"""Columns of ``W U`` per product in :func:`row_quadratic` of a :class:`DiagonalPlusLowRank`."""
+
+
+def _low_rank_quadratic(X: jax.Array, W: jax.Array, K: jax.Array) -> jax.Array:
+    """``diag([1 X] W K W^T [1 X]^T)`` ((n,)), :data:`QUADRATIC_COLUMNS` columns at a time."""
+    lam, U = jnp.linalg.eigh(K)
+    WU = jnp.matmul(W, U, precision=_HIGHEST)
+    k, r = WU.shape
+    chunks = -(-r // QUADRATIC_COLUMNS)
+    pad = chunks * QUADRATIC_COLUMNS - r  # zero columns of zero weight
+    WU = jnp.concatenate([WU, jnp.zeros((k, pad), WU.dtype)], axis=1)
+    lam = jnp.concatenate([lam, jnp.zeros(pad, lam.dtype)])
+    WU = WU.reshape(k, chunks, QUADRATIC_COLUMNS).transpose(1, 0, 2)
+
+    def add(total, part):
+        cols, weights = part
+        XW = direction(X, cols)
+        return total + jnp.sum(weights * XW * XW, axis=1), None
+
+    start = jnp.zeros(X.shape[0], WU.dtype)
+    return lax.scan(add, start, (WU, lam.reshape(chunks, QUADRATIC_COLUMNS)))[0]
 
 
 def block_row_quadratic(X: jax.Array, A: jax.Array, m: int) -> jax.Array:
