@@ -16,10 +16,11 @@ dense slopes are within :data:`TARGET` of the reference is kept; the reference i
 tight fit (``gradient_tol=1e-10``). Each tool's runs happen in a fresh process of their
 own (one per rung), so that its peak resident memory (``ru_maxrss``, data generation
 included: the same for both) is its own; the time is the median of ``--repeats`` fits after
-a first (compiling) fit, with jaxglm's first fit reported apart. jaxglm fits with
-``cov_type="none"``: no (p+1) x (p+1) matrix (standard errors of every level would cost
-one: README, "Categorical and sparse designs"). The load average is recorded before and
-after. Prints a Markdown section for ``benchmarks/RESULTS.md``.
+a first (compiling) fit, with jaxglm's first fit reported apart. jaxglm's ladder fits with
+``cov_type="none"``; at its kept rung it is run again with the default covariance
+(standard errors of every level, kept in block form: no (p+1) x (p+1) matrix either; README,
+"Categorical and sparse designs"). The load average is recorded before and after. Prints a
+Markdown section for ``benchmarks/RESULTS.md``.
 
 ``--crossover``: one categorical block of ``L`` levels and 20 dense columns, n = 100,000:
 the warm fit time with the Gram formed whole (``eliminate=None``) and with the block
@@ -60,7 +61,9 @@ def problem(n: int, levels: tuple[int, ...] = LEVELS, dense: int = DENSE, seed: 
     return X, codes, y, exposure
 
 
-def fit_jaxglm(n: int, tol: float, repeats: int, eliminate: str | None, levels=LEVELS):
+def fit_jaxglm(
+    n: int, tol: float, repeats: int, eliminate: str | None, levels=LEVELS, cov_type="none"
+):
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -75,9 +78,8 @@ def fit_jaxglm(n: int, tol: float, repeats: int, eliminate: str | None, levels=L
     )  # fmt: skip
 
     def once():
-        res = jg.fit(design, y, family=jg.Poisson(), exposure=exposure, tol=tol, cov_type="none")
-        res.params.block_until_ready()
-        return res
+        res = jg.fit(design, y, family=jg.Poisson(), exposure=exposure, tol=tol, cov_type=cov_type)
+        return jax.block_until_ready(res)
 
     start = time.perf_counter()
     res = once()
@@ -90,6 +92,7 @@ def fit_jaxglm(n: int, tol: float, repeats: int, eliminate: str | None, levels=L
     return dict(
         time=statistics.median(times), first=first, n_iter=int(res.n_iter),
         converged=bool(res.converged), slopes=np.asarray(res.coef[:DENSE]).tolist(),
+        finite_bse=bool(np.isfinite(np.asarray(res.bse)).all()),
     )  # fmt: skip
 
 
@@ -127,14 +130,16 @@ def worker(args) -> None:
     else:
         levels = LEVELS if args.levels is None else (args.levels,)
         eliminate = None if args.worker == "jaxglm-dense-solve" else "c0"
-        out = fit_jaxglm(args.n, args.tol, args.repeats, eliminate, levels)
+        out = fit_jaxglm(args.n, args.tol, args.repeats, eliminate, levels, args.cov_type)
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(json.dumps(out))
 
 
-def run_worker(tool: str, n: int, tol: float, repeats: int, levels: int | None = None) -> dict:
+def run_worker(
+    tool: str, n: int, tol: float, repeats: int, levels: int | None = None, cov_type: str = "none"
+) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.designs", "--worker", tool, "--n", str(n),
-           "--tol", repr(tol), "--repeats", str(repeats)]  # fmt: skip
+           "--tol", repr(tol), "--repeats", str(repeats), "--cov-type", cov_type]  # fmt: skip
     if levels is not None:
         cmd += ["--levels", str(levels)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ.copy())
@@ -159,6 +164,10 @@ def headline(n: int, repeats: int) -> str:
                 break
         else:
             rows.append((tool, tol, out, err))
+        if tool == "jaxglm":  # the kept rung with standard errors of every level
+            out = run_worker(tool, n, tol, repeats, cov_type="nonrobust")
+            err = float(np.max(np.abs(np.asarray(out["slopes"]) - ref)))
+            rows.append(("jaxglm, cov_type='nonrobust'", tol, out, err))
     load_after = load()
     lines = [
         f"### Categorical design (issue 22): n = {n:,}, {DENSE} dense + {LEVELS[0]:,} + "
@@ -218,6 +227,7 @@ def main() -> None:
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--tol", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--levels", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--cov-type", default="none", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)

@@ -379,6 +379,8 @@ def report(
         return
     status = int(res.status)
     if isinstance(X, designs.Design):  # R's aliasing and the diverging columns read X densely
+        if status == Status.RANK_DEFICIENT:
+            _warn_empty_levels(X.for_model(spec.fit_intercept), weights, freq_weights, stacklevel)
         X = names = None
     if status == Status.RANK_DEFICIENT and not res.aliased and X is not None:
         dropped = _aliasing.aliased(X, weights, freq_weights, alpha, spec.fit_intercept)
@@ -403,6 +405,24 @@ def report(
             f"{spec.family.name} fit did not converge: {res.status_message}",
             ConvergenceWarning,
             stacklevel=stacklevel,
+        )
+
+
+def _warn_empty_levels(X: designs.Design, weights: Any, freq_weights: Any, stacklevel: int):
+    """A ConvergenceWarning naming the levels of a singular design fit that no row of
+    positive weight falls in (the usual cause: a level without data)."""
+    n = X.shape[0]
+    w = np.ones(n) if weights is None else np.broadcast_to(np.asarray(weights, float), (n,))
+    if freq_weights is not None:
+        w = w * np.asarray(freq_weights, float)
+    empty = X.empty_columns(w)
+    if empty:
+        shown = ", ".join(empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        warnings.warn(
+            f"levels without rows of positive weight: {shown}; their coefficients are not "
+            "identified: leave them out of the categorical's levels",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
         )
 
 

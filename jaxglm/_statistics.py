@@ -128,23 +128,28 @@ def loglik(problem: M.Problem, eta: jax.Array, prior, freq, phi: jax.Array) -> j
 
 def _covariance(problem, solver, state, prior, freq, spec, nobs, scale, penalized):
     """``(cov, n_groups)``: ``scale`` x the inverse expected information, a sandwich
-    (``spec.kind == "robust"``), or NaN (``"none"``, or a solver without the information)."""
+    (``spec.kind == "robust"``), or NaN (``"none"``, or a solver without the information).
+
+    The inverse of a :class:`jaxglm._linalg.BlockGram` information (a design with an
+    eliminated categorical block) is kept as a :class:`jaxglm._linalg.DiagonalPlusLowRank`,
+    and so is a design's NaN covariance: no (p+1, p+1) matrix (:func:`jaxglm._linalg.inverse`).
+    """
     dtype = problem.y.dtype
     k = state.params.size
     info = None if spec.kind == "none" else solver.information(problem, state)
     n_groups = jnp.asarray(jnp.nan, dtype)
     if info is None:
-        cov = jnp.full((k, k), jnp.nan, dtype)
+        cov = _linalg.nan_covariance(problem.X, k, dtype)
     elif spec.kind == "robust":
         cov, ok, groups = inference.sandwich_cov(
             problem, state.eta, prior, freq, spec.groups, spec.code, nobs
         )
-        cov = jnp.where(penalized | ~ok, jnp.nan, cov)
+        cov = _linalg.nan_where(penalized | ~ok, cov)
         n_groups = jnp.where(spec.code == inference.robust_code("cluster"), groups, jnp.nan)
     else:
         factors, ok = _linalg.factor(info)
-        inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype)) / problem.total_weight
-        cov = jnp.where(penalized | ~ok, jnp.nan, scale * inv)
+        inv = _linalg.inverse(factors) / problem.total_weight
+        cov = _linalg.nan_where(penalized | ~ok, inv * scale)
     return cov, n_groups
 
 

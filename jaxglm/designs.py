@@ -28,10 +28,14 @@ in place of ``(q + L)^3 / 3`` and ``(q + L)^2`` for the whole matrix), equilibra
 rank-checked as the whole matrix would be. ``eliminate="auto"`` (default) eliminates the
 categorical block of most columns when it has at least :data:`ELIMINATE_MIN_LEVELS`
 (measured: ``python -m benchmarks.designs --crossover``, ``benchmarks/RESULTS.md``).
-Standard errors of every coefficient, levels included, come from the block inverse: the
-covariance ``cov_params()`` is a (p+1, p+1) matrix, so asking for it (any ``cov_type``
-but ``"none"``) costs ``(p+1)^2`` memory and ``q L (p+1)`` flops; ``cov_type="none"``
-skips it (the result's ``cov`` is then a NaN matrix of that size all the same).
+Standard errors of every coefficient, levels included, come from the block inverse, kept
+in block form (:func:`jaxglm._linalg.inverse`: ``diag + W W^T`` with ``W`` (p+1, q),
+``q^2 L`` flops): ``bse``, ``tvalues``, ``pvalues``, ``conf_int``, ``summary``,
+``t_test``/``wald_test`` and ``get_prediction`` read it as it is, and so do the HC
+covariances (their leverages and sandwich in block form, of rank ``2 q``); only
+``cov_params()`` forms the (p+1, p+1) matrix (``(p+1)^2`` memory, ``(p+1)^2 q`` flops), and
+the cluster covariance is formed dense (``(p+1)^2`` memory, ``(p+1)^2 G`` flops for ``G``
+clusters). With ``cov_type="none"`` a design fit holds nothing of size ``(p+1)^2``.
 
 A categorical block drops its reference level (level 0) when the model has an intercept
 and keeps it without one (``drop_first=None``, decided by the fit), so the columns are
@@ -320,6 +324,14 @@ class Design(_linalg.AbstractDesign):
             sparse = SparseBlock(sparse.data.astype(dtype), sparse.indices, sparse.shape)
         return dataclasses.replace(self, dense=self.dense.astype(dtype), sparse=sparse)
 
+    def squares(self) -> Design:
+        """The design of the squared entries, ``X * X``: the dense and sparse values
+        squared, the categorical blocks as they are (a one-hot entry is its square)."""
+        sparse = self.sparse
+        if sparse is not None:
+            sparse = SparseBlock(sparse.data**2, sparse.indices, sparse.shape)
+        return dataclasses.replace(self, dense=self.dense**2, sparse=sparse)
+
     def pad_rows(self, n_to: int) -> Design:
         """The design with rows appended up to ``n_to`` (NumPy, on the host): dense 0, code
         0, no sparse entry (their weight is 0: :mod:`jaxglm._padding`)."""
@@ -405,6 +417,18 @@ class Design(_linalg.AbstractDesign):
                 )
             out[lo:hi] = value
         return out
+
+    def empty_columns(self, w: Any) -> tuple[str, ...]:
+        """The names of the categorical columns (levels) that no row of positive weight
+        ``w`` ((n,), host side) falls in: their coefficients are not identified (the
+        Newton system is singular: ``RANK_DEFICIENT``)."""
+        positive = (np.asarray(w) > 0).astype(float)
+        empty = []
+        for c in self.categoricals:
+            weight = np.bincount(np.asarray(c.codes), weights=positive, minlength=c.n_levels)
+            empty += [name for name, wt in zip(c.columns, weight[c.dropped :], strict=True)
+                      if wt == 0]  # fmt: skip
+        return tuple(empty)
 
     def check(self) -> None:
         """Raise a ValueError for rows that do not match, codes out of range, or a

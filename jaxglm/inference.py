@@ -164,7 +164,7 @@ def sandwich_cov(
         one_minus = jnp.where(valid, 1.0 - leverage, 1.0)
         rows = jnp.where(valid, problem.w * prior * g * g, 0.0) / one_minus**power
         correction = jnp.where(code == 1, nobs / (nobs - rank), 1.0)
-        return correction * _linalg.as_dense(_linalg.gram(X, rows))
+        return correction * _linalg.gram(X, rows)
 
     scores = jnp.where(valid, problem.w * g, 0.0)
     return _sandwich(problem, bread, 1, hc_meat, scores, groups, code, nobs)
@@ -223,14 +223,20 @@ def _sandwich(problem, bread, width, hc_meat, scores, groups, code, nobs):
     """``B^-1 M B^-1`` from the bread ``B`` (``width`` intercept parameters first, pinned
     without an intercept), the HC meat ``hc_meat(B^-1, rank)`` or the cluster meat of the
     rows' ``scores`` (statsmodels' correction ``G / (G - 1) (n - 1) / (n - k)``):
-    ``(cov, ok, n_groups)`` as :func:`sandwich_cov`."""
+    ``(cov, ok, n_groups)`` as :func:`sandwich_cov`.
+
+    A :class:`jaxglm._linalg.BlockGram` bread (a design with an eliminated categorical
+    block) is inverted in block form (:func:`jaxglm._linalg.inverse`): the leverages of
+    HC2/HC3 are row quadratic forms of it, and an HC covariance stays in block form
+    (:func:`jaxglm._linalg.sandwich`: no (p+1, p+1) matrix). The cluster covariance is
+    formed as ``T T^T``, ``T = B^-1 s^T`` ((p+1, G) for the ``G`` clusters' score sums
+    ``s``): ``(p+1)^2`` memory and ``(p+1)^2 G`` flops."""
     dtype = bread.dtype
     k = bread.shape[0]
     bread, _ = _linalg.pin_intercept(bread, jnp.zeros(k, dtype), problem.fit_intercept, width)
     factors, ok = _linalg.factor(bread)
-    inv = _linalg.solve(factors, jnp.eye(k, dtype=dtype))
     intercept_mask = jnp.ones(k, dtype).at[:width].set(float(problem.fit_intercept))
-    inv = inv * intercept_mask[:, None] * intercept_mask[None, :]
+    inv = _linalg.mask(_linalg.inverse(factors), intercept_mask)
     rank = k - width + width * int(problem.fit_intercept)
     valid = problem.w > 0
     if groups is None:  # an HC type: only its meat is compiled (no pass over labels)
@@ -244,10 +250,12 @@ def _sandwich(problem, bread, width, hc_meat, scores, groups, code, nobs):
             (ids, n_groups), n_clusters = dense_labels(groups, valid), None
         G = n_groups.astype(dtype)
         correction = G / (G - 1.0) * (nobs - 1.0) / (nobs - rank)
+        if isinstance(inv, _linalg.DiagonalPlusLowRank):
+            T = inv.matmul(_linalg.cluster_sums(problem.X, scores, ids, n_clusters).T)
+            cov = correction * jnp.matmul(T, T.T, precision="highest")
+            return 0.5 * (cov + cov.T), ok, n_groups
         meat = correction * _linalg.cluster_gram(problem.X, scores, ids, n_clusters)
-    meat = meat * intercept_mask[:, None] * intercept_mask[None, :]
-    cov = inv @ meat @ inv
-    return 0.5 * (cov + cov.T), ok, n_groups
+    return _linalg.sandwich(inv, _linalg.mask(meat, intercept_mask)), ok, n_groups
 
 
 # ---- tests ------------------------------------------------------------------------------
@@ -297,9 +305,15 @@ class ContrastResult:
 
 @functools.partial(jax.jit, static_argnames=("use_f",))
 def wald(
-    params: jax.Array, cov: jax.Array, R: jax.Array, q: jax.Array, df_denom: jax.Array, use_f: bool
+    params: jax.Array,
+    cov: jax.Array | _linalg.DiagonalPlusLowRank,
+    R: jax.Array,
+    q: jax.Array,
+    df_denom: jax.Array,
+    use_f: bool,
 ) -> HypothesisTest:
-    """Wald test of ``R @ params = q``: ``W = d^T (R C R^T)^-1 d``, ``d = R @ params - q``.
+    """Wald test of ``R @ params = q``: ``W = d^T (R C R^T)^-1 d``, ``d = R @ params - q``
+    (``C`` dense or in block form, :func:`jaxglm._linalg.congruence`).
 
     With ``use_f`` the statistic is ``W / J`` on ``F(J, df_denom)``, else ``W`` on
     ``chi2(J)`` (statsmodels' ``wald_test``; its ``use_f`` defaults to ``use_t``).
@@ -314,7 +328,7 @@ def wald(
     """
     d = R @ params - q
     J = jnp.asarray(R.shape[0], params.dtype)
-    W = d @ jnp.linalg.solve(R @ cov @ R.T, d)
+    W = d @ jnp.linalg.solve(_linalg.congruence(cov, R), d)
     if use_f:
         df_denom = jnp.asarray(df_denom, params.dtype)
         return HypothesisTest(W / J, f_sf(W / J, J, df_denom), J, df_denom, "F")
@@ -324,14 +338,15 @@ def wald(
 @functools.partial(jax.jit, static_argnames=("use_t",))
 def contrast(
     params: jax.Array,
-    cov: jax.Array,
+    cov: jax.Array | _linalg.DiagonalPlusLowRank,
     r: jax.Array,
     q: jax.Array,
     df: jax.Array,
     alpha: jax.Array,
     use_t: bool,
 ) -> ContrastResult:
-    """t (or z) tests and intervals of the contrasts ``r @ params`` (rows of ``r``).
+    """t (or z) tests and intervals of the contrasts ``r @ params`` (rows of ``r``), with
+    ``se^2 = diag(r C r^T)`` (``C`` dense or in block form).
 
     :meth:`jaxglm.GLMResult.t_test` is the usual entry point.
 
@@ -344,7 +359,7 @@ def contrast(
         (2.0, 'normal')
     """
     estimate = r @ params
-    se = jnp.sqrt(jnp.einsum("mi,ij,mj->m", r, cov, r))
+    se = jnp.sqrt(jnp.diagonal(_linalg.congruence(cov, r)))
     statistic = (estimate - q) / se
     df = jnp.asarray(df, params.dtype)
     if use_t:
@@ -393,7 +408,7 @@ class Prediction:
 @functools.partial(jax.jit, static_argnames=("fit_intercept", "use_t"))
 def predict_with_se(
     params: jax.Array,
-    cov: jax.Array,
+    cov: jax.Array | _linalg.DiagonalPlusLowRank,
     X: jax.Array,
     offset: jax.Array,
     alpha: jax.Array,
@@ -404,6 +419,9 @@ def predict_with_se(
     use_t: bool,
 ) -> Prediction:
     """:class:`Prediction` at the rows of ``X`` (``params``/``cov`` intercept first, (p+1)).
+
+    ``cov`` in block form (a design's) is not formed: ``x^T C x`` from its factors
+    (:func:`jaxglm._linalg.row_quadratic`).
 
     :meth:`jaxglm.GLMResult.get_prediction` is the usual entry point.
 
@@ -417,7 +435,7 @@ def predict_with_se(
         0.1414
     """
     keep = jnp.ones(params.shape[0], cov.dtype).at[0].set(float(fit_intercept))
-    cov = cov * keep[:, None] * keep[None, :]
+    cov = _linalg.mask(cov, keep)
     eta = _linalg.linear_predictor(X, params, offset)
     se = jnp.sqrt(jnp.maximum(_linalg.row_quadratic(X, cov), 0.0))  # rounding only
     crit = t_isf2(alpha, df) if use_t else normal_isf2(alpha)
