@@ -50,15 +50,21 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental import sparse as jsparse
 
 from jaxglm import _linalg
 from jaxglm._pytree import pytree_dataclass, static_field
+
+if TYPE_CHECKING:
+    from jax.experimental import sparse as jsparse
+
+# ``jax.experimental.sparse`` (and with it ``scipy.sparse``) is imported where a sparse block
+# is built or multiplied, not with the package: it adds about 10% to ``import jaxglm``
+# (issue 18, benchmarks/RESULTS.md) for designs that have none.
 
 __all__ = [
     "Categorical",
@@ -238,6 +244,8 @@ class SparseBlock:
 
     def bcoo(self) -> jsparse.BCOO:
         """The block as a ``BCOO``."""
+        from jax.experimental import sparse as jsparse
+
         return jsparse.BCOO((self.data, self.indices), shape=self.shape)
 
 
@@ -537,6 +545,8 @@ class Design(_linalg.AbstractDesign):
                     data * h[rows], c.codes[rows] * s + cols, num_segments=c.n_levels * s
                 )
                 return table.reshape(c.n_levels, s)[c.dropped :]
+            from jax.experimental import sparse as jsparse
+
             weighted = jsparse.BCOO((data * h[rows], self.sparse.indices), shape=self.sparse.shape)
             ss = jsparse.bcoo_dot_general(
                 self.sparse.bcoo(), weighted, dimension_numbers=(((0,), (0,)), ((), ()))
@@ -626,6 +636,8 @@ class Design(_linalg.AbstractDesign):
                 block = full_rows(c, A[starts[a] : starts[a + 1], lo:])  # (levels, s)
                 terms = terms + 2.0 * data * block[c.codes[rows], cols]
             # the sparse x sparse part: (S @ A_ss)[i, j] read at the row's own non-zeros
+            from jax.experimental import sparse as jsparse
+
             SA = jsparse.bcoo_dot_general(
                 self.sparse.bcoo(), A[lo:, lo:], dimension_numbers=(((1,), (0,)), ((), ()))
             )
@@ -703,11 +715,13 @@ def design(
         dense = dense if np.issubdtype(dense.dtype, np.floating) else dense.astype(float)
     if dense.ndim != 2:
         raise ValueError(f"the dense block must be (n, d), got shape {dense.shape}")
-    if sparse is not None and not isinstance(sparse, jsparse.BCOO):
-        sparse = jsparse.BCOO.from_scipy_sparse(sparse.tocoo())
-    if sparse is not None and (sparse.n_batch or sparse.n_dense):
-        raise ValueError("the sparse block must be a BCOO without batch or dense dimensions")
     if sparse is not None:
+        from jax.experimental import sparse as jsparse
+
+        if not isinstance(sparse, jsparse.BCOO):
+            sparse = jsparse.BCOO.from_scipy_sparse(sparse.tocoo())
+        if sparse.n_batch or sparse.n_dense:
+            raise ValueError("the sparse block must be a BCOO without batch or dense dimensions")
         data = (
             sparse.data if jnp.issubdtype(sparse.dtype, jnp.floating) else sparse.data.astype(float)
         )

@@ -2,20 +2,33 @@
 and XLA's code generation at its lowest optimization level (below)."""
 
 import os
+from importlib.metadata import version
 
 # The suite is compile-bound: its shapes are tiny, so its programs run in milliseconds and
 # take 0.3-2 s each to compile, a quarter of which is LLVM optimizing the generated code.
 # Level 0 cut the CPU time of seven reference/inference test files by 23% (5m36s -> 4m17s,
 # issue 18's note); the arithmetic is the same IEEE operations, only less optimized code.
-# Set here, before JAX starts its backend, it reaches the workers and every subprocess
-# that inherits the environment. JAXGLM_TEST_XLA_DEFAULT=1 keeps XLA's default instead
-# (the library never changes XLA's flags: users get the default).
+# XLA:CPU's older kernel emitters (`xla_cpu_use_fusion_emitters=false`) then generate each
+# fusion's code directly as LLVM IR instead of through MLIR: a fit program compiles in a
+# third of the CPU time, and three reference/precision/alpha test files took 54% less CPU
+# (issue 18, benchmarks/RESULTS.md); the programs' results agree with the default emitters'
+# to rounding (2e-9 relative in an estimated alpha, within its loop's tolerance). Set here,
+# before JAX starts its backend, they reach the workers and every subprocess that inherits
+# the environment. JAXGLM_TEST_XLA_DEFAULT=1 keeps XLA's defaults instead (the library never
+# changes XLA's flags: users get the defaults).
+_TEST_FLAGS = {"xla_backend_optimization_level": "0"}
+# XLA aborts the process on a flag it does not know: the emitter switch only for the
+# jaxlib releases it was measured on.
+if version("jaxlib").startswith("0.10."):
+    _TEST_FLAGS["xla_cpu_use_fusion_emitters"] = "false"
 if os.environ.get("JAXGLM_TEST_XLA_DEFAULT") != "1":
     _flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_backend_optimization_level" not in _flags:
-        os.environ["XLA_FLAGS"] = f"{_flags} --xla_backend_optimization_level=0".strip()
+    for _name, _value in _TEST_FLAGS.items():
+        if _name not in _flags:
+            _flags = f"{_flags} --{_name}={_value}".strip()
+    os.environ["XLA_FLAGS"] = _flags
 
-import jax
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
