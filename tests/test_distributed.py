@@ -34,8 +34,8 @@ def launch(*args: str, timeout: int) -> subprocess.CompletedProcess:
 
 
 def test_two_processes_get_the_single_process_answer_and_a_killed_process_is_reported():
-    """Both processes get the same results (``fit``, streamed, ``path``, ``cv``,
-    ``bootstrap``),
+    """Both processes get the same results (``fit``, streamed, ``cv`` and its path of all
+    the rows, ``bootstrap``),
     the one-process answer to 1e-12; then process 1 is killed mid-fit and the launcher names
     it (not a timeout: its message would name the processes still running) and returns
     within its timeout (the subprocess has a timeout of its own)."""
