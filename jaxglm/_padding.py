@@ -52,15 +52,18 @@ ROW_ARGS = ("X", "y", "weights", "freq_weights", "offset", "exposure")
 
 
 def can_pad(*arrays: Any) -> bool:
-    """Whether host padding applies: none of ``arrays`` is or holds (a design's blocks) a
-    ``jax.Array``.
+    """Whether host padding applies: none of ``arrays`` is a ``jax.Array`` or a design
+    whose blocks are sharded over devices (:func:`jaxglm.shard_rows`).
 
     A ``jax.Array`` is data the caller already put on a device (or sharded over several):
     padding it would copy it (0.5 s for 800 MB on this CPU, and a round trip through the
     host from an accelerator), more than the compile it saves. Such inputs are passed as
     they are.
     """
-    return not any(isinstance(a, jax.Array) for a in jax.tree.leaves(arrays))
+    return not any(
+        isinstance(a, jax.Array) or any(is_sharded(leaf) for leaf in jax.tree.leaves(a))
+        for a in arrays
+    )
 
 
 def is_sharded(a: Any) -> bool:
