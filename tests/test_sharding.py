@@ -68,3 +68,12 @@ def test_out_of_memory_names_the_ways_out(monkeypatch):
     with pytest.raises(MemoryError, match="too large for the device") as info:
         jg.fit(X, np.ones(40), jg.Poisson())
     assert "jaxglm.shard_rows" in str(info.value) and "jaxglm.fit_stream" in str(info.value)
+
+
+def test_a_sparse_design_is_refused_by_name():
+    """shard_rows places a design's dense block and codes by rows; a sparse block's
+    non-zeros are not split by rows: a ValueError that says what to pass instead."""
+    sparse = pytest.importorskip("scipy.sparse")
+    X = jg.design(np.ones((8, 1)), [jg.categorical([0, 1] * 4)], sparse.eye(8, 2, format="csr"))
+    with pytest.raises(ValueError, match="not a sparse block"):
+        jg.shard_rows(X, np.ones(8))
