@@ -52,14 +52,18 @@ ROW_ARGS = ("X", "y", "weights", "freq_weights", "offset", "exposure")
 
 
 def can_pad(*arrays: Any) -> bool:
-    """Whether host padding applies: none of ``arrays`` is a ``jax.Array``.
+    """Whether host padding applies: none of ``arrays`` is a ``jax.Array`` or a design
+    whose blocks are sharded over devices (:func:`jaxglm.shard_rows`).
 
     A ``jax.Array`` is data the caller already put on a device (or sharded over several):
     padding it would copy it (0.5 s for 800 MB on this CPU, and a round trip through the
     host from an accelerator), more than the compile it saves. Such inputs are passed as
     they are.
     """
-    return not any(isinstance(a, jax.Array) for a in arrays)
+    return not any(
+        isinstance(a, jax.Array) or any(is_sharded(leaf) for leaf in jax.tree.leaves(a))
+        for a in arrays
+    )
 
 
 def is_sharded(a: Any) -> bool:
@@ -73,22 +77,31 @@ _ROWS: dict[int, np.ndarray] = {}
 returned, by the array's ``id`` (each entry dropped when its array is collected)."""
 
 
-def record_rows(X: jax.Array, rows: np.ndarray) -> None:
+def _rows_leaf(X: Any) -> Any:
+    """The array that stands for ``X``'s rows: ``X``, or a design's first block (kept as
+    it is when the design's options are set: :meth:`jaxglm.Design.for_model`)."""
+    return jax.tree.leaves(X)[0] if isinstance(X, AbstractDesign) else X
+
+
+def record_rows(X: jax.Array | AbstractDesign, rows: np.ndarray) -> None:
     """Record where the caller's rows lie in the padded global rows of ``X``.
 
     ``rows[i]`` is the padded row of the caller's row ``i``, counted in the global order of
     the unpadded rows (process 0's rows, then process 1's, ...); the rows not listed are
-    padding. :func:`jaxglm.cv` reads it to draw its folds over the caller's rows.
+    padding. :func:`jaxglm.cv` and :func:`jaxglm.bootstrap` read it to draw their folds
+    and replicates over the caller's rows.
     """
-    key = id(X)
+    leaf = _rows_leaf(X)
+    key = id(leaf)
     _ROWS[key] = rows
-    weakref.finalize(X, _ROWS.pop, key, None)
+    weakref.finalize(leaf, _ROWS.pop, key, None)
 
 
 def caller_rows(X: Any) -> np.ndarray | None:
     """The padded rows of the caller's rows in a design from :func:`jaxglm.shard_rows`
     (:func:`record_rows`), or None for any other design (its rows are all the caller's)."""
-    return _ROWS.get(id(X)) if isinstance(X, jax.Array) else None
+    leaf = _rows_leaf(X)
+    return _ROWS.get(id(leaf)) if isinstance(leaf, jax.Array) else None
 
 
 def pad_labels(labels: Any, n_to: int) -> np.ndarray:

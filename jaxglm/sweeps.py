@@ -301,11 +301,13 @@ def _run_chunks(arrays, batched, sample, m, size, run, common, spec, count) -> l
         member = tuple(_take(arrays[k], idx, size == m) for k in batched)
         if sample is not None:
             n_rows = np.shape(arrays["X"])[-2]
-            probs = sample.probs
+            probs, rows = sample.probs, sample.rows
             if probs is not None:
                 probs = _padding.pad_rows(probs, n_rows, 0.0)
+            if rows is not None:  # the padding rows (never drawn) as themselves
+                rows = np.concatenate([rows, np.setdiff1d(np.arange(n_rows), rows)])
             counts = _draw_counts(
-                sample.key, jnp.asarray(idx), probs, n_draws=sample.n_draws, n_rows=n_rows
+                sample.key, jnp.asarray(idx), probs, rows, n_draws=sample.n_draws, n_rows=n_rows
             )
             member = (*member, counts)
         parts.append(run(member, common, spec))
@@ -399,26 +401,31 @@ def _concatenate(parts: list[GLMResult], m: int) -> GLMResult:
 
 @dataclasses.dataclass(frozen=True)
 class _Sample:
-    """What :func:`bootstrap` adds to a batch: the key, replicates and draws per replicate."""
+    """What :func:`bootstrap` adds to a batch: the key, replicates and draws per replicate,
+    drawn over the caller's rows in their order (the rows of all processes, in process
+    order) and placed at their padded rows."""
 
     key: jax.Array
     n_boot: int
     n_draws: int
     probs: np.ndarray | None  # (n,) row probabilities; None: uniform over the n_draws rows
+    rows: np.ndarray | None  # (n,) padded row of each caller's row; None: the first n rows
 
 
 # ---- bootstrap ------------------------------------------------------------------------------
 
 
 @functools.partial(jax.jit, static_argnames=("n_draws", "n_rows"))
-def _draw_counts(key, replicates, probs, *, n_draws, n_rows):
+def _draw_counts(key, replicates, probs, rows, *, n_draws, n_rows):
     """The replicates' frequency weights, (len(replicates), n_rows): resampling counts.
 
     Replicate ``b`` draws ``n_draws`` rows with replacement with the key
-    ``fold_in(key, b)``: uniformly over the first ``n_draws`` (the real) rows when ``probs``
-    is None, else row ``i`` with probability ``probs[i]``; padded rows are never drawn.
-    The counts are a multinomial sample, drawn as ``n_draws`` categorical indices and
-    counted (O(n), where ``jax.random.multinomial`` loops over the categories).
+    ``fold_in(key, b)``: uniformly over the first ``n_draws`` (the caller's) rows when
+    ``probs`` is None, else row ``i`` with probability ``probs[i]``; then row ``i`` of
+    that order is counted at ``rows[i]``, its place among the padded rows (None: ``i``).
+    Padded rows are never drawn. The counts are a multinomial sample, drawn as ``n_draws``
+    categorical indices and counted (O(n), where ``jax.random.multinomial`` loops over the
+    categories).
     """
 
     def counts(b):
@@ -427,6 +434,8 @@ def _draw_counts(key, replicates, probs, *, n_draws, n_rows):
             idx = jax.random.randint(k, (n_draws,), 0, n_draws)
         else:
             idx = jax.random.choice(k, n_rows, (n_draws,), p=probs)
+        if rows is not None:
+            idx = rows[idx]
         return jnp.zeros(n_rows, jnp.result_type(float)).at[idx].add(1.0)
 
     return jax.vmap(counts)(replicates)
@@ -458,18 +467,16 @@ class BootstrapResult:
     replicates: GLMResult
 
 
-def _rows_drawn(X: Any) -> int:
-    """The rows a replicate draws from: the caller's rows, which come first in a design
-    from :func:`jaxglm.shard_rows` (its padding rows after them), so that a fit of sharded
-    rows draws the replicates of the unsharded one."""
-    if jax.process_count() > 1 and _padding.is_sharded(X):
-        raise ValueError(
-            "bootstrap does not run on rows spread over processes (each process's rows are "
-            "padded in place): bootstrap on one process, or map jaxglm.fit over frequency "
-            "weights"
-        )
-    rows = _padding.caller_rows(X)
-    return np.shape(X)[0] if rows is None else len(rows)
+def _caller_values(a: Any, rows: np.ndarray | None) -> np.ndarray:
+    """A per-row argument's values at the caller's rows, in their order, on the host
+    (``rows``: :func:`jaxglm._padding.caller_rows`; an array spread over processes is
+    gathered to every process first)."""
+    if isinstance(a, jax.Array) and not a.is_fully_addressable:
+        from jax.experimental import multihost_utils
+
+        a = multihost_utils.process_allgather(a, tiled=True)
+    values = np.asarray(a, dtype=float)
+    return values if rows is None else values[rows]
 
 
 def bootstrap(
@@ -516,7 +523,10 @@ def bootstrap(
     go with their rows.
 
     Replicate ``b``'s draw uses ``jax.random.fold_in(key, b)``: the same replicates
-    whatever ``n_boot``, ``batch_size`` or ``method``. A host-side function (its summaries
+    whatever ``n_boot``, ``batch_size`` or ``method``, and for rows from
+    :func:`jaxglm.shard_rows` (over devices or processes) those of the same rows
+    unsharded: the rows are drawn in the caller's order (all processes' rows in process
+    order) and counted at their padded rows. A host-side function (its summaries
     are NumPy arrays): its inputs must be concrete. Inside ``jit``, map :func:`jaxglm.fit`
     over frequency weights yourself.
 
@@ -565,13 +575,14 @@ def bootstrap(
         X=X, y=y, weights=weights, freq_weights=None, offset=offset, exposure=exposure,
         alpha=alpha,
     )  # fmt: skip
-    n = _rows_drawn(X)
-    sample = _Sample(key, n_boot, n, None)
+    rows = _padding.caller_rows(X)
+    n = np.shape(X)[0] if rows is None else len(rows)
+    sample = _Sample(key, n_boot, n, None, rows)
     if freq_weights is not None:
-        fw = np.asarray(freq_weights, dtype=float)
+        fw = _caller_values(freq_weights, rows)
         if not np.array_equal(fw, np.round(fw)):
             raise ValueError("bootstrap needs integer freq_weights (counts of observations)")
-        sample = _Sample(key, n_boot, int(fw.sum()), fw / fw.sum())
+        sample = _Sample(key, n_boot, int(fw.sum()), fw / fw.sum(), rows)
     shared = dict(penalty_factor=penalty_factor, start_params=start_params, groups=groups)
     reps = _run_batch(spec, arrays, shared, batch_size, method, sample, progress)
     _warn_failed(reps, spec.family.name, "bootstrap replicates")

@@ -34,7 +34,8 @@ def launch(*args: str, timeout: int) -> subprocess.CompletedProcess:
 
 
 def test_two_processes_get_the_single_process_answer_and_a_killed_process_is_reported():
-    """Both processes get the same results (``fit``, streamed, ``path``, ``cv``),
+    """Both processes get the same results (``fit``, streamed, ``cv`` and its path of all
+    the rows, ``bootstrap``),
     the one-process answer to 1e-12; then process 1 is killed mid-fit and the launcher names
     it (not a timeout: its message would name the processes still running) and returns
     within its timeout (the subprocess has a timeout of its own)."""
@@ -49,7 +50,7 @@ def test_two_processes_get_the_single_process_answer_and_a_killed_process_is_rep
     assert [line["rank"] for line in lines] == [0, 1]
     assert lines[0]["got"] == lines[1]["got"]
     diff = lines[0]["diff"] | lines[1]["diff"]
-    assert sorted(diff) == ["cv", "path", "sharded", "streamed"]
+    assert sorted(diff) == ["bootstrap", "cv", "path", "sharded", "streamed"]
     for check, value in diff.items():
         assert value <= 1e-12, (check, value)
     for line in lines:

@@ -11,6 +11,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
 from jaxglm import _padding
+from jaxglm.designs import Design
 from jaxglm.inference import ClusterCodes
 
 
@@ -38,6 +39,9 @@ def shard_rows(
     are all-reduces of p-sized and p x p arrays), and its result is replicated on every
     device.
 
+    ``X`` may be a :class:`jaxglm.Design` of dense and categorical blocks (one process):
+    its dense block and codes are padded and sharded by rows, its levels and names kept.
+
     Cluster labels are coded ``0..G-1`` here, on the host, and returned as
     :class:`jaxglm.inference.ClusterCodes`, so that the fit sums the scores per cluster in
     a (G, p+1) array (one all-reduce) rather than coding them by a sort over all rows.
@@ -50,7 +54,8 @@ def shard_rows(
     maximum + 1, by an all-reduce).
 
     Args:
-        X: (n, p) design (this process's rows).
+        X: (n, p) design (this process's rows), an array or a :class:`jaxglm.Design`
+            without a sparse block.
         y: (n,) response, or (m, n) responses of :func:`jaxglm.fit_many` (members first;
             ``Y = data.pop("y")``, since ``fit_many`` names it ``Y``).
         weights, offset, freq_weights, exposure: (n,) as :func:`jaxglm.fit`.
@@ -75,14 +80,17 @@ def shard_rows(
     """
     mesh = Mesh(np.array(jax.devices()), ("rows",)) if mesh is None else mesh
     local_devices = sum(d.process_index == jax.process_index() for d in mesh.devices.flat)
+    multi = jax.process_count() > 1
+    design = isinstance(X, Design)
+    if design:
+        _check_design(X, multi)
     n = np.shape(X)[0]
     if np.ndim(X) != 2 or n < 1:
         raise ValueError(f"X must be (n, p) with n >= 1 in every process, got {np.shape(X)}")
     arrays = dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure
     )
-    arrays = {k: None if v is None else _host(v) for k, v in arrays.items()}
-    multi = jax.process_count() > 1
+    arrays = {k: v if v is None or (k == "X" and design) else _host(v) for k, v in arrays.items()}
     counts = _all_counts(n, mesh) if multi else np.array([n])
     n_to = -(-int(counts.max()) // local_devices) * local_devices
     members = ("y",) if np.ndim(y) == 2 else ()
@@ -90,7 +98,7 @@ def shard_rows(
     if padded["weights"] is None:  # no padding was needed: the same keys all the same
         padded["weights"] = np.ones(n_to, padded["X"].dtype)
     out = {k: _place(v, mesh, int(k in members)) for k, v in padded.items() if v is not None}
-    _padding.record_rows(out["X"], _caller_rows(out["X"], counts, n_to))
+    _padding.record_rows(out["X"], _caller_rows(jax.tree.leaves(out["X"])[0], counts, n_to))
     if groups is not None:
         labels = np.asarray(groups)
         if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
@@ -115,9 +123,28 @@ def _host(value: Any) -> np.ndarray:
     return arr if np.issubdtype(arr.dtype, np.floating) else arr.astype(np.result_type(float))
 
 
-def _place(local: np.ndarray, mesh: Mesh, axis: int = 0) -> jax.Array:
+def _check_design(X: Design, multi: bool) -> None:
+    """ValueError for a design :func:`shard_rows` does not place: one with a sparse block
+    (its non-zeros are not indexed by rows), or any in a multi-process run (a design's
+    checks read all its rows on the host)."""
+    if multi:
+        raise ValueError(
+            "shard_rows places a jaxglm.Design over the devices of one process only; over "
+            "several processes pass a dense X (e.g. the design's one-hot columns)"
+        )
+    if X.sparse is not None:
+        raise ValueError(
+            "shard_rows places a jaxglm.Design's dense and categorical blocks, not a sparse "
+            "block (its non-zeros are not split by rows): pass its columns as dense ones"
+        )
+
+
+def _place(local: Any, mesh: Mesh, axis: int = 0) -> Any:
     """This process's (padded) rows, along ``axis``, as its blocks of the global array
-    sharded by rows over all axes of ``mesh``."""
+    sharded by rows over all axes of ``mesh``; a design's every block (all are row blocks:
+    :func:`_check_design`), its levels and names as they are."""
+    if isinstance(local, Design):
+        return jax.tree.map(lambda block: _place(np.asarray(block), mesh), local)
     spec = [None] * local.ndim
     spec[axis] = mesh.axis_names
     shape = list(local.shape)

@@ -6,10 +6,10 @@ compiled HLO of two sharded fits. Compiles dominate (each check is two programs,
 and not), so each family's check carries one more feature of the issue: Poisson the
 cluster covariance, Gaussian HC0, Bernoulli the elastic net (ProxNewton), InverseGaussian
 a ridge, Binomial SubsampledNewton, NegativeBinomial full-batch Optax, Gamma ``fit_many``
-(a ridge in one member), Tweedie ``bootstrap`` (its full fit and its replicates); every
-one with weights and an offset. Mini-batch Optax must refuse sharded rows.
-``path`` and ``cv`` on sharded rows are checked across two processes
-(tests/scripts/two_processes.py).
+(a ridge in one member), Tweedie a categorical design (``jg.design``: its dense block and
+codes sharded by rows); every one with weights and an offset. Mini-batch Optax must refuse
+sharded rows. ``path``, ``cv`` and ``bootstrap`` on sharded rows are checked across two
+processes (tests/scripts/two_processes.py).
 """
 
 import inspect
@@ -86,14 +86,15 @@ def fit_with_hlo(name, **kw):
         _fit._fit_jit = compiled
 
 
-def check_fit(name, family, response, hlo=None, groups=None, **options):
+def check_fit(name, family, response, hlo=None, groups=None, design=X, **options):
     """The fit of ``response`` with weights and offset, sharded and not."""
-    data = jg.shard_rows(X, response, **KW, groups=groups)
+    data = jg.shard_rows(design, response, **KW, groups=groups)
     if hlo is None:
         sharded = jg.fit(**data, family=family, **options)
     else:
         sharded = fit_with_hlo(hlo, **data, family=family, **options)
-    out[name] = compare(sharded, jg.fit(X, response, family, **KW, groups=groups, **options))
+    single = jg.fit(design, response, family, **KW, groups=groups, **options)
+    out[name] = compare(sharded, single)
     return sharded
 
 
@@ -129,9 +130,8 @@ ridge = dict(family=jg.Gamma(), link=jg.Log(), alpha=np.array([0.0, 0.05]))
 many = jg.fit_many(batch.pop("X"), batch.pop("y"), **batch, **ridge)
 out["Gamma_fit_many"] = compare(many, jg.fit_many(X, gamma, **KW, **ridge))
 
+# 5 levels, the reference dropped: p = 2 + 4 columns.
+categorical = jg.design(X, [jg.categorical(rng.integers(0, 5, size=n), name="g")])
 tweedie = rng.poisson(mu) * rng.gamma(2.0, 0.5, n)
-boot = dict(family=jg.Tweedie(power=1.5), n_boot=4, key=3, cov_type="none")
-boot_s = jg.bootstrap(**jg.shard_rows(X, tweedie, **KW), **boot)
-boot_h = jg.bootstrap(X, tweedie, **KW, **boot)
-out["Tweedie_bootstrap"] = max(compare(boot_s.fit, boot_h.fit), rel(boot_s.params, boot_h.params))
+check_fit("Tweedie_design", jg.Tweedie(power=1.5), tweedie, "design", design=categorical)
 print(json.dumps(out))

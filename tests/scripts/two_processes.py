@@ -1,12 +1,15 @@
 """One process of a 2-process fit (started by jaxglm.distributed.launch from
 tests/test_distributed.py). Each process holds half the rows (unequal halves: 101 and
 102, so that process 0's block carries a padding row in the middle of the global rows),
-fits them sharded over the two processes (``fit``, ``path`` and ``cv`` with its default
-folds; ``fit_many`` of sharded rows is checked on 4 devices, tests/scripts/sharded_fits.py)
-and streams its half's chunks. It prints one JSON line: what every process got (to
-compare across processes), and the largest relative difference to the one-process fits
-of all the rows; the processes share those reference fits (process 0 fits ``fit`` and
-``path``, process 1 ``cv``: compiles dominate). With the
+fits them sharded over the two processes (``fit``, ``cv`` with its default folds and
+``bootstrap``: folds and replicates drawn over the rows in global order; ``path`` is
+checked as ``cv``'s path of all the rows, the same path program inside ``cv``'s, which
+spares two compiles per process; ``fit_many`` of sharded rows is checked on 4 devices,
+tests/scripts/sharded_fits.py) and streams its half's chunks. It prints one JSON line:
+what every process got (to compare across processes), and the largest relative
+difference to the one-process fits of all the rows; the processes share those reference
+fits (process 0 fits ``fit`` and ``bootstrap``, whose fit of all the rows is the same
+program, process 1 ``cv``: compiles dominate). With the
 argument ``die``, the processes then stream again and process 1 kills itself (SIGKILL)
 after the second pass, while process 0 waits in that pass's all-reduce.
 """
@@ -37,9 +40,10 @@ chunks = [(X[rows], y[rows], w[rows]) for rows in blocks]
 streamed = jg.fit_stream(chunks, jg.Poisson(), tol=1e-10)
 spread = jg.shard_rows(X[mine], y[mine], weights=w[mine])
 sharded = jg.fit(**spread, family=jg.Poisson())
-path = jg.path(**spread, family=jg.Poisson(), n_alphas=5)
 folds = dict(family=jg.Poisson(), n_alphas=4, n_folds=3)
 cv = jg.cv(**spread, **folds)
+resample = dict(family=jg.Poisson(), n_boot=4, key=7, tol=1e-10)
+boot = jg.bootstrap(**spread, **resample)
 
 
 def rel(a, b):
@@ -49,17 +53,19 @@ def rel(a, b):
 
 got = dict(
     sharded=np.r_[sharded.params, sharded.bse], streamed=np.r_[streamed.params, streamed.bse],
-    path=path.coef, cv=np.r_[cv.mean, cv.refit.params],
+    path=cv.path.coef, cv=np.r_[cv.mean, cv.refit.params],
+    bootstrap=np.r_[boot.params.ravel(), boot.bse],
 )  # fmt: skip
 if rank == 0:
     single = jg.fit(X, y, jg.Poisson(), weights=w, tol=1e-10)
+    single_boot = jg.bootstrap(X, y, weights=w, **resample)
     expected = dict(
         sharded=np.r_[single.params, single.bse], streamed=np.r_[single.params, single.bse],
-        path=jg.path(X, y, jg.Poisson(), weights=w, n_alphas=5).coef,
+        bootstrap=np.r_[single_boot.params.ravel(), single_boot.bse],
     )  # fmt: skip
 else:
     single_cv = jg.cv(X, y, weights=w, **folds)
-    expected = dict(cv=np.r_[single_cv.mean, single_cv.refit.params])
+    expected = dict(path=single_cv.path.coef, cv=np.r_[single_cv.mean, single_cv.refit.params])
 print(json.dumps(dict(
     rank=rank,
     got={k: np.asarray(v).ravel().tolist() for k, v in got.items()},
