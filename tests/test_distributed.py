@@ -23,8 +23,10 @@ SCRIPT = ROOT / "tests" / "scripts" / "two_processes.py"
 
 def launch(*args: str, timeout: int) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("JAX_ENABLE_X64", "XLA_FLAGS")}
-    if "xla_backend_optimization_level=0" in os.environ.get("XLA_FLAGS", ""):  # conftest's
-        env["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
+    conftest_flags = ("--xla_backend_optimization_level=", "--xla_cpu_use_fusion_emitters=")
+    kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if f.startswith(conftest_flags)]
+    if kept:  # conftest's compile-time flags, nothing else of the parent's XLA_FLAGS
+        env["XLA_FLAGS"] = " ".join(kept)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     command = [sys.executable, "-m", "jaxglm.distributed.launch", "--nproc", "2"]
     return subprocess.run(
