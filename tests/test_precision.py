@@ -146,3 +146,18 @@ def test_optax_float32_information_below_the_rank_rule_still_preconditions():
     assert not bool(_linalg.factor(S)[1])
     (L, _), ok = optax_solver._preconditioner_factor(S)
     assert bool(ok) and np.isfinite(np.asarray(L)).all()
+
+
+def test_mixed_fit_holds_no_float64_copy_of_x():
+    """The compiled mixed fit's loops carry the float32 ``X`` only: XLA hoisted the
+    loop-invariant ``convert(X)`` of the float64 passes out of the Newton loop, a float64
+    copy of ``X`` held for the whole fit (0.2 s of 1.6 s at n = 100,000, p = 100, and twice
+    the memory mixed precision saves)."""
+    n, p = 1_000, 7
+    X = np.random.default_rng(0).normal(size=(n, p)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float64)
+    program = jax.jit(lambda X, y: jg.fit(X, y, jg.Bernoulli(), precision="mixed").params)
+    text = program.lower(X, y).compile().as_text()
+    loops = [line for line in text.splitlines() if " while(" in line]
+    assert loops and not any(f"f64[{n},{p}]" in line for line in loops)
+    assert any(f"f32[{n},{p}]" in line for line in loops)
