@@ -10,7 +10,8 @@ matmuls on GPUs/TPUs are not silently done in TF32/bfloat16.
 Mixed precision: with ``X`` in float32 and float64 vectors (``fit(precision="mixed")``)
 the Gram is formed from float32 products over blocks of rows, the blocks' matrices summed
 in float64; the passes ``X @ v`` and ``r @ X`` read the float32 ``X`` and multiply and add
-in float64 (XLA fuses the conversion into the reduction: no float64 copy of ``X``). The
+in float64 (XLA fuses the conversion into the reduction: no float64 copy of ``X``; an
+optimization barrier keeps XLA from hoisting the conversion out of the fit's loops). The
 passes decide where the iteration stops (the score) and where it stands (``eta``), so they
 are exact in float64 for the float32 data; the Gram only steers the steps. (With float32
 products in the passes too, the mixed fit of the benchmarks' ill-conditioned logistic
@@ -380,13 +381,26 @@ def square_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:
 
 
 def times(X: jax.Array, v: jax.Array) -> jax.Array:
-    """``X @ v`` in ``v``'s dtype (a float32 ``X`` read and multiplied in float64 for a
-    float64 ``v``: module docs)."""
+    """``X @ v`` for a (p,) or (p, m) ``v``, in ``v``'s dtype (a float32 ``X`` read and
+    multiplied in float64 for a float64 ``v``: module docs)."""
     if isinstance(X, AbstractDesign):
         return X.matvec(v)
     if X.dtype == v.dtype:
         return jnp.matmul(X, v, precision=_HIGHEST)
+    X, v = _widened_in_place(X, v)
+    if v.ndim == 2:  # a Multinomial's classes
+        return jnp.sum(X[:, :, None] * v, axis=1)
     return jnp.sum(X * v, axis=1)
+
+
+def _widened_in_place(X: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(X, v)`` through an optimization barrier, so that the conversion of a float32 ``X``
+    to ``v``'s float64 stays fused into the product that reads it. Inside the fit's loops
+    ``X`` is loop-invariant, and XLA otherwise hoists ``convert(X)`` out of the loop: a
+    float64 copy of ``X`` held for the whole fit (twice the memory ``precision="mixed"``
+    saves, and the passes then read 8 bytes per entry, not 4). Tied to the loop-variant
+    ``v``, the barrier's ``X`` is no longer invariant; the barrier copies nothing."""
+    return lax.optimization_barrier((X, v))
 
 
 def linear_predictor(X: jax.Array, params: jax.Array, offset: jax.Array) -> jax.Array:
@@ -541,6 +555,7 @@ def score(X: jax.Array, r: jax.Array) -> jax.Array:
     if isinstance(X, AbstractDesign):
         return X.score(r)
     if X.dtype != r.dtype:
+        X, r = _widened_in_place(X, r)
         rx = jnp.sum(X * r[:, None], axis=0)
     else:
         rx = _blocked(
@@ -591,9 +606,14 @@ def _gram(X: jax.Array, h: jax.Array) -> jax.Array:
     # in float64: [1, X] = [1, X - c] T with T = [[1, c^T], [0, I]]. The centred rows are
     # a copy of X (0.9 s of 2.8 s at n = 10^6, p = 100 here): made only when a column's
     # mean is more than its standard deviation from 0 (else its spread loses less than a
-    # factor 2 of float32's precision).
+    # factor 2 of float32's precision). The means and deviations are those of the block's
+    # rows that are not all zero: padding rows (a stream's last chunk, size buckets) would
+    # pull c towards 0 (a stream's half-padded chunk gave bse 1e-5 off, 1e-7 with this).
     first = X[:GRAM_BLOCK_ROWS]
-    c = jnp.mean(first, axis=0)
+    real = jnp.any(first != 0, axis=1, keepdims=True).astype(X.dtype)
+    count = jnp.maximum(jnp.sum(real), 1.0)
+    c = jnp.sum(first * real, axis=0) / count
+    spread = jnp.sqrt(jnp.sum(real * (first - c) ** 2, axis=0) / count)
 
     def blocks(shift):
         def f(hb, Xb):
@@ -601,7 +621,7 @@ def _gram(X: jax.Array, h: jax.Array) -> jax.Array:
 
         return _blocked(f, (h, X), h.dtype, GRAM_BLOCK_ROWS)
 
-    far = jnp.any(jnp.abs(c) > jnp.std(first, axis=0))
+    far = jnp.any(jnp.abs(c) > spread)
     c = jnp.where(far, c, 0.0)
     centred = lax.cond(far, blocks, lambda _: blocks(None), c)
     T = jnp.eye(p + 1, dtype=h.dtype).at[0, 1:].set(c.astype(h.dtype))

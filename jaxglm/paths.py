@@ -202,7 +202,7 @@ def _grid(problem, eta, l1_ratio, penalty_factor, alpha_min_ratio, n_alphas):
     """glmnet's grid: ``n_alphas`` log-spaced from alpha_max (at ``eta``, the path's first
     point) to ``alpha_min_ratio`` of it."""
     top = _alpha_max(problem, eta, l1_ratio, penalty_factor)
-    dtype = problem.X.dtype
+    dtype = eta.dtype  # the working dtype (float64 with a float32 X: "mixed")
     return top * jnp.logspace(0.0, jnp.log10(alpha_min_ratio), n_alphas, dtype=dtype)
 
 
@@ -251,7 +251,7 @@ def _cv_jit(
             w * t, family, link, fit_intercept, n_alphas, False, unpenalized,
         )  # fmt: skip
 
-    held_out = jnp.concatenate([jnp.zeros((1, X.shape[0]), X.dtype), test])
+    held_out = jnp.concatenate([jnp.zeros((1, X.shape[0]), test.dtype), test])
     paths, deviance = jax.vmap(member)(held_out)
     return jax.tree.map(lambda a: a[0], paths), deviance[1:]
 
@@ -369,21 +369,28 @@ def _min_ratio(shape: tuple[int, int], alpha_min_ratio: float | None) -> float:
     return 1e-4 if n > p else 1e-2
 
 
-def _rows_of_transpose(X: jax.Array | designs.Design) -> jax.Array | None:
+def _rows_of_transpose(X: jax.Array | designs.Design, dtype: jnp.dtype) -> jax.Array | None:
     """``X.T`` as its own row-major (p, n) array (``M.Problem.XT``): transposed eagerly, since
     inside ``jit`` XLA folds a transpose into the products that read it. None for a
-    :class:`jaxglm.Design` (its blocks give the products)."""
-    return None if isinstance(X, designs.Design) else jnp.transpose(X)
+    :class:`jaxglm.Design` (its blocks give the products) and for mixed precision (a
+    float32 ``X``, float64 ``dtype``): its passes read ``X`` itself, one fused
+    multiply-and-sum over its rows for ``X @ v`` and for ``r @ X`` (:mod:`jaxglm._linalg`),
+    where a product with a float32 ``X.T`` would first convert it to float64 (6x slower at
+    n = 200,000, p = 100 here); no second copy of the data either."""
+    if isinstance(X, designs.Design) or X.dtype != dtype:
+        return None
+    return jnp.transpose(X)
 
 
 def _prepare(
     X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights, freq_weights,
-    offset, exposure, penalty_factor, alphas,
+    offset, exposure, penalty_factor, alphas, precision,
 ) -> tuple[FitSpec, tuple, dict]:  # fmt: skip
     """Resolve and validate as :func:`jaxglm.fit` does, then the arrays of the compiled path:
     ``(X, y, w, offset, penalty_factor, grid)`` with ``w`` = prior x frequency weights and
-    the exposure's log in the offset, and the caller's arrays with frames as NumPy arrays
-    (the design's column names under ``"names"``)."""
+    the exposure's log in the offset (``X`` in float32 and the rest in float64 for
+    ``precision="mixed"``), and the caller's arrays with frames as NumPy arrays (the
+    design's column names under ``"names"``)."""
     X = designs.for_model(X, fit_intercept)
     penalty_factor = designs.penalty_factors(X, penalty_factor)
     names = column_names(X)
@@ -395,7 +402,8 @@ def _prepare(
     offset, exposure, penalty_factor = given["offset"], given["exposure"], given["penalty_factor"]
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
-        tol=tol, max_iter=max_iter, path=True, design=isinstance(X, designs.Design), y=y,
+        tol=tol, max_iter=max_iter, path=True, precision=precision,
+        design=isinstance(X, designs.Design), y=y,
     )  # fmt: skip
     arrays = dict(
         weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,
@@ -415,6 +423,8 @@ def _prepare(
         if not jnp.issubdtype(X.dtype, jnp.floating):
             X = X.astype(jnp.asarray(1.0).dtype)
     dtype = X.dtype
+    if spec.precision == "mixed":  # float32 storage and products, float64 for the rest
+        X, dtype = X.astype(jnp.float32), jnp.dtype(jnp.float64)
     n, p = X.shape
     w = jnp.ones(n, dtype)
     for value in (weights, freq_weights):
@@ -452,6 +462,7 @@ def path(
     max_iter: int | None = None,
     independent: bool = False,
     progress: bool = False,
+    precision: str | None = None,
 ) -> PathResult:
     """The regularization path of a penalized GLM, as one compiled program (module docs).
 
@@ -476,6 +487,11 @@ def path(
         progress: show a tqdm bar of the alphas done (``pip install "jaxglm[progress]"``):
             the path then runs as compiled chunks of :data:`PROGRESS_ALPHAS` alphas (three
             more programs to compile; the same fits). Ignored under ``jit``/``vmap``.
+        precision: None or ``"mixed"`` (needs x64 on), as :func:`jaxglm.fit`: ``X`` in
+            float32, the Gram of the Hessian model from float32 products summed in float64,
+            ``X @ d`` and the score read the float32 ``X`` and add in float64; the grid, the
+            fits and the deviances in float64. The path is then the float64 path of the
+            float32 data (the KKT conditions are checked on the float64 score).
 
     Returns:
         A :class:`PathResult`.
@@ -490,12 +506,12 @@ def path(
     """
     spec, (X, y, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
-        freq_weights, offset, exposure, penalty_factor, alphas,
+        freq_weights, offset, exposure, penalty_factor, alphas, precision,
     )  # fmt: skip
     ratio = _min_ratio(X.shape, alpha_min_ratio)
-    XT = _rows_of_transpose(X)
+    XT = _rows_of_transpose(X, w.dtype)
     unpenalized = _some_unpenalized(pf)
-    l1, top = jnp.asarray(l1_ratio, X.dtype), jnp.asarray(ratio, X.dtype)
+    l1, top = jnp.asarray(l1_ratio, w.dtype), jnp.asarray(ratio, w.dtype)
     size = n_alphas if grid is None else len(grid)
     if progress and is_concrete(X, y, w, off, pf, grid, l1):
         res, _ = _staged(
@@ -559,6 +575,7 @@ def cv(
     tol: float | None = None,
     max_iter: int | None = None,
     progress: bool = False,
+    precision: str | None = None,
 ) -> CVResult:
     """k-fold cross-validation of the path: folds x alphas in one compiled program.
 
@@ -569,7 +586,7 @@ def cv(
     Args:
         X, y, family, link, weights, freq_weights, offset, exposure, fit_intercept,
             l1_ratio, penalty_factor, n_alphas, alpha_min_ratio, alphas, solver, tol,
-            max_iter: as :func:`path`.
+            max_iter, precision: as :func:`path` (the refit with the same ``precision``).
         n_folds: number of folds when ``foldid`` is None (2 to ``n``).
         foldid: (n,) integer fold labels ``0..K-1`` (overrides ``n_folds``, ``seed``). For
             rows from :func:`jaxglm.shard_rows`, one label per row of the caller's (all
@@ -601,26 +618,26 @@ def cv(
     rows = _padding.caller_rows(X)
     spec, (X, y_rows, w, off, pf, grid), given = _prepare(
         X, y, family, link, solver, tol, max_iter, fit_intercept, l1_ratio, weights,
-        freq_weights, offset, exposure, penalty_factor, alphas,
+        freq_weights, offset, exposure, penalty_factor, alphas, precision,
     )  # fmt: skip
-    n = X.shape[0]
+    n, dtype = X.shape[0], w.dtype
     ids = _fold_labels(n, rows, n_folds, foldid, seed)
     folds = np.unique(ids)
-    test = jnp.asarray(ids[None, :] == folds[:, None], X.dtype)  # (K, n)
+    test = jnp.asarray(ids[None, :] == folds[:, None], dtype)  # (K, n)
     ratio = _min_ratio(X.shape, alpha_min_ratio)
-    l1, top = jnp.asarray(l1_ratio, X.dtype), jnp.asarray(ratio, X.dtype)
+    l1, top = jnp.asarray(l1_ratio, dtype), jnp.asarray(ratio, dtype)
     size = n_alphas if grid is None else len(grid)
     if progress and is_concrete(X, y_rows, w, off, pf, grid, l1):
-        held_out = jnp.concatenate([jnp.zeros((1, n), X.dtype), test])
+        held_out = jnp.concatenate([jnp.zeros((1, n), dtype), test])
         paths, deviance = _staged(
-            (X, _rows_of_transpose(X), y_rows, w, off, pf), held_out, l1, grid, top,
+            (X, _rows_of_transpose(X, dtype), y_rows, w, off, pf), held_out, l1, grid, top,
             spec.solver, spec.family, spec.link, spec.fit_intercept, size, False,
             _some_unpenalized(pf),
         )  # fmt: skip
         full, fold_dev = jax.tree.map(lambda a: a[0], paths), deviance[1:]
     else:
         full, fold_dev = _cv_jit(
-            X, _rows_of_transpose(X), y_rows, w, off, pf, l1, grid, top, spec.solver, test,
+            X, _rows_of_transpose(X, dtype), y_rows, w, off, pf, l1, grid, top, spec.solver, test,
             family=spec.family, link=spec.link, fit_intercept=spec.fit_intercept,
             n_alphas=size, unpenalized=_some_unpenalized(pf),
         )  # fmt: skip
@@ -640,6 +657,7 @@ def cv(
         freq_weights=given["freq_weights"], offset=given["offset"], exposure=given["exposure"],
         fit_intercept=spec.fit_intercept, alpha=full.alphas[index], l1_ratio=l1_ratio,
         penalty_factor=given["penalty_factor"], solver=spec.solver, start_params=start,
+        precision=spec.precision,
     )  # fmt: skip
     names = given["names"]
     full = dataclasses.replace(full, feature_names=names)

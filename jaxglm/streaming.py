@@ -94,6 +94,7 @@ def fit_stream(
     use_t: bool | None = None,
     dtype: Any = None,
     progress: Callable[[PassInfo], None] | bool | None = None,
+    precision: str | None = None,
 ) -> GLMResult:
     """Fit a GLM to rows read in chunks (data larger than memory), by Newton's method.
 
@@ -120,6 +121,12 @@ def fit_stream(
         progress: called with a :class:`PassInfo` after every pass (off by default);
             ``True`` shows a tqdm bar of the passes with the last objective (``pip install
             "jaxglm[progress]"``), updated on the host between passes.
+        precision: None or ``"mixed"`` (needs x64 on; ``dtype`` then None or float64), as
+            :func:`jaxglm.fit`: each chunk's ``X`` in float32 on the device (float32 on disk
+            is copied as it is), its Gram from float32 products summed in float64, ``X @
+            beta`` and the score read the float32 ``X`` and add in float64; the sums over
+            chunks, the step and the statistics in float64. The answer is the float64 fit
+            of the float32 data.
 
     Returns:
         A :class:`jaxglm.GLMResult` (``feature_names`` None). A
@@ -161,13 +168,20 @@ def fit_stream(
     spec = resolve_spec(
         family, link, solver if solver is not None else Newton(), X0.shape,
         fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, cov_type=cov_type,
-        groups=() if cluster else None, scale=scale, use_t=use_t,
+        groups=() if cluster else None, scale=scale, use_t=use_t, precision=precision,
     )  # fmt: skip
     _check_options(spec, solver)
     dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(float) if dtype is None else dtype)
+    x_dtype = dtype
+    if spec.precision == "mixed":
+        if dtype != jnp.float64:
+            raise ValueError(
+                f"fit_stream: precision='mixed' works in float64 (X in float32), got dtype={dtype}"
+            )
+        x_dtype = jnp.dtype(jnp.float32)
     with _progress.bar(progress is True, None, "passes") as bar:
         hook = functools.partial(_show_pass, bar) if progress is True else progress or None
-        stream = _Stream(open_chunks, spec, X0.shape[0], X0.shape[1], dtype, cluster, hook)
+        stream = _Stream(open_chunks, spec, X0.shape[0], X0.shape[1], dtype, x_dtype, cluster, hook)
         stream.options = dict(alpha=alpha, penalty_factor=penalty_factor)
         res = _newton(stream, spec)
     if int(res.status) != Status.CONVERGED:
@@ -202,9 +216,10 @@ def _check_options(spec, solver) -> None:
 class _Stream:
     """The chunks of one fit: read, validated (first pass), padded, copied, reduced."""
 
-    def __init__(self, open_chunks, spec, rows, p, dtype, cluster, progress):
+    def __init__(self, open_chunks, spec, rows, p, dtype, x_dtype, cluster, progress):
         self.open_chunks, self.spec, self.rows, self.p = open_chunks, spec, rows, p
         self.dtype, self.cluster, self.progress = dtype, cluster, progress
+        self.x_dtype = x_dtype  # X's on the device: float32 for precision="mixed", else dtype
         self.validated = False
         self.options: dict[str, Any] = {}
         self.has_offset = False
@@ -369,8 +384,8 @@ def _sum_rows(tree):
 # ---- the kernels: one program per chunk shape and pass kind ---------------------------------
 
 
-def _problem(chunk, family, link, fit_intercept, dtype) -> M.Problem:
-    X = chunk["X"].astype(dtype)
+def _problem(chunk, family, link, fit_intercept, dtype, x_dtype) -> M.Problem:
+    X = chunk["X"].astype(x_dtype)  # float32 for precision="mixed", else dtype
     y = chunk["y"].astype(dtype)
     w = chunk["weights"].astype(dtype)
     return M.Problem(
@@ -380,10 +395,10 @@ def _problem(chunk, family, link, fit_intercept, dtype) -> M.Problem:
     )  # fmt: skip
 
 
-@jax.jit(static_argnames=("fit_intercept", "dtype"))
-def _start_kernel(chunk, family, link, *, fit_intercept, dtype):
+@jax.jit(static_argnames=("fit_intercept", "dtype", "x_dtype"))
+def _start_kernel(chunk, family, link, *, fit_intercept, dtype, x_dtype):
     """R's start (one weighted least-squares step from ``mustart``) and the data's totals."""
-    problem = _problem(chunk, family, link, fit_intercept, dtype)
+    problem = _problem(chunk, family, link, fit_intercept, dtype, x_dtype)
     fam, w = problem.family, problem.w
     mu = fam.mustart(problem.y, w)
     eta0 = M.eta_from_mean(fam, link, mu)
@@ -401,11 +416,13 @@ def _start_kernel(chunk, family, link, *, fit_intercept, dtype):
     )  # fmt: skip
 
 
-@jax.jit(static_argnames=("fit_intercept", "fisher", "dtype"))
-def _newton_kernel(chunk, params, null_intercept, family, link, *, fit_intercept, fisher, dtype):
+@jax.jit(static_argnames=("fit_intercept", "fisher", "dtype", "x_dtype"))
+def _newton_kernel(
+    chunk, params, null_intercept, family, link, *, fit_intercept, fisher, dtype, x_dtype
+):
     """At ``params``: the objective's sum, the score, the Newton matrix (observed or
     expected ``h``); at the null model's intercept its score and expected information."""
-    problem = _problem(chunk, family, link, fit_intercept, dtype)
+    problem = _problem(chunk, family, link, fit_intercept, dtype, x_dtype)
     eta = M.linear_predictor(problem, params)
     nll = M.row_nll(problem, eta)
     g, h = M.row_derivatives(problem, eta, fisher)
@@ -420,14 +437,14 @@ def _newton_kernel(chunk, params, null_intercept, family, link, *, fit_intercept
     )  # fmt: skip
 
 
-@jax.jit(static_argnames=("fit_intercept", "cluster", "dtype"))
+@jax.jit(static_argnames=("fit_intercept", "cluster", "dtype", "x_dtype"))
 def _stats_kernel(
-    chunk, params, null_intercept, phi, family, link, *, fit_intercept, cluster, dtype
+    chunk, params, null_intercept, phi, family, link, *, fit_intercept, cluster, dtype, x_dtype
 ):
     """At the solution: the statistics' sums (:func:`jaxglm._statistics.result`'s), the
     expected information, the sandwich's bread and HC0 meat; with ``cluster`` also each
     row's score ``w g [1, x]`` (summed per cluster on the host)."""
-    problem = _problem(chunk, family, link, fit_intercept, dtype)
+    problem = _problem(chunk, family, link, fit_intercept, dtype, x_dtype)
     fam, w = problem.family, problem.w
     valid = w > 0
     eta = M.linear_predictor(problem, params)
@@ -490,7 +507,7 @@ def _newton(stream: _Stream, spec) -> GLMResult:
     """Newton with an Armijo line search over passes (module docs), then the statistics."""
     family, link, solver = spec.family, spec.link, spec.solver
     fit_intercept, dtype = spec.fit_intercept, stream.dtype
-    statics = dict(fit_intercept=fit_intercept, dtype=dtype)
+    statics = dict(fit_intercept=fit_intercept, dtype=dtype, x_dtype=stream.x_dtype)
 
     totals = stream.reduce(lambda c: _start_kernel(c, family, link, **statics), "start")
     stream.report()
@@ -664,6 +681,7 @@ def _statistics(stream, spec, point, pen, W, nobs, status, n_iter, null_intercep
         lambda c: _stats_kernel(
             c, point.params, np.asarray(null_intercept, dtype), np.asarray(phi, dtype), family,
             link, fit_intercept=spec.fit_intercept, cluster=stream.cluster, dtype=dtype,
+            x_dtype=stream.x_dtype,
         ),
         "statistics",
         host_rows=per_row if stream.cluster else None,

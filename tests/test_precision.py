@@ -14,6 +14,7 @@ import pytest
 
 import jaxglm as jg
 from jaxglm import _linalg
+from jaxglm.solvers import optax as optax_solver
 from tests.test_references import rel_err, rounded_fits
 
 
@@ -127,3 +128,36 @@ def test_float32_aliased_columns_are_singular():
         res = jg.fit(X, y, jg.Bernoulli())
     assert res.status == jg.Status.RANK_DEFICIENT
     assert any("columns [1] of X are collinear" in str(w.message) for w in record)
+
+
+def test_optax_float32_information_below_the_rank_rule_still_preconditions():
+    """cond(X) = 5,000, p = 30, float32: the information's smallest squared pivot (about 50
+    eps) is under the rank rule's 100 eps. Optax's preconditioner factored it as singular and
+    fell back to the Jacobi scaling (a row subsample's information at the restart of wide
+    designs, the same function): L-BFGS ran to MAX_ITER, 99% of an SE off. The shifted
+    factor converges (measured 52 iterations, 1.8e-3 SE)."""
+    X, y = _correlated_columns(4_000, 30, 5_000.0, 0)
+    got = jg.fit(X, y, jg.Bernoulli(), solver=jg.Optax(), cov_type="none")
+    ref = jg.fit(X.astype(np.float64), y.astype(np.float64), jg.Bernoulli(), tol=1e-12)
+    assert bool(got.converged), got.status_message
+    bse = np.asarray(ref.bse)
+    assert np.max(np.abs(np.asarray(got.params, float) - ref.params) / bse) < 1e-2
+    S = np.array([[1.0, 1.0 - 1e-6], [1.0 - 1e-6, 1.0]], np.float32)
+    assert not bool(_linalg.factor(S)[1])
+    (L, _), ok = optax_solver._preconditioner_factor(S)
+    assert bool(ok) and np.isfinite(np.asarray(L)).all()
+
+
+def test_mixed_fit_holds_no_float64_copy_of_x():
+    """The compiled mixed fit's loops carry the float32 ``X`` only: XLA hoisted the
+    loop-invariant ``convert(X)`` of the float64 passes out of the Newton loop, a float64
+    copy of ``X`` held for the whole fit (0.2 s of 1.6 s at n = 100,000, p = 100, and twice
+    the memory mixed precision saves)."""
+    n, p = 1_000, 7
+    X = np.random.default_rng(0).normal(size=(n, p)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float64)
+    program = jax.jit(lambda X, y: jg.fit(X, y, jg.Bernoulli(), precision="mixed").params)
+    text = program.lower(X, y).compile().as_text()
+    loops = [line for line in text.splitlines() if " while(" in line]
+    assert loops and not any(f"f64[{n},{p}]" in line for line in loops)
+    assert any(f"f32[{n},{p}]" in line for line in loops)

@@ -3,7 +3,7 @@
 One subprocess runs the checks that need x64 off: float64 NumPy input fits in float32
 (JAX's dtype, as the result shows), NegativeBinomial() estimates alpha and converges, a
 second call of the same shape reuses the compiled program, ``precision="mixed"`` is refused
-with a message that says x64 is needed, and the hard reference cases
+by fit, path, cv and fit_stream with a message that says x64 is needed, and the hard reference cases
 (longley, star98, scotland: ill-conditioned designs, RANK_DEFICIENT in float32 before
 issue 20) reach their float64 references as with x64 on (test_references).
 """
@@ -31,11 +31,18 @@ SCRIPT = textwrap.dedent(
     second = jg.fit(X, y, jg.NegativeBinomial())
     recompiled = fit_module._fit_jit._cache_size() - size
     pois = jg.fit(X, y, jg.Poisson())
-    try:
-        jg.fit(X, y, jg.Poisson(), precision="mixed")
-        mixed_error = ""
-    except ValueError as e:
-        mixed_error = str(e)
+    mixed_errors = {}
+    for entry, call in dict(
+        fit=lambda: jg.fit(X, y, jg.Poisson(), precision="mixed"),
+        path=lambda: jg.path(X, y, jg.Poisson(), precision="mixed"),
+        cv=lambda: jg.cv(X, y, jg.Poisson(), precision="mixed"),
+        fit_stream=lambda: jg.fit_stream([(X, y)], jg.Poisson(), precision="mixed"),
+    ).items():
+        try:
+            call()
+            mixed_errors[entry] = ""
+        except ValueError as e:
+            mixed_errors[entry] = str(e)
     from tests.test_references import REFS, fitted, rel_err
     hard = {}
     for name in HARD:
@@ -47,7 +54,7 @@ SCRIPT = textwrap.dedent(
         dtype=str(first.params.dtype), status=int(first.status), alpha=float(first.family.alpha),
         second_status=int(second.status), recompiled=recompiled,
         poisson_status=int(pois.status), poisson_dtype=str(pois.params.dtype),
-        mixed_error=mixed_error,
+        mixed_errors=mixed_errors,
     )))
     """
 )
@@ -67,7 +74,8 @@ def test_x64_off_fits_in_float32_and_compiles_once():
     assert got["dtype"] == "float32" and got["poisson_dtype"] == "float32"
     assert got["status"] == 0 and got["second_status"] == 0 and got["poisson_status"] == 0
     assert got["recompiled"] == 0
-    assert "needs x64" in got["mixed_error"]
+    for entry, message in got["mixed_errors"].items():  # fit, path, cv, fit_stream
+        assert "needs x64" in message, entry
     # statsmodels' NB2 alpha on randhie (tests/references/nb_alpha_reference.json): 1.29
     assert abs(got["alpha"] - 1.2929) < 1e-3
     # The hard cases: the tolerances of test_float32_inputs_reach_the_float64_reference.
