@@ -81,7 +81,7 @@ def test_docstring_examples_run_and_print_what_they_show():
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     passed = re.search(r"\b(\d+) passed\b", out.stdout)
-    assert passed and int(passed.group(1)) >= 80, out.stdout[-500:]  # 87 docstrings with examples now
+    assert passed and int(passed.group(1)) >= 80, out.stdout[-500:]  # 87 examples now
 
 
 def test_readme_and_docs_code_blocks_run():
