@@ -330,6 +330,10 @@ class AbstractDesign(abc.ABC):
         """Rows ``0, stride, 2 stride, ...`` (traceable)."""
 
     @abc.abstractmethod
+    def take_rows(self, rows: jax.Array) -> AbstractDesign:
+        """The rows at the (b,) integer indices ``rows`` (traceable)."""
+
+    @abc.abstractmethod
     def square_sums(self, r: jax.Array) -> jax.Array:
         """``r @ (X * X)``."""
 
@@ -363,6 +367,11 @@ def no_columns(X: jax.Array | AbstractDesign) -> jax.Array:
 def every_row(X: jax.Array | AbstractDesign, stride: int) -> jax.Array | AbstractDesign:
     """``X[::stride]``: a row subsample (a design's from its blocks)."""
     return X.every_row(stride) if isinstance(X, AbstractDesign) else X[::stride]
+
+
+def take_rows(X: jax.Array | AbstractDesign, rows: jax.Array) -> jax.Array | AbstractDesign:
+    """``X[rows]`` for (b,) integer indices: a mini-batch (a design's from its blocks)."""
+    return X.take_rows(rows) if isinstance(X, AbstractDesign) else X[rows]
 
 
 def column_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:

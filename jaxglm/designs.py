@@ -356,6 +356,18 @@ class Design(_linalg.AbstractDesign):
             sparse = SparseBlock(sparse.data, sparse.indices, (n_to, sparse.shape[1]))
         return dataclasses.replace(self, dense=dense, categoricals=cats, sparse=sparse)
 
+    def take_rows(self, rows: jax.Array) -> Design:
+        """The rows at the (b,) integer indices ``rows`` of every block (a mini-batch of
+        :class:`jaxglm.Optax`; traceable). A sparse block is refused: a TypeError (its
+        entries are stored by row index, and a gather of rows would change their number)."""
+        if self.sparse is not None:
+            raise TypeError(
+                "Optax(mini-batch) gathers rows of X: a jaxglm.Design with a sparse block "
+                "does not run on it (full-batch Optax, Newton and SubsampledNewton do)"
+            )
+        cats = tuple(dataclasses.replace(c, codes=c.codes[rows]) for c in self.categoricals)
+        return dataclasses.replace(self, dense=self.dense[rows], categoricals=cats)
+
     def every_row(self, stride: int) -> Design:
         """Rows ``0, stride, 2 stride, ...`` of every block (a row subsample of
         :class:`jaxglm.SubsampledNewton` and :class:`jaxglm.Optax`; traceable). The sparse

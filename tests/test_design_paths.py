@@ -158,12 +158,27 @@ def test_row_subsample_and_square_sums_of_every_block():
     np.testing.assert_allclose(sums, h @ dense, rtol=1e-12)
 
 
+def test_mini_batch_optax_gathers_rows_of_every_block():
+    """A mini-batch gathers its rows from the dense and the categorical blocks: Adam's
+    epochs on the design (the same shuffled batches) are those on the one-hot matrix, to
+    rounding (the products sum in another order); both stop at max_iter (a warning)."""
+    import optax
+
+    X, one_hot, y, kwargs, _ = data()
+    solver = jg.Optax(optax.adam, learning_rate=0.05, batch_size=64, max_iter=5)
+    with pytest.warns(jg.ConvergenceWarning):
+        res = jg.fit(X, y, solver=solver, cov_type="none", **kwargs)
+    with pytest.warns(jg.ConvergenceWarning):
+        ref = jg.fit(one_hot, y, solver=solver, cov_type="none", **kwargs)
+    assert res.solver_name == "Optax(mini-batch)" and int(res.n_iter) == 5
+    assert np.abs(np.asarray(res.params) - np.asarray(ref.params)).max() > 0  # it moved
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-9, atol=1e-9)
+
+
 def test_refusals_and_penalty_factor_names():
     X, one_hot, y, kwargs, _ = data()
     with pytest.raises(TypeError, match="scalar theta"):
         jg.path(X, (y > 5).astype(int), family=jg.Multinomial(n_classes=3))
-    with pytest.raises(TypeError, match=r"Optax\(mini-batch\) does not run on a jaxglm\.Design"):
-        jg.fit(X, y, family=jg.Poisson(), solver=jg.Optax(batch_size=50))
     wide = jg.design(categoricals=[jg.categorical(np.arange(N) % 2, levels=range(2100))])
     with pytest.raises(ValueError, match=f"at most {prox_newton.DESIGN_MAX_P:,} columns"):
         jg.path(wide, y, family=jg.Poisson())

@@ -186,7 +186,7 @@ def test_unseen_levels_and_unsupported_combinations():
         jg.categorical(a + 1, levels=("0", "1", "2", "3"))
     with pytest.raises(ValueError, match="same rows"):
         jg.design(dense[:5], [jg.categorical(a, name="a")])
-    with pytest.raises(TypeError, match=r"does not run on a jaxglm\.Design"):
+    with pytest.raises(TypeError, match=r"Design with a sparse block does not run on it"):
         jg.fit(X, y, family=jg.Poisson(), solver=jg.Optax(batch_size=10))
     with pytest.raises(TypeError, match="scalar theta"):
         jg.fit(X, (y > 1).astype(int), family=jg.Multinomial())

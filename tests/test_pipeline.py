@@ -166,7 +166,7 @@ def test_bootstrap_replicate_equals_fit_with_its_counts_and_the_options():
     opts = dict(weights=W, offset=OFF, alpha=0.05, cov_type="HC0")
     boot = jg.bootstrap(X, Y, jg.Poisson(), n_boot=3, key=5, **opts)
     counts = np.asarray(
-        sweeps._draw_counts(jax.random.key(5), np.arange(3), None, n_draws=N, n_rows=N)
+        sweeps._draw_counts(jax.random.key(5), np.arange(3), None, None, n_draws=N, n_rows=N)
     )
     one = jg.fit(X, Y, jg.Poisson(), freq_weights=counts[2], **opts)
     close(boot.replicates.params[2], one.params)

@@ -41,7 +41,9 @@ def test_fit_many_map_reports_every_chunk_and_keeps_the_results(data, updates, c
     shown = jg.fit_many(X, Y, jg.Poisson(), method="map", progress=True)
     assert updates == [(7, [1] * 7)]  # PROGRESS_CHUNKS > 7: one member per chunk
     assert "7/7" in capsys.readouterr().err
-    np.testing.assert_array_equal(shown.params, plain.params)
+    # The chunked program is another compilation (chunks of 1 member): its sums may round
+    # differently in the last bit (2e-15 relative with the test session's XLA flags).
+    np.testing.assert_allclose(shown.params, plain.params, rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(shown.n_iter, plain.n_iter)
     assert sweeps._progress_chunk(1000, None) == 10
     assert sweeps._progress_chunk(1000, 4) == 12  # a multiple of lax.map's batch size

@@ -82,8 +82,9 @@ parameters; the preconditioner's column scales are then shared by the classes (f
 mean diagonal of the rows' (m, m) information blocks).
 
 Designs (:class:`jaxglm.Design`): full-batch steps run on them, every product from the
-design's blocks (the centering's column sums and squares too); mini-batches are refused
-(a batch gathers rows). The factored information of ``"information"`` is the dense
+design's blocks (the centering's column sums and squares too); a mini-batch gathers its
+rows from every block (a design with a sparse block is refused: a TypeError). The factored
+information of ``"information"`` is the dense
 ``(p+1) x (p+1)`` matrix (a categorical block's diagonal Gram block assembled: the
 centering couples it with the intercept), so on a wide design (``p > FACTOR_MAX_P``) the
 restart after :data:`SWITCH_ITERATIONS` costs ``(p+1)^2`` memory and ``(p+1)^3 / 3``
@@ -360,10 +361,7 @@ class Optax(AbstractSolver):
 
     supports_vector_theta = True
 
-    @property
-    def supports_designs(self) -> bool:
-        """Full batch only: a mini-batch gathers rows of ``X`` (module docs: designs)."""
-        return self.batch_size is None
+    supports_designs = True
 
     @property
     def pads_rows(self) -> bool:
@@ -528,7 +526,8 @@ class Optax(AbstractSolver):
             # The batch objective is an unbiased estimate of the full one: its rows are
             # normalized by the full sum of weights scaled by (batch rows / n).
             sub = dataclasses.replace(
-                problem, X=problem.X[i], XT=None, y=problem.y[i], w=jnp.where(m, problem.w[i], 0.0),
+                problem, X=_linalg.take_rows(problem.X, i), XT=None, y=problem.y[i],
+                w=jnp.where(m, problem.w[i], 0.0),
                 offset=problem.offset[i], saturated=problem.saturated[i],
                 total_weight=problem.total_weight * count / n,
             )  # fmt: skip
