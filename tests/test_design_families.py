@@ -10,6 +10,7 @@ once.
 import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import jaxglm as jg
@@ -54,20 +55,57 @@ def response(name: str):
     return jg.Tweedie(power=1.5), y, weights
 
 
+def fit_kwargs(name: str):
+    family, y, weights = response(name)
+    kwargs = dict(family=family, weights=weights, offset=data()[2])
+    if name in ("Gamma", "InverseGaussian"):
+        kwargs["link"] = jg.Log()
+    return y, kwargs
+
+
+@functools.cache
+def design_fit(name: str):
+    y, kwargs = fit_kwargs(name)
+    return jg.fit(data()[0], y, **kwargs)
+
+
 @pytest.mark.parametrize(
     "name",
     ["Gaussian", "Bernoulli", "Binomial", "Gamma", "InverseGaussian", "NegativeBinomial",
      "Tweedie"],
 )  # fmt: skip
 def test_family_fit_equals_one_hot(name):
-    X, one_hot, offset, _ = data()
-    family, y, weights = response(name)
-    kwargs = dict(family=family, weights=weights, offset=offset)
-    if name in ("Gamma", "InverseGaussian"):
-        kwargs["link"] = jg.Log()
-    got, want = jg.fit(X, y, **kwargs), jg.fit(one_hot, y, **kwargs)
+    y, kwargs = fit_kwargs(name)
+    got, want = design_fit(name), jg.fit(data()[1], y, **kwargs)
     assert got.converged and want.converged
     close = functools.partial(np.testing.assert_allclose, rtol=1e-10, atol=1e-12)
     for key in ("params", "bse", "deviance", "llf", "scale"):
         close(getattr(got, key), getattr(want, key), err_msg=key, equal_nan=name == "Tweedie")
     assert list(got.param_names[3:]) == ["c[1]", "c[2]", "c[3]", "c[4]"]
+
+
+def test_polars_frames_give_the_pandas_design():
+    """A polars frame (an Enum column, a Categorical column) gives the design the pandas
+    frame gives (codes, levels, names), and the fit of the design built from codes."""
+    pl = pytest.importorskip("polars")
+    X = data()[0]
+    dense, labels = np.asarray(X.dense), np.asarray(X.categoricals[0].codes).astype(str)
+    levels = [str(i) for i in range(LEVELS)]
+    frame = pd.DataFrame({"x1": dense[:, 0], "x2": dense[:, 1],
+                          "c": pd.Categorical(labels, categories=levels)})  # fmt: skip
+    want = jg.design(frame, eliminate=None)
+    for dtype in (pl.Enum(levels), pl.Categorical):
+        got = jg.design(pl.from_pandas(frame).with_columns(pl.col("c").cast(dtype)),
+                        eliminate=None)  # fmt: skip
+        assert got.columns == want.columns == X.columns
+        assert got.categoricals[0].levels == want.categoricals[0].levels == tuple(levels)
+        np.testing.assert_array_equal(got.categoricals[0].codes, want.categoricals[0].codes)
+        np.testing.assert_array_equal(got.dense, want.dense)
+    reversed_enum = pl.Series("c", labels, dtype=pl.Enum(levels[::-1]))
+    assert (
+        jg.categorical(reversed_enum).codes.tolist()
+        == (LEVELS - 1 - X.categoricals[0].codes).tolist()
+    )
+    y, kwargs = fit_kwargs("Gaussian")
+    np.testing.assert_allclose(jg.fit(got, y, **kwargs).params, design_fit("Gaussian").params,
+                               rtol=1e-12)  # fmt: skip
