@@ -191,7 +191,7 @@ def resolve_spec(
         )
     n, p = tuple(x_shape[-2:]) if len(x_shape) >= 2 else (0, 0)
     if design:
-        _check_design_options(family, precision)
+        _check_design_options(precision)
         if solver is None and not (traced_l1 or l1_ratio > 0 or path):
             solver = solvers.Newton()
     solver = solvers.resolve(
@@ -238,10 +238,8 @@ def _check_design_solver(solver: solvers.AbstractSolver, p: int) -> None:
         )
 
 
-def _check_design_options(family: F.Family, precision: Any) -> None:
+def _check_design_options(precision: Any) -> None:
     """TypeError for what a :class:`jaxglm.Design` does not run."""
-    if family.event_ndim:
-        raise TypeError(f"a jaxglm.Design runs families with a scalar theta, not {family.name}")
     if precision is not None:
         raise TypeError("precision='mixed' needs a dense X; a jaxglm.Design keeps one dtype")
 

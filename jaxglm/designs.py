@@ -36,6 +36,10 @@ covariances (their leverages and sandwich in block form, of rank ``2 q``); only
 ``cov_params()`` forms the (p+1, p+1) matrix (``(p+1)^2`` memory, ``(p+1)^2 q`` flops), and
 the cluster covariance is formed dense (``(p+1)^2`` memory, ``(p+1)^2 G`` flops for ``G``
 clusters). With ``cov_type="none"`` a design fit holds nothing of size ``(p+1)^2``.
+A Multinomial fit (m classes of ``theta``) takes ``X @ B`` for (p, m) ``B`` and the score
+per class from the same products; its Newton matrix, the ((p+1) m)^2 block Gram, has one
+(p+1, p+1) block per class pair: :meth:`Design.whole_gram` with that pair's weights (no
+block eliminated).
 
 A categorical block drops its reference level (level 0) when the model has an intercept
 and keeps it without one (``drop_first=None``, decided by the fit), so the columns are
@@ -591,6 +595,11 @@ class Design(_linalg.AbstractDesign):
         B = jnp.concatenate([block(i, e) for i in others])
         c = self.categoricals[e - 1]
         return _linalg.BlockGram(A, B, c.level_sums(h)[c.dropped :], sum(widths[:e]))
+
+    def whole_gram(self, h: jax.Array) -> jax.Array:
+        """:meth:`gram` as one (p+1, p+1) array, no block eliminated (a Multinomial fit's
+        class-pair blocks)."""
+        return dataclasses.replace(self, eliminate=None).gram(h)
 
     def zero_gram(self, dtype: Any) -> jax.Array | _linalg.BlockGram:
         """A zero matrix of :meth:`gram`'s structure."""

@@ -51,6 +51,10 @@ def response(name: str):
         return jg.InverseGaussian(), rng.wald(mu, 8.0), weights
     if name == "NegativeBinomial":
         return jg.NegativeBinomial(alpha=0.5), rng.negative_binomial(2, 2 / (2 + mu)) * 1.0, weights
+    if name == "Multinomial":
+        logits = np.column_stack([np.zeros(N), eta, -eta])
+        probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        return jg.Multinomial(3), (rng.uniform(size=(N, 1)) > probs.cumsum(1)).sum(1), weights
     y = rng.poisson(mu) * rng.gamma(2.0, 0.5, N)  # Tweedie(1.5): zeros and positives
     return jg.Tweedie(power=1.5), y, weights
 
@@ -72,16 +76,22 @@ def design_fit(name: str):
 @pytest.mark.parametrize(
     "name",
     ["Gaussian", "Bernoulli", "Binomial", "Gamma", "InverseGaussian", "NegativeBinomial",
-     "Tweedie"],
+     "Tweedie", "Multinomial"],
 )  # fmt: skip
 def test_family_fit_equals_one_hot(name):
+    """Multinomial: its (p+1, 2) params, their bse, and its predicted probabilities (no
+    scale)."""
+    X, one_hot, offset = data()[:3]
     y, kwargs = fit_kwargs(name)
-    got, want = design_fit(name), jg.fit(data()[1], y, **kwargs)
+    got, want = design_fit(name), jg.fit(one_hot, y, **kwargs)
     assert got.converged and want.converged
     close = functools.partial(np.testing.assert_allclose, rtol=1e-10, atol=1e-12)
-    for key in ("params", "bse", "deviance", "llf", "scale"):
+    keys = ("params", "bse", "deviance", "llf") + (("scale",) if name != "Multinomial" else ())
+    for key in keys:
         close(getattr(got, key), getattr(want, key), err_msg=key, equal_nan=name == "Tweedie")
-    assert list(got.param_names[3:]) == ["c[1]", "c[2]", "c[3]", "c[4]"]
+    assert list(got.feature_names[2:]) == ["c[1]", "c[2]", "c[3]", "c[4]"]
+    if name == "Multinomial":
+        close(got.predict(X, offset[:, None]), want.predict(one_hot, offset[:, None]))
 
 
 def test_polars_frames_give_the_pandas_design():

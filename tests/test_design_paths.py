@@ -160,8 +160,6 @@ def test_row_subsample_and_square_sums_of_every_block():
 
 def test_refusals_and_penalty_factor_names():
     X, one_hot, y, kwargs, _ = data()
-    with pytest.raises(TypeError, match="scalar theta"):
-        jg.path(X, (y > 5).astype(int), family=jg.Multinomial(n_classes=3))
     with pytest.raises(TypeError, match=r"Optax\(mini-batch\) does not run on a jaxglm\.Design"):
         jg.fit(X, y, family=jg.Poisson(), solver=jg.Optax(batch_size=50))
     wide = jg.design(categoricals=[jg.categorical(np.arange(N) % 2, levels=range(2100))])
