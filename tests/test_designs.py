@@ -6,7 +6,8 @@ against the one-hot matrix for arbitrary weights (every family's data path), and
 for two families (Poisson against the one-hot fit with weights, exposure and a ridge, with
 the Gram formed whole and with a categorical block eliminated; Gamma with a log link
 against statsmodels' ``C(...)`` fit on the Grunfeld panel), each compiled once (fits
-compile for seconds: the suite's budget).
+compile for seconds: the suite's budget). The other families' fits, Multinomial's
+included: ``tests/test_design_families.py``.
 """
 
 import dataclasses
