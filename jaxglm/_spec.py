@@ -142,7 +142,7 @@ def resolve_spec(
         precision: None or ``"mixed"`` (:func:`jaxglm.fit`); ``"mixed"`` needs x64 on.
         design: ``X`` is a :class:`jaxglm.Design` (categorical or sparse blocks): the
             default solver is then ``Newton()`` (``ProxNewton()`` for an L1 penalty or a
-            path), and what designs do not run (Multinomial, mixed precision, solvers
+            path), and what designs do not run (mixed precision, solvers
             without ``supports_designs``, more columns than the solver's
             ``max_design_columns``) is refused.
 
