@@ -70,8 +70,8 @@ def fit(
     Args:
         X: (n, p) design, without an intercept column. A pandas DataFrame's column names
             label the summary. A :class:`jaxglm.Design` (:func:`jaxglm.design`: dense,
-            categorical and sparse blocks) is fitted without one-hot encoding, by
-            ``Newton()`` (the default for it; other solvers raise a TypeError).
+            categorical and sparse blocks) is fitted without one-hot encoding by every
+            built-in solver (``Newton()`` the default for it; README: designs).
         y: (n,) response. For ``Binomial`` the proportion of successes, with the trial
             counts as ``weights``; for ``Bernoulli`` 0/1; for :class:`jaxglm.Multinomial`
             integer labels ``0..k-1`` (n,) or (n, k) rows of class proportions.

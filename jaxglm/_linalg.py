@@ -25,6 +25,7 @@ grows like the block length plus ``log2`` of the number of blocks, not like ``n`
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from collections.abc import Callable
 
@@ -298,6 +299,11 @@ class AbstractDesign(abc.ABC):
         """``[1 X]^T diag(h) [1 X]``."""
 
     @abc.abstractmethod
+    def whole_gram(self, h: jax.Array) -> jax.Array:
+        """:meth:`gram` as one (p+1, p+1) array, no block eliminated (the class-pair
+        blocks of :func:`block_gram`)."""
+
+    @abc.abstractmethod
     def row_quadratic(self, A: jax.Array) -> jax.Array:
         """``diag([1 X] A [1 X]^T)``."""
 
@@ -338,13 +344,6 @@ class AbstractDesign(abc.ABC):
         """``r @ (X * X)``."""
 
 
-def _no_vector_theta(X: AbstractDesign) -> None:
-    raise TypeError(
-        f"{type(X).__name__} designs run families with a scalar theta: a Multinomial fit "
-        "needs a dense X"
-    )
-
-
 def as_dense(H: jax.Array | BlockGram | DiagonalPlusLowRank) -> jax.Array:
     """``H`` as a (k, k) array (a :class:`BlockGram` or :class:`DiagonalPlusLowRank`
     assembled: ``k^2`` memory)."""
@@ -354,7 +353,7 @@ def as_dense(H: jax.Array | BlockGram | DiagonalPlusLowRank) -> jax.Array:
 def zero_gram(X: jax.Array | AbstractDesign, k: int, dtype: jnp.dtype) -> jax.Array | BlockGram:
     """A zero Newton matrix of the structure :func:`gram` gives for ``X`` ((k, k), or a
     :class:`BlockGram`): the start of a loop that carries one."""
-    if isinstance(X, AbstractDesign):
+    if isinstance(X, AbstractDesign) and k == X.shape[1] + 1:
         return X.zero_gram(dtype)
     return jnp.zeros((k, k), dtype)
 
@@ -684,16 +683,15 @@ def block_gram(X: jax.Array, H: jax.Array) -> jax.Array:
     each), all pairs in one product when :func:`batched_gram_in_one_product` allows, else
     one pair after another. Memory: the result, ``H`` and ``X``; nothing of size ``n p m``.
     """
-    if isinstance(X, AbstractDesign):
-        _no_vector_theta(X)
+    pair_gram = X.whole_gram if isinstance(X, AbstractDesign) else functools.partial(gram, X)
     n, p = X.shape
     m = H.shape[-1]
     rows, cols = np.triu_indices(m)
     weights = H[:, rows, cols].T  # (pairs, n)
     if batched_gram_in_one_product(n, p, len(rows)):
-        pair_grams = jax.vmap(gram, in_axes=(None, 0))(X, weights)
+        pair_grams = jax.vmap(pair_gram)(weights)
     else:
-        pair_grams = lax.map(lambda h: gram(X, h), weights)
+        pair_grams = lax.map(pair_gram, weights)
     blocks = jnp.zeros((m, m, p + 1, p + 1), pair_grams.dtype).at[rows, cols].set(pair_grams)
     blocks = blocks.at[cols, rows].set(jnp.swapaxes(pair_grams, -1, -2))
     return jnp.transpose(blocks, (2, 0, 3, 1)).reshape((p + 1) * m, (p + 1) * m)
@@ -946,15 +944,19 @@ def cluster_gram(
 def cluster_sums(
     X: jax.Array, r: jax.Array, ids: jax.Array, n_clusters: int | None = None
 ) -> jax.Array:
-    """The (n_clusters, p+1) cluster score sums ``s_g`` of :func:`cluster_gram`."""
+    """The (n_clusters, p+1) cluster score sums ``s_g`` of :func:`cluster_gram`
+    ((n_clusters, (p+1) m) for (n, m) ``r``, in the order of a (p+1, m) ``params.ravel()``;
+    a design's one class after another)."""
     n = X.shape[0]
+    groups = n if n_clusters is None else n_clusters
+    if isinstance(X, AbstractDesign) and r.ndim == 2:
+        sums = jax.vmap(X.group_sums, in_axes=(1, None, None), out_axes=2)(r, ids, groups)
+        return sums.reshape(groups, -1)
     if isinstance(X, AbstractDesign):
-        if r.ndim == 2:
-            _no_vector_theta(X)
-        return X.group_sums(r, ids, n if n_clusters is None else n_clusters)
+        return X.group_sums(r, ids, groups)
     if r.ndim == 2:
         X1 = jnp.concatenate([jnp.ones((n, 1), X.dtype), X], axis=1)
         scores = (X1[:, :, None] * r[:, None, :]).reshape(n, -1)
     else:
         scores = jnp.concatenate([r[:, None], X * r[:, None]], axis=1)
-    return jax.ops.segment_sum(scores, ids, num_segments=n if n_clusters is None else n_clusters)
+    return jax.ops.segment_sum(scores, ids, num_segments=groups)

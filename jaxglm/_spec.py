@@ -142,7 +142,7 @@ def resolve_spec(
         precision: None or ``"mixed"`` (:func:`jaxglm.fit`); ``"mixed"`` needs x64 on.
         design: ``X`` is a :class:`jaxglm.Design` (categorical or sparse blocks): the
             default solver is then ``Newton()`` (``ProxNewton()`` for an L1 penalty or a
-            path), and what designs do not run (Multinomial, mixed precision, solvers
+            path), and what designs do not run (mixed precision, solvers
             without ``supports_designs``, more columns than the solver's
             ``max_design_columns``) is refused.
 
@@ -191,7 +191,7 @@ def resolve_spec(
         )
     n, p = tuple(x_shape[-2:]) if len(x_shape) >= 2 else (0, 0)
     if design:
-        _check_design_options(family, precision)
+        _check_design_options(precision)
         if solver is None and not (traced_l1 or l1_ratio > 0 or path):
             solver = solvers.Newton()
     solver = solvers.resolve(
@@ -238,10 +238,8 @@ def _check_design_solver(solver: solvers.AbstractSolver, p: int) -> None:
         )
 
 
-def _check_design_options(family: F.Family, precision: Any) -> None:
+def _check_design_options(precision: Any) -> None:
     """TypeError for what a :class:`jaxglm.Design` does not run."""
-    if family.event_ndim:
-        raise TypeError(f"a jaxglm.Design runs families with a scalar theta, not {family.name}")
     if precision is not None:
         raise TypeError("precision='mixed' needs a dense X; a jaxglm.Design keeps one dtype")
 

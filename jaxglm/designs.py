@@ -36,13 +36,18 @@ covariances (their leverages and sandwich in block form, of rank ``2 q``); only
 ``cov_params()`` forms the (p+1, p+1) matrix (``(p+1)^2`` memory, ``(p+1)^2 q`` flops), and
 the cluster covariance is formed dense (``(p+1)^2`` memory, ``(p+1)^2 G`` flops for ``G``
 clusters). With ``cov_type="none"`` a design fit holds nothing of size ``(p+1)^2``.
+A Multinomial fit (m classes of ``theta``) takes ``X @ B`` for (p, m) ``B`` and the score
+per class from the same products; its Newton matrix, the ((p+1) m)^2 block Gram, has one
+(p+1, p+1) block per class pair: :meth:`Design.whole_gram` with that pair's weights (no
+block eliminated).
 
 A categorical block drops its reference level (level 0) when the model has an intercept
 and keeps it without one (``drop_first=None``, decided by the fit), so the columns are
 those of ``pandas.get_dummies(drop_first=...)`` and of R's treatment contrasts; its
 columns are named ``name[level]``. Construction: :func:`categorical` (integer codes, a
-pandas categorical or any sequence of labels) and :func:`design` (a dense array or data
-frame, categorical blocks, a ``scipy.sparse`` matrix or a ``BCOO``).
+pandas or polars categorical or any sequence of labels) and :func:`design` (a dense array
+or a pandas or polars data frame, categorical blocks, a ``scipy.sparse`` matrix or a
+``BCOO``).
 """
 
 from __future__ import annotations
@@ -140,14 +145,17 @@ def categorical(
     name: str | None = None,
     drop_first: bool | None = None,
 ) -> Categorical:
-    """A :class:`Categorical` block from integer codes, a pandas categorical or labels.
+    """A :class:`Categorical` block from integer codes, a pandas or polars categorical or
+    labels.
 
     Args:
         values: (n,) integer codes in ``[0, len(levels))``; or a pandas Series or
-            Categorical (its categories, in order, are the levels; its name is the block's);
-            or any (n,) sequence of labels (the sorted distinct labels are the levels).
+            Categorical, or a polars Series of dtype ``Enum`` (its categories, in order, are
+            the levels; a series' name is the block's); or any (n,) sequence of labels,
+            a polars ``Categorical`` or ``String`` series included (the sorted distinct
+            labels are the levels: a polars ``Categorical`` has no fixed category order).
         levels: the levels. For codes, their names (default ``"0", "1", ...`` up to the
-            largest code). For labels or a pandas categorical, the levels to map them to,
+            largest code). For labels or a pandas or polars categorical, the levels to map them to,
             in order (e.g. a fit's, to predict): a value that is not among them raises a
             ValueError naming it (an unseen level has no coefficient).
         name: the block's name (default a series' name, else ``"c"``).
@@ -165,6 +173,10 @@ def categorical(
         >>> c = jg.categorical(["b", "a", "b", "c"], name="g")
         >>> c.levels, c.codes.tolist()
         (('a', 'b', 'c'), [1, 0, 1, 2])
+        >>> import polars as pl
+        >>> e = jg.categorical(pl.Series("g", ["b", "a", "b"], dtype=pl.Enum(["b", "a"])))
+        >>> e.levels, e.codes.tolist()
+        (('b', 'a'), [0, 1, 0])
         >>> jg.categorical(["b", "z"], levels=c.levels)
         Traceback (most recent call last):
         ...
@@ -172,7 +184,18 @@ def categorical(
     """
     series_name = getattr(values, "name", None)
     name = name if name is not None else (str(series_name) if series_name is not None else "c")
-    cat = getattr(values, "cat", None)  # a pandas Series of dtype category
+    polars = type(values).__module__.split(".")[0] == "polars"
+    if polars:  # a polars Enum's categories are its levels; other series are labels
+        missing = np.asarray(values.is_null())
+        if missing.any():
+            raise ValueError(
+                f"categorical {name!r} has a missing value at row {int(np.argmax(missing))}"
+            )
+        if type(values.dtype).__name__ == "Enum" and levels is None:
+            own = tuple(str(v) for v in values.dtype.categories)
+            codes = np.asarray(values.to_physical().to_numpy(), np.int32)
+            return Categorical(codes, own, name, drop_first)
+    cat = None if polars else getattr(values, "cat", None)  # a pandas Series of dtype category
     if cat is not None or type(values).__name__ == "Categorical":
         raw = values if cat is None else values.array
         if np.any(np.asarray(raw.isna())):
@@ -595,6 +618,11 @@ class Design(_linalg.AbstractDesign):
         c = self.categoricals[e - 1]
         return _linalg.BlockGram(A, B, c.level_sums(h)[c.dropped :], sum(widths[:e]))
 
+    def whole_gram(self, h: jax.Array) -> jax.Array:
+        """:meth:`gram` as one (p+1, p+1) array, no block eliminated (a Multinomial fit's
+        class-pair blocks)."""
+        return dataclasses.replace(self, eliminate=None).gram(h)
+
     def zero_gram(self, dtype: Any) -> jax.Array | _linalg.BlockGram:
         """A zero matrix of :meth:`gram`'s structure."""
         widths = self._widths()
@@ -688,9 +716,10 @@ def design(
     """A :class:`Design` from its blocks.
 
     Args:
-        dense: (n, d) dense columns: an array or a pandas DataFrame (its column names are
-            kept; a frame's categorical or text columns become categorical blocks, placed
-            before those in ``categoricals``); None for none.
+        dense: (n, d) dense columns: an array or a pandas or polars DataFrame (its column
+            names are kept; a frame's categorical, enum or text columns become categorical
+            blocks (:func:`categorical`), placed before those in ``categoricals``); None for
+            none.
         categoricals: :class:`Categorical` blocks (:func:`categorical`).
         sparse: an (n, s) ``scipy.sparse`` matrix or array, or a
             ``jax.experimental.sparse.BCOO``; None for none.
@@ -711,7 +740,7 @@ def design(
         ((4, 3), ('x1', 'g[1]', 'g[2]'))
     """
     cats = list(categoricals)
-    if dense is not None and type(dense).__module__.split(".")[0] == "pandas":
+    if dense is not None and type(dense).__module__.split(".")[0] in ("pandas", "polars"):
         from jaxglm import _frames  # frames at the boundary only
 
         numeric = [c for c in dense.columns if _frames.numeric_kind(dense[c]) is not None]

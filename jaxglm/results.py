@@ -891,9 +891,8 @@ class MultinomialResult:
         """
         if which not in ("probability", "class"):
             raise ValueError(f"which must be 'probability' or 'class', got {which!r}")
-        _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
-        X = jnp.asarray(X, self.params.dtype)
-        eta = self.params[0] + jnp.matmul(X, self.params[1:], precision="highest")
+        X = _class_rows(X, self)
+        eta = self.params[0] + _linalg.times(X, self.params[1:])
         if offset is not None:
             eta = eta + jnp.asarray(offset, eta.dtype)
         if not self.family.symmetric:
@@ -922,9 +921,8 @@ class MultinomialResult:
         """
         if np.ndim(self.status) != 0:
             raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
-        _check_columns(X, self.params.shape[-2] - 1, self.feature_names)
         dtype = self.params.dtype
-        X = jnp.asarray(X, dtype)
+        X = _class_rows(X, self)
         off = jnp.zeros((), dtype) if offset is None else jnp.asarray(offset, dtype)
         return _multinomial_prediction(self, X, off, jnp.asarray(alpha, dtype))
 
@@ -984,12 +982,19 @@ class MultinomialResult:
 
 
 @jax.jit
+def _class_rows(X: Any, res: MultinomialResult) -> jax.Array | Design:
+    """``X`` of :meth:`MultinomialResult.predict` and its kin, checked (:func:`_new_rows`),
+    in the fit's dtype."""
+    X = _new_rows(X, res.params.shape[-2] - 1, res.feature_names, res.fit_intercept)
+    dtype = res.params.dtype
+    return X.astype(dtype) if isinstance(X, Design) else jnp.asarray(X, dtype)
+
+
 def _multinomial_prediction(
-    res: MultinomialResult, X: jax.Array, offset: jax.Array, alpha: jax.Array
+    res: MultinomialResult, X: jax.Array | Design, offset: jax.Array, alpha: jax.Array
 ) -> inference.Prediction:
     def natural(params):
-        eta = params[0] + jnp.matmul(X, params[1:], precision="highest")
-        return eta + offset
+        return params[0] + _linalg.times(X, params[1:]) + offset
 
     def probabilities(params):
         eta = natural(params)

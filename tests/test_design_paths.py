@@ -177,8 +177,6 @@ def test_mini_batch_optax_gathers_rows_of_every_block():
 
 def test_refusals_and_penalty_factor_names():
     X, one_hot, y, kwargs, _ = data()
-    with pytest.raises(TypeError, match="scalar theta"):
-        jg.path(X, (y > 5).astype(int), family=jg.Multinomial(n_classes=3))
     wide = jg.design(categoricals=[jg.categorical(np.arange(N) % 2, levels=range(2100))])
     with pytest.raises(ValueError, match=f"at most {prox_newton.DESIGN_MAX_P:,} columns"):
         jg.path(wide, y, family=jg.Poisson())
