@@ -18,6 +18,11 @@ intercept-only (null) model is fitted alongside the Newton passes when there is 
 (with no offset it is closed-form). Stopping rule and step: :class:`jaxglm.Newton`'s (the
 Newton decrement relative to the objective, ``tol``; a step from a decrement within
 ``tol`` is taken in full), so the result is the in-memory fit's optimum.
+
+Chunks of a :class:`jaxglm.Design` (dense and categorical blocks) run the same passes on
+the design's products; with an eliminated categorical block the Gram is a
+:class:`jaxglm._linalg.BlockGram`, whose three leaves are summed over the chunks as the
+dense Gram is, and the step and covariance come from its block factor and inverse.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxglm import _linalg, _padding, _progress
+from jaxglm import _linalg, _padding, _progress, designs
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
@@ -109,12 +114,17 @@ def fit_stream(
             ``(X, y, weights, offset, groups)`` (NumPy arrays; ``None`` for an absent
             one). It is iterated once per pass. Every chunk is validated as the data of a
             fit (in the first pass) and padded, or cut, to the rows of the first chunk.
+            ``X`` may be a :class:`jaxglm.Design` of dense and categorical blocks (no sparse
+            block), the same blocks, levels and columns in every chunk (categoricals built
+            with ``jaxglm.categorical(..., levels=...)``): the kernels run the design's
+            products, a Gram with an eliminated categorical block is summed over the chunks
+            in its block form and solved and inverted in it, as :func:`jaxglm.fit`'s.
         family, link, fit_intercept, alpha, penalty_factor, tol, max_iter, scale, use_t:
             as :func:`jaxglm.fit` (ridge only: no L1).
         solver: None or a :class:`jaxglm.Newton` (``fisher=True`` for Fisher scoring).
         cov_type: ``"nonrobust"``, ``"HC0"``, ``"HC1"``, ``"cluster"`` (labels as the fifth
-            element of each chunk, any integers) or ``"none"``. HC2/HC3 need each row's
-            leverage under the final bread: not offered.
+            element of each chunk, any integers; dense ``X`` only) or ``"none"``. HC2/HC3
+            need each row's leverage under the final bread: not offered.
         dtype: the working dtype (default JAX's: float64 with ``jax_enable_x64``, else
             float32). Chunks are copied to the device as stored (float32 on disk stays
             float32 in the copy) and converted on the device.
@@ -129,12 +139,16 @@ def fit_stream(
             of the float32 data.
 
     Returns:
-        A :class:`jaxglm.GLMResult` (``feature_names`` None). A
-        :class:`jaxglm.ConvergenceWarning` is issued when the fit did not converge.
+        A :class:`jaxglm.GLMResult` (``feature_names`` the design's columns for design
+        chunks, else None). A :class:`jaxglm.ConvergenceWarning` is issued when the fit did
+        not converge.
 
     Raises:
-        ValueError: an option the stream does not offer, or invalid data (the messages of
-            :func:`jaxglm.fit`, for the chunk's rows).
+        ValueError: an option the stream does not offer, invalid data (the messages of
+            :func:`jaxglm.fit`, for the chunk's rows), or a design chunk whose blocks,
+            levels or columns are not the first chunk's.
+        TypeError: design chunks with a sparse block, with ``cov_type="cluster"`` or with
+            ``precision="mixed"``.
 
     Example:
         >>> import numpy as np, jaxglm as jg
@@ -156,10 +170,15 @@ def fit_stream(
     first = next(open_chunks(), None)
     if first is None:
         raise ValueError("fit_stream: the stream has no chunks")
-    X0 = np.asarray(first[0])
+    cluster = isinstance(cov_type, str) and cov_type.lower() == "cluster"
+    X0 = first[0] if isinstance(first, tuple | list) and first else None
+    if isinstance(X0, designs.Design):
+        X0 = _host_design(X0.for_model(fit_intercept))
+        _check_design(X0, cluster)
+    else:
+        X0 = np.asarray(X0)
     if X0.ndim != 2 or X0.shape[0] == 0:
         raise ValueError(f"fit_stream: X chunks must be (rows, p) with rows >= 1, got {X0.shape}")
-    cluster = isinstance(cov_type, str) and cov_type.lower() == "cluster"
     if cluster and jax.process_count() > 1:
         raise ValueError(
             "fit_stream: cov_type='cluster' is not offered in a multi-process run (the "
@@ -169,6 +188,7 @@ def fit_stream(
         family, link, solver if solver is not None else Newton(), X0.shape,
         fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, cov_type=cov_type,
         groups=() if cluster else None, scale=scale, use_t=use_t, precision=precision,
+        design=isinstance(X0, designs.Design),
     )  # fmt: skip
     _check_options(spec, solver)
     dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(float) if dtype is None else dtype)
@@ -181,8 +201,10 @@ def fit_stream(
         x_dtype = jnp.dtype(jnp.float32)
     with _progress.bar(progress is True, None, "passes") as bar:
         hook = functools.partial(_show_pass, bar) if progress is True else progress or None
-        stream = _Stream(open_chunks, spec, X0.shape[0], X0.shape[1], dtype, x_dtype, cluster, hook)
-        stream.options = dict(alpha=alpha, penalty_factor=penalty_factor)
+        stream = _Stream(open_chunks, spec, X0, dtype, x_dtype, cluster, hook)
+        stream.options = dict(
+            alpha=alpha, penalty_factor=designs.penalty_factors(X0, penalty_factor)
+        )
         res = _newton(stream, spec)
     if int(res.status) != Status.CONVERGED:
         warnings.warn(
@@ -213,11 +235,34 @@ def _check_options(spec, solver) -> None:
 # ---- the chunks, on the host and on the device ---------------------------------------------
 
 
+def _check_design(X: designs.Design, cluster: bool) -> None:
+    """What the stream refuses of a design chunk: a TypeError naming it."""
+    if X.sparse is not None:
+        raise TypeError(
+            "fit_stream: a jaxglm.Design with a sparse block does not stream (its entries "
+            "are stored by row, a number per chunk): pass its dense and categorical blocks"
+        )
+    if cluster:
+        raise TypeError(
+            "fit_stream: cov_type='cluster' needs dense X chunks (each row's score is summed "
+            "per cluster on the host), not a jaxglm.Design: use 'HC0', 'HC1' or 'nonrobust'"
+        )
+
+
+def _host_design(X: designs.Design) -> designs.Design:
+    """The design's blocks as NumPy arrays (codes int32), sliced and padded on the host."""
+    cats = tuple(
+        dataclasses.replace(c, codes=np.asarray(c.codes, np.int32)) for c in X.categoricals
+    )
+    return dataclasses.replace(X, dense=np.asarray(X.dense), categoricals=cats)
+
+
 class _Stream:
     """The chunks of one fit: read, validated (first pass), padded, copied, reduced."""
 
-    def __init__(self, open_chunks, spec, rows, p, dtype, x_dtype, cluster, progress):
-        self.open_chunks, self.spec, self.rows, self.p = open_chunks, spec, rows, p
+    def __init__(self, open_chunks, spec, template, dtype, x_dtype, cluster, progress):
+        self.open_chunks, self.spec, self.template = open_chunks, spec, template
+        self.rows, self.p = template.shape
         self.dtype, self.cluster, self.progress = dtype, cluster, progress
         self.x_dtype = x_dtype  # X's on the device: float32 for precision="mixed", else dtype
         self.validated = False
@@ -228,15 +273,12 @@ class _Stream:
     def blocks(self) -> Iterator[tuple[dict[str, np.ndarray], int]]:
         """The padded chunks of one pass, with their count of real rows."""
         for chunk in self.open_chunks():
-            arrays = _chunk_arrays(chunk, self.p, self.cluster)
+            arrays = _chunk_arrays(chunk, self.template, self.spec.fit_intercept, self.cluster)
             if not self.validated:
                 self._validate(arrays)
             n = arrays["X"].shape[0]
             for start in range(0, n, self.rows):
-                part = {
-                    k: None if v is None else v[start : start + self.rows]
-                    for k, v in arrays.items()
-                }
+                part = {k: _row_slice(v, start, start + self.rows) for k, v in arrays.items()}
                 yield _pad_chunk(part, self.rows), part["X"].shape[0]
         self.validated = True
 
@@ -288,8 +330,9 @@ class _Stream:
         return sums
 
 
-def _chunk_arrays(chunk: Any, p: int, cluster: bool) -> dict[str, Any]:
-    """A chunk tuple as the named arrays of a fit (NumPy; None where absent)."""
+def _chunk_arrays(chunk: Any, template: Any, fit_intercept: bool, cluster: bool) -> dict[str, Any]:
+    """A chunk tuple as the named arrays of a fit (NumPy, or a design of NumPy blocks with
+    the first chunk's blocks, levels and columns; None where absent)."""
     if not isinstance(chunk, tuple | list) or not 2 <= len(chunk) <= 5:
         raise ValueError(
             "fit_stream: each chunk must be a tuple (X, y[, weights[, offset[, groups]]]), "
@@ -297,8 +340,10 @@ def _chunk_arrays(chunk: Any, p: int, cluster: bool) -> dict[str, Any]:
         )
     names = ("X", "y", "weights", "offset", "groups")
     arrays = dict(itertools.zip_longest(names, chunk))
+    X = arrays.pop("X")
     arrays = {k: None if v is None else np.asarray(v) for k, v in arrays.items()}
-    X = arrays["X"]
+    arrays["X"] = X = _chunk_design(X, template, fit_intercept)
+    p = template.shape[1]
     if X.ndim != 2 or X.shape[1] != p:
         raise ValueError(f"fit_stream: every X chunk must be (rows, {p}), got {X.shape}")
     if cluster and arrays["groups"] is None:
@@ -306,6 +351,47 @@ def _chunk_arrays(chunk: Any, p: int, cluster: bool) -> dict[str, Any]:
     if not cluster and arrays["groups"] is not None:
         raise ValueError("chunks carry groups: they are only used with cov_type='cluster'")
     return arrays
+
+
+def _chunk_design(X: Any, template: Any, fit_intercept: bool) -> Any:
+    """A chunk's ``X``: NumPy for an array ``template`` (the first chunk's), else a design
+    of NumPy blocks whose blocks, levels and columns are the template's (a ValueError
+    otherwise)."""
+    if not isinstance(template, designs.Design):
+        if isinstance(X, designs.Design):
+            raise ValueError("fit_stream: the first chunk's X is an array, a later one a Design")
+        return np.asarray(X)
+    if not isinstance(X, designs.Design):
+        raise ValueError(
+            f"fit_stream: the first chunk's X is a jaxglm.Design, a later one a "
+            f"{type(X).__name__}: every chunk's X must be a design of the same blocks"
+        )
+    X = _host_design(X.for_model(fit_intercept))
+    same = jax.tree.structure(X) == jax.tree.structure(template)
+    if not (same and X.shape[1] == template.shape[1] and X.columns == template.columns):
+        raise ValueError(
+            "fit_stream: every chunk's design must have the first chunk's blocks, levels and "
+            f"columns (categorical levels from jaxglm.categorical(..., levels=...)): got "
+            f"{_blocks(X)}, the first chunk's {_blocks(template)}"
+        )
+    return X
+
+
+def _blocks(X: designs.Design) -> str:
+    """A design's blocks in words (for the error of a chunk that differs)."""
+    cats = ", ".join(f"{c.name} {list(c.levels)}" for c in X.categoricals)
+    sparse = "" if X.sparse is None else f", sparse {X.sparse.shape[1]}"
+    return f"dense {X.dense.shape[1]} {list(X.dense_names)}, categorical [{cats}]{sparse}"
+
+
+def _row_slice(a: Any, start: int, stop: int) -> Any:
+    """Rows ``[start, stop)`` of a chunk's array or design (None as it is)."""
+    if a is None:
+        return None
+    if isinstance(a, designs.Design):
+        stop = min(stop, a.shape[0])
+        return a if (start, stop) == (0, a.shape[0]) else a.take_rows(np.arange(start, stop))
+    return a[start:stop]
 
 
 def _pad_chunk(arrays: dict[str, Any], rows: int) -> dict[str, np.ndarray]:
@@ -319,6 +405,8 @@ def _pad_chunk(arrays: dict[str, Any], rows: int) -> dict[str, np.ndarray]:
         offset=np.zeros(n, X.dtype) if arrays["offset"] is None else arrays["offset"],
     )  # fmt: skip
     padded = _padding.pad_fit_arrays(full, rows)
+    if isinstance(padded["X"], designs.Design):  # names stay out of the compiled program
+        padded["X"] = dataclasses.replace(padded["X"], dense_names=(), sparse_names=())
     groups = np.zeros(n, np.int64) if arrays["groups"] is None else arrays["groups"]
     return dict(
         X=padded["X"], y=padded["y"], weights=padded["weights"], offset=padded["offset"],
@@ -480,12 +568,23 @@ def _direction(hess, grad, *, fit_intercept):
 
 @jax.jit(static_argnames=("fit_intercept",))
 def _inverse(matrix, *, fit_intercept):
+    """``matrix^-1`` (the intercept's row and column 0 without one) and whether it
+    factored: (k, k), or block form for a :class:`jaxglm._linalg.BlockGram`
+    (:func:`jaxglm._linalg.inverse`)."""
     k = matrix.shape[0]
     matrix, _ = _linalg.pin_intercept(matrix, jnp.zeros(k, matrix.dtype), fit_intercept)
     factors, ok = _linalg.factor(matrix)
-    inv = _linalg.solve(factors, jnp.eye(k, dtype=matrix.dtype))
     keep = jnp.ones(k, matrix.dtype).at[0].set(float(fit_intercept))
-    return inv * keep[:, None] * keep[None, :], ok
+    return _linalg.mask(_linalg.inverse(factors), keep), ok
+
+
+def _plus_diagonal(H: Any, v: np.ndarray) -> Any:
+    """``H + diag(v)`` on the host, for a (k, k) ``H`` or a :class:`jaxglm._linalg.BlockGram`
+    (a design's Gram with an eliminated categorical block: its leaves are summed over the
+    chunks as the dense Gram is)."""
+    if isinstance(H, _linalg.BlockGram):
+        return jax.tree.map(np.asarray, H.plus_diagonal(v))
+    return H + np.diag(v)
 
 
 # ---- Newton over passes ---------------------------------------------------------------------
@@ -498,7 +597,7 @@ class _Point:
     params: np.ndarray
     f: float
     grad: np.ndarray
-    hess: np.ndarray
+    hess: np.ndarray | _linalg.BlockGram
     null_score: float
     null_info: float
 
@@ -516,8 +615,8 @@ def _newton(stream: _Stream, spec) -> GLMResult:
     pen = np.concatenate([[0.0], float(stream.options["alpha"]) * factors]).astype(dtype)
     W = float(totals["weight"])
     k = stream.p + 1
-    hess0 = totals["gram"] / W + np.diag(pen)
-    step, ok = _direction(jnp.asarray(hess0), jnp.asarray(-totals["rhs"] / W), **_only(statics))
+    hess0 = _plus_diagonal(totals["gram"] / W, pen)
+    step, ok = _direction(hess0, jnp.asarray(-totals["rhs"] / W), **_only(statics))
     start = np.asarray(step) if bool(ok) else np.zeros(k, dtype)
     ybar, offbar = totals["wy"] / W, totals["woffset"] / W
     null_b = float(M.eta_from_mean(family, link, jnp.asarray(ybar, dtype))) - offbar
@@ -534,7 +633,8 @@ def _newton(stream: _Stream, spec) -> GLMResult:
         f = sums["loss"] / W + 0.5 * float(np.sum(pen * params * params))
         point = _Point(
             params, f if np.isfinite(f) else np.inf, sums["score"] / W + pen * params,
-            sums["gram"] / W + np.diag(pen), float(sums["null_score"]), float(sums["null_info"]),
+            _plus_diagonal(sums["gram"] / W, pen), float(sums["null_score"]),
+            float(sums["null_info"]),
         )  # fmt: skip
         stream.report(point.f)
         return point
@@ -553,13 +653,13 @@ def _newton(stream: _Stream, spec) -> GLMResult:
         if not (np.isfinite(point.f) and np.all(np.isfinite(point.grad))):
             status = Status.NONFINITE
             break
-        d, ok = _direction(jnp.asarray(point.hess), jnp.asarray(point.grad), **_only(statics))
+        d, ok = _direction(point.hess, jnp.asarray(point.grad), **_only(statics))
         if not (bool(ok) or solver.fisher or M.canonical_scale(family, link) is not None):
             # As Newton's: where the observed Hessian is not positive definite (far from
             # the optimum, a non-canonical link), a Fisher scoring step (one more pass).
             expected = evaluate(point.params, null_intercept, "newton", fisher=True)
             point = dataclasses.replace(point, hess=expected.hess)
-            d, ok = _direction(jnp.asarray(point.hess), jnp.asarray(point.grad), **_only(statics))
+            d, ok = _direction(point.hess, jnp.asarray(point.grad), **_only(statics))
         if not bool(ok):
             status = Status.RANK_DEFICIENT
             break
@@ -603,21 +703,22 @@ def _newton(stream: _Stream, spec) -> GLMResult:
     )
 
 
-def _covariance(spec, sums, cluster_sums, pen, W, scale, nobs, rank, penalized):
+def _covariance(stream, spec, sums, cluster_sums, pen, W, scale, nobs, rank, penalized):
     """``(cov, n_groups)`` as :func:`jaxglm._statistics._covariance` and
-    :func:`jaxglm.inference.sandwich_cov`, from the statistics pass's sums."""
+    :func:`jaxglm.inference.sandwich_cov`, from the statistics pass's sums: (k, k), or for
+    a design with an eliminated categorical block a
+    :class:`jaxglm._linalg.DiagonalPlusLowRank` (no (k, k) matrix), as ``fit``'s."""
     k = pen.shape[0]
     fit_intercept = spec.fit_intercept
     if spec.covariance == "none":
-        return np.full((k, k), np.nan), np.nan
+        return _linalg.nan_covariance(stream.template, k, stream.dtype), np.nan
     if spec.covariance == "model":
-        inv, ok = _inverse(
-            jnp.asarray(sums["information"] + W * np.diag(pen)), fit_intercept=fit_intercept
-        )
-        cov = scale * np.asarray(inv)
-        return (np.full((k, k), np.nan) if penalized or not bool(ok) else cov), np.nan
-    inv, ok = _inverse(jnp.asarray(sums["bread"]), fit_intercept=fit_intercept)
-    inv = np.asarray(inv)
+        info = _plus_diagonal(sums["information"], W * pen)
+        inv, ok = _inverse(info, fit_intercept=fit_intercept)
+        bad = jnp.asarray(penalized or not bool(ok))
+        return _linalg.nan_where(bad, scale * inv), np.nan
+    inv, ok = _inverse(sums["bread"], fit_intercept=fit_intercept)
+    bad = jnp.asarray(penalized or not bool(ok))
     n_groups = np.nan
     if spec.cov_type == "cluster":
         scores = np.array(list(cluster_sums.values()))
@@ -628,10 +729,12 @@ def _covariance(spec, sums, cluster_sums, pen, W, scale, nobs, rank, penalized):
         meat = sums["meat"] * (nobs / (nobs - rank) if spec.cov_type == "HC1" else 1.0)
     keep = np.ones(k)
     keep[0] = float(fit_intercept)
-    meat = meat * keep[:, None] * keep[None, :]
-    cov = inv @ meat @ inv
-    cov = 0.5 * (cov + cov.T)
-    return (np.full((k, k), np.nan) if penalized or not bool(ok) else cov), n_groups
+    meat = _linalg.mask(meat, keep)
+    if isinstance(inv, _linalg.DiagonalPlusLowRank):  # an HC meat in the Gram's block form
+        return _linalg.nan_where(bad, _linalg.sandwich(inv, meat)), n_groups
+    inv = np.asarray(inv)
+    cov = inv @ np.asarray(meat) @ inv
+    return _linalg.nan_where(bad, 0.5 * (cov + cov.T)), n_groups
 
 
 def _only(statics: dict) -> dict:
@@ -694,7 +797,9 @@ def _statistics(stream, spec, point, pen, W, nobs, status, n_iter, null_intercep
     k_params = rank + float(family.dispersion_params())
     aic = np.nan if penalized else -2.0 * llf + 2.0 * k_params
     bic = np.nan if penalized else -2.0 * llf + np.log(nobs) * k_params
-    cov, n_groups = _covariance(spec, sums, cluster_sums, pen, W, scale, nobs, rank, penalized)
+    cov, n_groups = _covariance(
+        stream, spec, sums, cluster_sums, pen, W, scale, nobs, rank, penalized
+    )
     if (
         isinstance(family, F._Binomial)
         and sums["extreme"] > 0
@@ -704,7 +809,8 @@ def _statistics(stream, spec, point, pen, W, nobs, status, n_iter, null_intercep
             status = Status.SEPARATION
     as_array = lambda v: jnp.asarray(v, dtype)  # noqa: E731
     res = GLMResult(
-        coef=as_array(point.params[1:]), intercept=as_array(point.params[0]), cov=as_array(cov),
+        coef=as_array(point.params[1:]), intercept=as_array(point.params[0]),
+        cov=jax.tree.map(as_array, cov),
         scale=as_array(scale), deviance=as_array(deviance),
         null_deviance=as_array(sums["null_deviance"]), llf=as_array(llf), aic=as_array(aic),
         bic=as_array(bic), pearson_chi2=as_array(pearson), nobs=as_array(nobs),
@@ -715,7 +821,7 @@ def _statistics(stream, spec, point, pen, W, nobs, status, n_iter, null_intercep
     )  # fmt: skip
     return dataclasses.replace(
         res, solver_name=spec.solver.name, cov_type=spec.cov_type, scale_type=spec.scale_type,
-        use_t=spec.use_t,
+        use_t=spec.use_t, feature_names=getattr(stream.template, "columns", None),
     )  # fmt: skip
 
 
