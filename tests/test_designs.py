@@ -137,6 +137,21 @@ def test_eliminated_block_matches_one_hot_fit():
     assert np.isnan(res.bse).all()  # a ridge fit reports no standard errors
 
 
+def test_every_level_kept_under_a_ridge():
+    """``drop_first=False`` with an intercept keeps the reference level's column, which the
+    ridge penalty identifies (the issue's "kept under a ridge penalty"; glum's default):
+    the fit equals the ridge fit on the one-hot matrix of every level, the reference level
+    with a coefficient of its own."""
+    _, dense, a, b, _, y = data()
+    cats = [jg.categorical(a, name="a", drop_first=False), jg.categorical(b, name="b")]
+    res = jg.fit(jg.design(dense, cats), y, **poisson_kwargs(0.05))
+    ref = jg.fit(np.column_stack([dense, np.eye(4)[a], np.eye(3)[b][:, 1:]]), y,
+                 **poisson_kwargs(0.05))  # fmt: skip
+    assert res.feature_names[2:6] == ("a[0]", "a[1]", "a[2]", "a[3]")
+    assert_same_fit(res, ref)
+    assert abs(float(res.params[3])) > 1e-3  # the reference level's own coefficient
+
+
 def test_fit_many_members_are_single_fits():
     X, *_, y = data()
     res = jg.fit_many(X, np.stack([y, y[::-1]]), family=jg.Poisson(), statistics="minimal")
