@@ -981,7 +981,6 @@ class MultinomialResult:
         return jax.tree.map(lambda leaf: leaf[index], self)
 
 
-@jax.jit
 def _class_rows(X: Any, res: MultinomialResult) -> jax.Array | Design:
     """``X`` of :meth:`MultinomialResult.predict` and its kin, checked (:func:`_new_rows`),
     in the fit's dtype."""
