@@ -894,7 +894,7 @@ class MultinomialResult:
         X = _class_rows(X, self)
         eta = self.params[0] + _linalg.times(X, self.params[1:])
         if offset is not None:
-            eta = eta + jnp.asarray(offset, eta.dtype)
+            eta = eta + _class_offset(offset, eta.dtype)
         if not self.family.symmetric:
             eta = jnp.concatenate([jnp.zeros((*eta.shape[:-1], 1), eta.dtype), eta], axis=-1)
         if which == "class":
@@ -923,7 +923,7 @@ class MultinomialResult:
             raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
         dtype = self.params.dtype
         X = _class_rows(X, self)
-        off = jnp.zeros((), dtype) if offset is None else jnp.asarray(offset, dtype)
+        off = jnp.zeros((), dtype) if offset is None else _class_offset(offset, dtype)
         return _multinomial_prediction(self, X, off, jnp.asarray(alpha, dtype))
 
     def summary(self, alpha: float = 0.05) -> Summary:
@@ -979,6 +979,13 @@ class MultinomialResult:
     def __getitem__(self, index: Any) -> MultinomialResult:
         """Member ``index`` of a batched result."""
         return jax.tree.map(lambda leaf: leaf[index], self)
+
+
+def _class_offset(offset: ArrayLike, dtype: jnp.dtype) -> jax.Array:
+    """A prediction's offset against the (n, m) natural parameters: an (n,) offset is added
+    to every class, as in the fit; an (n, m) one per class."""
+    off = jnp.asarray(offset, dtype)
+    return off[:, None] if off.ndim == 1 else off
 
 
 def _class_rows(X: Any, res: MultinomialResult) -> jax.Array | Design:

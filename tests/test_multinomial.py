@@ -308,6 +308,12 @@ def test_offset_per_class_shifts_the_coefficients():
     np.testing.assert_allclose(shifted.llf, plain.llf, rtol=1e-12)
     common = jg.fit(X, y, family=jg.Multinomial(3), offset=X[:, 0] * 0.5, tol=1e-12)
     np.testing.assert_allclose(common.params[1], plain.params[1] - 0.5, rtol=1e-8)
+    # Prediction takes the fit's offsets: an (n,) one added to every class.
+    per_class = np.repeat(X[:, :1] * 0.5, 2, axis=1)
+    np.testing.assert_allclose(common.predict(X, X[:, 0] * 0.5), common.predict(X, per_class))
+    np.testing.assert_allclose(common.predict(X, X[:, 0] * 0.5), plain.predict(X), rtol=1e-7)
+    np.testing.assert_allclose(common.get_prediction(X, X[:, 0] * 0.5).mean,
+                               common.get_prediction(X, per_class).mean)  # fmt: skip
     with pytest.raises(ValueError, match="offset must have shape"):
         jg.fit(X, y, family=jg.Multinomial(3), offset=np.zeros((len(y), 3)))
 
