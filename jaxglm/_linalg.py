@@ -339,10 +339,6 @@ class AbstractDesign(abc.ABC):
     def take_rows(self, rows: jax.Array) -> AbstractDesign:
         """The rows at the (b,) integer indices ``rows`` (traceable)."""
 
-    @abc.abstractmethod
-    def square_sums(self, r: jax.Array) -> jax.Array:
-        """``r @ (X * X)``."""
-
 
 def as_dense(H: jax.Array | BlockGram | DiagonalPlusLowRank) -> jax.Array:
     """``H`` as a (k, k) array (a :class:`BlockGram` or :class:`DiagonalPlusLowRank`
@@ -381,10 +377,10 @@ def column_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:
 
 
 def square_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:
-    """``r @ (X * X)`` ((p,)), one fused reduction without an (n, p) temporary (a design's
-    from its blocks)."""
+    """``r @ (X * X)`` ((p,)), one fused reduction without an (n, p) temporary (a design's:
+    the column sums of its squared blocks, :meth:`~jaxglm.designs.Design.squares`)."""
     if isinstance(X, AbstractDesign):
-        return X.square_sums(r)
+        return column_sums(X.squares(), r)
     return jnp.sum(r[:, None] * X * X, axis=0)
 
 

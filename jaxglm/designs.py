@@ -529,17 +529,6 @@ class Design(_linalg.AbstractDesign):
             parts.append(jax.ops.segment_sum(data * r[rows], cols, num_segments=s))
         return jnp.concatenate(parts)
 
-    def square_sums(self, r: jax.Array) -> jax.Array:
-        """``r @ (X * X)`` ((p,)): for a categorical block the level sums of ``r`` (a
-        one-hot column is its own square)."""
-        parts = [jnp.sum(r[:, None] * self.dense * self.dense, axis=0)]
-        for c in self.categoricals:
-            parts.append(c.level_sums(r)[c.dropped :])
-        if self.sparse is not None:
-            data, rows, cols, s = self._sparse_parts()
-            parts.append(jax.ops.segment_sum(data * data * r[rows], cols, num_segments=s))
-        return jnp.concatenate(parts)
-
     def _head(self, h: jax.Array) -> jax.Array:
         """``h * [1, dense]`` (n, 1+d)."""
         return jnp.concatenate([h[:, None], h[:, None] * self.dense.astype(h.dtype)], axis=1)
