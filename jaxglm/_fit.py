@@ -185,8 +185,7 @@ def fit(
         >>> dparams_dy.shape
         (3, 500)
     """
-    X = designs.for_model(X, fit_intercept)
-    penalty_factor = designs.penalty_factors(X, penalty_factor)
+    X, penalty_factor = designs.for_fit(X, fit_intercept, penalty_factor)
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,

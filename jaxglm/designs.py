@@ -77,6 +77,7 @@ __all__ = [
     "SparseBlock",
     "categorical",
     "design",
+    "for_fit",
     "for_model",
     "penalty_factors",
 ]
@@ -781,6 +782,14 @@ def _rows_of(dense: Any, cats: list[Categorical], sparse: Any) -> int:
     if len(set(counts)) > 1:
         raise ValueError(f"the blocks of a design must have the same rows, got {counts}")
     return counts[0]
+
+
+def for_fit(X: Any, fit_intercept: bool, penalty_factor: Any) -> tuple[Any, Any]:
+    """``(X, penalty_factor)`` as every entry point takes them first: ``X`` with its
+    reference levels set by the model (:func:`for_model`) and ``penalty_factor`` expanded
+    on its columns (:func:`penalty_factors`)."""
+    X = for_model(X, fit_intercept)
+    return X, penalty_factors(X, penalty_factor)
 
 
 def penalty_factors(X: Any, penalty_factor: Any) -> Any:

@@ -391,8 +391,7 @@ def _prepare(
     the exposure's log in the offset (``X`` in float32 and the rest in float64 for
     ``precision="mixed"``), and the caller's arrays with frames as NumPy arrays (the
     design's column names under ``"names"``)."""
-    X = designs.for_model(X, fit_intercept)
-    penalty_factor = designs.penalty_factors(X, penalty_factor)
+    X, penalty_factor = designs.for_fit(X, fit_intercept, penalty_factor)
     names = column_names(X)
     given, _ = _frames.to_host(dict(
         X=X, y=y, weights=weights, freq_weights=freq_weights, offset=offset, exposure=exposure,

@@ -174,8 +174,7 @@ def fit_many(
         >>> bool(np.allclose(lean.params, res.params, rtol=1e-12)), bool(np.isnan(lean.llf).all())
         (True, True)
     """
-    X = designs.for_model(X, fit_intercept)
-    penalty_factor = designs.penalty_factors(X, penalty_factor)
+    X, penalty_factor = designs.for_fit(X, fit_intercept, penalty_factor)
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
@@ -558,8 +557,7 @@ def bootstrap(
     """
     if not (isinstance(n_boot, int) and n_boot >= 1):
         raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
-    X = designs.for_model(X, fit_intercept)
-    penalty_factor = designs.penalty_factors(X, penalty_factor)
+    X, penalty_factor = designs.for_fit(X, fit_intercept, penalty_factor)
     spec = resolve_spec(
         family, link, solver, np.shape(X), fit_intercept=fit_intercept, l1_ratio=l1_ratio,
         tol=tol, max_iter=max_iter, cov_type=cov_type, groups=groups, scale=scale, use_t=use_t,
