@@ -8,9 +8,13 @@ import platform
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
+
+if TYPE_CHECKING:
+    from benchmarks.rule import Load
 
 #: Environment variables that change BLAS or XLA speed; reported when set.
 PERFORMANCE_ENV = (
@@ -34,10 +38,10 @@ PACKAGES = (
 )
 
 
-def start(module: str) -> float:
+def start(module: str) -> Load:
     """The start of a float64 benchmark script, after :func:`benchmarks.rule.pin`: x64 on,
     the command line (``python -m benchmarks.<module> ...``, as run) and
-    :func:`describe_machine`'s block printed; returns the load per core before the tables
+    :func:`describe_machine`'s block printed; returns the load before the tables
     (for :func:`benchmarks.rule.load_note`)."""
     from benchmarks.rule import load_per_core
 

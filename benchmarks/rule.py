@@ -9,9 +9,14 @@
 - **Repeats.** After the calibration run (which is also the warm-up), every tool of a table
   is timed the same number of times and the same statistic is reported (``run.py``: the
   median of ``--repeats``); compile time (JAX tools) is reported beside it.
-- **Load.** The one-minute load average is recorded before and after each table; a table
-  whose load exceeds :data:`LOAD_LIMIT` per core is marked as loaded (:func:`load_note`),
-  since OpenBLAS-based peers slow far more under contention than XLA does.
+- **Load.** Before and after each table (:func:`load_per_core`) the one-minute load average
+  is recorded, and so is the CPU time every process of the machine has used (``/proc/stat``)
+  and this script's own (itself and the children it has waited for: first calls, isolated
+  problems). A table during which the other processes used more than :data:`OTHERS_LIMIT`
+  of each core is marked as loaded (:func:`load_note`), since OpenBLAS-based peers slow far
+  more under contention than XLA does. (The load average alone cannot tell: a script's own
+  two threads put it near 1 per core on a quiet 2-core machine.) Where ``/proc/stat`` is
+  missing the load average decides, above :data:`LOAD_LIMIT` per core.
 - **Pinning.** With ``--cores 0,1`` (every script, :func:`add_cores_option`, :func:`pin`)
   the script and every process it starts (first calls, joblib workers, children) run on
   those cores only (``os.sched_setaffinity``; XLA sizes its thread pool by them), with BLAS
@@ -30,8 +35,11 @@ Example:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
+import resource
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -48,7 +56,12 @@ DECADES = 6.0
 library's default)."""
 
 LOAD_LIMIT = 0.5
-"""One-minute load average per core above which a table is marked as loaded."""
+"""One-minute load average per core above which a table is marked as loaded, where the CPU
+time of other processes cannot be read."""
+
+OTHERS_LIMIT = 0.2
+"""Share of each core used by other processes during a table above which it is marked as
+loaded."""
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """BLAS/OpenMP thread counts that :func:`pin` sets to the number of pinned cores."""
@@ -82,16 +95,73 @@ def loosest(
     return tol, out, err
 
 
-def load_per_core() -> float:
-    """The one-minute load average divided by the number of cores."""
-    return os.getloadavg()[0] / (os.cpu_count() or 1)
+@dataclasses.dataclass(frozen=True)
+class Load:
+    """One reading of the machine's load (:func:`load_per_core`).
+
+    Attributes:
+        average: the one-minute load average per core.
+        busy: CPU seconds all processes have used since boot (``/proc/stat``; None where
+            it cannot be read).
+        own: CPU seconds of this process and of the children it has waited for.
+        wall: a monotonic clock, seconds.
+    """
+
+    average: float
+    busy: float | None
+    own: float
+    wall: float
 
 
-def load_note(before: float, after: float) -> str:
-    """A line for a table: the load per core before and after, and whether it was loaded."""
-    loaded = max(before, after) > LOAD_LIMIT
-    mark = f"LOADED (above {LOAD_LIMIT} per core): ratios less reliable" if loaded else "quiet"
-    return f"load average per core: {before:.2f} before, {after:.2f} after: {mark}"
+def load_per_core() -> Load:
+    """The machine's load now (see :class:`Load`), read before and after a table."""
+    me, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    own = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+    cores = os.cpu_count() or 1
+    return Load(os.getloadavg()[0] / cores, _busy_seconds(), own, time.monotonic())
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds used since boot by every process (user, nice, system, irq, softirq)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def others_per_core(before: Load, after: Load) -> float | None:
+    """The share of each core that processes other than this script (and its waited-for
+    children) used between two readings; None without ``/proc/stat``.
+
+    Example:
+        >>> share = others_per_core(Load(1.0, 10.0, 2.0, 0.0), Load(1.0, 16.0, 6.0, 10.0))
+        >>> round(share * (os.cpu_count() or 1), 6)  # 6 s busy, 4 s of them ours, in 10 s
+        0.2
+    """
+    if before.busy is None or after.busy is None or after.wall <= before.wall:
+        return None
+    others = (after.busy - before.busy) - (after.own - before.own)
+    return max(others, 0.0) / ((after.wall - before.wall) * (os.cpu_count() or 1))
+
+
+def load_note(before: Load, after: Load) -> str:
+    """A line for a table: the other processes' share of each core during it, the load
+    average per core before and after, and whether the table was loaded."""
+    others = others_per_core(before, after)
+    averages = f"load average per core {before.average:.2f} before, {after.average:.2f} after"
+    if others is None:
+        loaded = max(before.average, after.average) > LOAD_LIMIT
+        limit = f"load average above {LOAD_LIMIT} per core"
+        text = averages
+    else:
+        loaded = others > OTHERS_LIMIT
+        limit = f"other processes above {OTHERS_LIMIT} of each core"
+        text = f"other processes used {others:.2f} of each core ({averages}, ours included)"
+    mark = f"LOADED ({limit}): ratios less reliable" if loaded else "quiet"
+    return f"{text}: {mark}"
 
 
 def add_cores_option(parser: argparse.ArgumentParser) -> None:

@@ -15,12 +15,15 @@ import argparse
 import dataclasses
 import datetime
 import gc
+import pickle
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -30,7 +33,7 @@ from benchmarks.adapters import Adapter, FitOutput, all_adapters
 from benchmarks.first_call import measure as measure_first_call
 from benchmarks.floor import Floor, measure_floors
 from benchmarks.machine import describe_machine
-from benchmarks.problems import Problem, load_problem, problem_specs
+from benchmarks.problems import Problem, ProblemSpec, load_problem, problem_specs
 from benchmarks.reference import Reference, accuracy, reference_solution
 from benchmarks.report import ProblemResult, Row, markdown_section, plot, prepend_section
 from benchmarks.rule import add_first_call_option, load_note, load_per_core, parse_pinned
@@ -50,11 +53,48 @@ def main(argv: Sequence[str] | None = None) -> None:
     missing = [a.NAME for a in selected if a not in adapters]
     _log(f"tools: {', '.join(a.NAME for a in adapters)}; unavailable: {missing or 'none'}")
     machine = describe_machine()  # before the run, so that the load average is the others'
+    specs = [s for s in problem_specs(args.quick) if not args.problem or args.problem in s.name]
+    if args.isolate and len(specs) > 1:
+        results, loads = _isolated(argv, [spec.name for spec in specs])
+    else:
+        results, loads = _run(args, adapters, specs)
+    if args.result_file:
+        Path(args.result_file).write_bytes(pickle.dumps((results, loads)))
+        return
 
+    command = shlex.join(["python", "-m", "benchmarks.run", *argv])
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    notes = _notes(args.repeats, missing) + loads
+    prepend_section(markdown_section(command, when, machine, notes, results))
+    plot(results, f"{command} ({when})")
+    _log("wrote benchmarks/RESULTS.md and benchmarks/results.png")
+
+
+def _isolated(argv: list[str], names: list[str]) -> tuple[list[ProblemResult], list[str]]:
+    """Every problem of ``names`` run by a child process of its own (the same arguments,
+    ``--problem NAME``), its results read back from a file (see the module's docs)."""
+    results: list[ProblemResult] = []
+    loads: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            out = Path(tmp) / f"{name}.pickle"
+            _log(f"{name}: in a child process")
+            cmd = [sys.executable, "-m", "benchmarks.run", *argv, "--problem", name]
+            subprocess.run([*cmd, "--no-isolate", "--result-file", str(out)], check=True)
+            got, got_loads = pickle.loads(out.read_bytes())
+            results += got
+            loads += got_loads
+    return results, loads
+
+
+def _run(
+    args: argparse.Namespace, adapters: list[Adapter], specs: list[ProblemSpec]
+) -> tuple[list[ProblemResult], list[str]]:
+    """Every tool of ``adapters`` on every problem of ``specs``, in this process: the
+    problems' results and their load lines."""
     results = []
     loads: list[str] = []
     floors: dict[tuple[int, int], dict[str, Floor]] = {}
-    specs = [s for s in problem_specs(args.quick) if not args.problem or args.problem in s.name]
     for spec in specs:
         _log(f"{spec.name}: loading (generated and cached on first use) and its reference")
         problem = load_problem(spec)
@@ -82,13 +122,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             result = dataclasses.replace(result, rows=rows)
         loads.append(f"- {spec.name}: {load_note(load_before, load_per_core())}")
         results.append(result)
-
-    command = shlex.join(["python", "-m", "benchmarks.run", *argv])
-    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    notes = _notes(args.repeats, missing) + loads
-    prepend_section(markdown_section(command, when, machine, notes, results))
-    plot(results, f"{command} ({when})")
-    _log("wrote benchmarks/RESULTS.md and benchmarks/results.png")
+    return results, loads
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -105,8 +139,17 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=120.0,
         help="stop timing a tool on a problem once its timed runs exceed this many seconds",
     )
+    parser.add_argument(
+        "--isolate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="each problem in a child process of its own (default: on without --quick)",
+    )
+    parser.add_argument("--result-file", help=argparse.SUPPRESS)  # a child's results
     add_first_call_option(parser)
     args = parse_pinned(parser, argv)
+    if args.isolate is None:
+        args.isolate = not args.quick
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     return args

@@ -5,11 +5,14 @@ every accuracy column is measured against agrees with statsmodels; the scripts' 
 references (wide, multinomial) are not jaxglm's and agree with another library; first calls
 start with no library loaded; --cores pins."""
 
+import dataclasses
 import functools
 import importlib
 import importlib.util
 import inspect
 import json
+import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -29,7 +32,7 @@ from benchmarks.first_call import LIBRARIES, measure_script
 from benchmarks.floor import Floor
 from benchmarks.problems import Problem
 from benchmarks.reference import Reference, _newton
-from benchmarks.rule import LOOSER, ladder
+from benchmarks.rule import LOOSER, Load, ladder, load_note, load_per_core, others_per_core
 
 
 def test_a_ladder_starts_100x_looser_and_steps_half_decades_through_the_default():
@@ -117,6 +120,47 @@ def test_a_ladder_ended_by_the_budget_is_marked_apart_from_an_exhausted_one():
     early, ran_out = (next(x for x in lines.splitlines() if x.startswith(f"| {n} ")) for n in
                       ("early", "ran out"))  # fmt: skip
     assert "not met; budget)" in early and "not met)" in ran_out
+
+
+def test_a_table_is_loaded_by_other_processes_cpu_time_not_by_its_own():
+    """rule.load_note marks a table LOADED when the machine's CPU time beyond the script's
+    own (itself and its waited-for children) exceeds OTHERS_LIMIT of each core; the load
+    average decides only where /proc/stat cannot be read."""
+    cores = os.cpu_count() or 1
+    start = Load(average=1.0, busy=100.0, own=10.0, wall=0.0)
+    ours = Load(average=1.0, busy=100.0 + 20 * cores, own=10.0 + 20 * cores, wall=20.0)
+    assert others_per_core(start, ours) == 0.0 and load_note(start, ours).endswith("quiet")
+    extra = 0.5 * 20 * cores  # others used half of each core for the 20 s
+    theirs = Load(average=1.0, busy=ours.busy + extra, own=ours.own, wall=20.0)
+    assert others_per_core(start, theirs) == pytest.approx(0.5)
+    assert "LOADED" in load_note(start, theirs)
+    blind = Load(average=0.1, busy=None, own=0.0, wall=0.0)
+    assert load_note(blind, dataclasses.replace(blind, average=0.2)).endswith("quiet")
+    assert "LOADED" in load_note(blind, dataclasses.replace(blind, average=0.6))  # > LOAD_LIMIT
+    assert isinstance(load_per_core().busy, float) == Path("/proc/stat").exists()
+
+
+def test_full_size_problems_run_in_processes_of_their_own_and_are_gathered(monkeypatch):
+    """Without --quick, run.main gives every problem a child process (the same arguments,
+    that problem, --no-isolate) and gathers the children's results in order."""
+    assert run._parse([]).isolate and not run._parse(["--quick"]).isolate
+    assert not run._parse(["--no-isolate"]).isolate
+    calls = []
+
+    def child(cmd, check):
+        args = cmd[3:]
+        calls.append(args)
+        name = args[args.index("--problem") + 1]
+        out = Path(args[args.index("--result-file") + 1])
+        out.write_bytes(pickle.dumps(([name.upper()], [f"- {name}: quiet"])))
+
+    monkeypatch.setattr(run.subprocess, "run", child)
+    results, loads = run._isolated(["--repeats", "2"], ["a_n1000000", "b_n1000000"])
+    assert results == ["A_N1000000", "B_N1000000"]
+    assert loads == ["- a_n1000000: quiet", "- b_n1000000: quiet"]
+    assert all(c[:4] == ["--repeats", "2", "--problem", n] for c, n in
+               zip(calls, ("a_n1000000", "b_n1000000"), strict=True))  # fmt: skip
+    assert all("--no-isolate" in c for c in calls)
 
 
 def test_the_declared_defaults_are_the_libraries_own():
