@@ -1,6 +1,6 @@
 """Where a fit program's compile time goes (issue 18): per variant and per phase.
 
-    python -m benchmarks.compile_phases [--repeats 3]
+    python -m benchmarks.compile_phases [--repeats 3] [--quick-options]
 
 The compiled fit (``jaxglm._fit._fit_jit``) of a small problem (Poisson, n = 1,000,
 p = 10, float64: the issue's first-fit problem) is traced, lowered and compiled, with JAX's
@@ -12,12 +12,15 @@ the start), the statistics after it (``_statistics.result``) and the null model 
 offset (``_statistics.null_eta``: a Newton iteration on the intercept alone). Each row
 gives the median of ``--repeats`` compiles and the optimized program's size (HLO
 instructions, fusions, while loops, conditionals). Compile times are CPU-bound: on a
-shared machine read them as ratios within one run (the load is printed).
+shared machine read them as ratios within one run (the load is printed). With
+``--quick-options`` every program compiles with the XLA options of small CPU fits
+(``jaxglm._fit.QUICK_COMPILE_OPTIONS``), else with XLA's defaults.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import time
 
@@ -36,8 +39,9 @@ def _size(text: str) -> dict[str, int]:
     )
 
 
-def _timed(jitted, args: tuple, kwargs: dict, repeats: int) -> dict:
-    """Median trace, lower and compile seconds of ``jitted`` (caches cleared each time)."""
+def _timed(jitted, args: tuple, kwargs: dict, repeats: int, options: dict | None) -> dict:
+    """Median trace, lower and compile seconds of ``jitted`` (caches cleared each time),
+    compiled with the XLA ``options`` (None: the defaults)."""
     import jax
 
     rows = []
@@ -48,7 +52,7 @@ def _timed(jitted, args: tuple, kwargs: dict, repeats: int) -> dict:
         t1 = time.perf_counter()
         lowered = traced.lower()
         t2 = time.perf_counter()
-        compiled = lowered.compile()
+        compiled = lowered.compile(options)
         t3 = time.perf_counter()
         rows.append((t1 - t0, t2 - t1, t3 - t2))
     trace, lower, compile_ = np.median(np.array(rows), axis=0)
@@ -56,20 +60,23 @@ def _timed(jitted, args: tuple, kwargs: dict, repeats: int) -> dict:
 
 
 def _captured(call):
-    """The arguments with which ``call()`` (a jaxglm.fit) calls the compiled fit."""
+    """The arguments with which ``call()`` (a jaxglm.fit) calls the compiled fit (with
+    XLA's default options or the quick ones of small CPU fits)."""
     from jaxglm import _fit
 
-    original, seen = _fit._fit_jit, {}
+    programs, seen = {attr: getattr(_fit, attr) for attr in ("_fit_jit", "_fit_jit_quick")}, {}
 
-    def capture(*args, **kwargs):
+    def capture(original, *args, **kwargs):
         seen["args"], seen["kwargs"] = args, kwargs
         return original(*args, **kwargs)
 
-    _fit._fit_jit = capture
+    for attr, original in programs.items():
+        setattr(_fit, attr, functools.partial(capture, original))
     try:
         call()
     finally:
-        _fit._fit_jit = original
+        for attr, original in programs.items():
+            setattr(_fit, attr, original)
     return seen["args"], seen["kwargs"]
 
 
@@ -124,6 +131,7 @@ def _phases(args: tuple, kwargs: dict):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick-options", action="store_true", help="small fits' XLA options")
     ns = parse_pinned(parser)
 
     import jaxglm as jg
@@ -131,6 +139,7 @@ def main() -> None:
     from jaxglm import _fit
 
     before = start("compile_phases")
+    options = _fit.QUICK_COMPILE_OPTIONS if ns.quick_options else None
     rng = np.random.default_rng(0)
     n, p = 1000, 10
     X = rng.normal(size=(n, p))
@@ -152,13 +161,16 @@ def main() -> None:
     rows = []
     for name, call in variants.items():
         args, kwargs = _captured(call)
-        rows.append((name, _timed(_fit._fit_jit, args, kwargs, ns.repeats)))
+        rows.append((name, _timed(_fit._fit_jit, args, kwargs, ns.repeats, options)))
         if name.startswith("Poisson"):
             for phase, (jitted, phase_args) in _phases(args, kwargs).items():
-                rows.append(("  " + phase, _timed(jitted, phase_args, {}, ns.repeats)))
+                rows.append(("  " + phase, _timed(jitted, phase_args, {}, ns.repeats, options)))
     print(load_note(before, load_per_core()))
     print()
-    print(f"n = {n}, p = {p}, float64 unless stated; median of {ns.repeats} compiles each.")
+    print(
+        f"n = {n}, p = {p}, float64 unless stated; median of {ns.repeats} compiles each; "
+        f"XLA options: {options or 'defaults'}."
+    )
     print()
     print("| program | trace (s) | lower (s) | compile (s) | HLO instructions | fusions "
           "| while loops | conditionals |")  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping
+from importlib.metadata import version
 from typing import Any
 
 import jax
@@ -155,7 +156,12 @@ def fit(
     ``jit``/``vmap``: pad before), ``jax.Array`` inputs (data the caller already put on a
     device: padding would copy it, about 0.5 s for 800 MB here), mini-batch
     :class:`jaxglm.Optax` and :class:`jaxglm.SubsampledNewton` (their row batches and
-    subsamples depend on ``n``).
+    subsamples depend on ``n``). On the CPU, the program of a small design (at most
+    ``2**17`` elements, padded rows x columns) compiles with XLA options that make the
+    compile several times faster and the fit, a matter of milliseconds at that size, slower
+    (optimization level 0 and the older kernel emitters, for that program only; README,
+    "Compile once per size bucket"); larger designs, accelerators and a fit inside the
+    caller's ``jit``/``vmap`` compile with XLA's defaults.
 
     Derivatives: ``fit`` is differentiable in ``X``, ``y``, ``weights``, ``freq_weights``,
     ``offset``, ``exposure``, ``alpha``, ``penalty_factor`` and the family's parameters
@@ -264,9 +270,10 @@ def run(
 ) -> GLMResult | MultinomialResult:
     """The compiled fit of one model: cast to the design's dtype, absent arrays as their
     neutral values (so that fits with and without them share one program), then
-    ``_fit_jit``. Traceable: the members of :func:`jaxglm.fit_many` call it under vmap.
-    ``keep_rows``: the result keeps the fit's linear predictor, response and prior weights
-    (``fitted_rows``, for residuals; a single fit's, n long; batches do not keep them)."""
+    ``_fit_jit`` (``_fit_jit_quick`` where :func:`quick_compile` says so). Traceable: the
+    members of :func:`jaxglm.fit_many` call it under vmap. ``keep_rows``: the result keeps
+    the fit's linear predictor, response and prior weights (``fitted_rows``, for
+    residuals; a single fit's, n long; batches do not keep them)."""
     # Concrete host inputs are prepared with NumPy and handed to the jitted function as
     # they are (one transfer each); eager jnp calls would each dispatch a small program.
     on_host = is_concrete(arrays, groups) and not any(
@@ -301,8 +308,9 @@ def run(
         cast["y"] = spec.family.encode(cast["y"])
     l1_ratio = spec.l1_ratio
     _check_fits_device(X)
+    quick = _top_level() and quick_compile(X.shape, _platform(X))
     try:
-        res = _fit_jit(
+        res = (_fit_jit_quick if quick else _fit_jit)(
             X, cast["y"],
             ones if cast["weights"] is None else cast["weights"],
             ones if cast["freq_weights"] is None else cast["freq_weights"],
@@ -462,12 +470,61 @@ def _expand(sub: GLMResult, dropped: tuple[int, ...], p: int, names: Any) -> GLM
 # ---- the compiled fit ----------------------------------------------------------------------
 
 
-@jax.jit(
-    static_argnames=(
-        "fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows", "statistics",
-    )
-)  # fmt: skip
-def _fit_jit(
+QUICK_COMPILE_OPTIONS = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
+"""XLA:CPU options of the fit program of a small design (:func:`quick_compile`): code
+generation without LLVM's optimizations and with the older kernel emitters (each fusion's
+LLVM IR written directly, not through MLIR). A fit program compiles in a fraction of the
+default time and runs slower; below :data:`QUICK_COMPILE_MAX_ELEMENTS` the fit takes
+milliseconds, so the compile is what a user waits for (benchmarks/RESULTS.md, issue 18)."""
+
+QUICK_COMPILE_MAX_ELEMENTS = 2**17
+"""Designs of at most this many elements (padded rows x columns) compile with
+:data:`QUICK_COMPILE_OPTIONS` on the CPU."""
+
+_QUICK_COMPILE_JAXLIB = version("jaxlib").startswith("0.10.")
+"""The options were measured on jaxlib 0.10; XLA refuses an option it does not know, and a
+later release may drop the older emitters: other releases compile with XLA's defaults."""
+
+
+def quick_compile(shape: tuple[int, ...], platform: str) -> bool:
+    """Whether the fit program of a design of ``shape`` on ``platform`` compiles with
+    :data:`QUICK_COMPILE_OPTIONS`: on the CPU, for at most
+    :data:`QUICK_COMPILE_MAX_ELEMENTS` elements of ``X`` (rows as padded to their size
+    bucket, so each bucket keeps one program). Accelerators, larger designs and jaxlib
+    releases other than 0.10 keep XLA's defaults. Only a top-level call (not traced by
+    ``jit``/``vmap``/``grad``) applies it: JAX takes compiler options on an outer ``jit``
+    only, and a fit inside a user's ``jit`` is part of that program.
+
+    Example:
+        >>> quick_compile((1024, 10), "cpu") == _QUICK_COMPILE_JAXLIB
+        True
+        >>> quick_compile((1_048_576, 10), "cpu"), quick_compile((1024, 10), "gpu")
+        (False, False)
+    """
+    n, p = shape[-2:]
+    return _QUICK_COMPILE_JAXLIB and platform == "cpu" and n * p <= QUICK_COMPILE_MAX_ELEMENTS
+
+
+def _platform(X: Any) -> str:
+    """The platform a fit of ``X`` runs on: its devices' for a ``jax.Array``, else the
+    default backend's."""
+    if isinstance(X, jax.Array):
+        return next(iter(X.devices())).platform
+    return jax.default_backend()
+
+
+def _top_level() -> bool:
+    """Whether no JAX transformation traces this call (JAX raises on compiler options of a
+    ``jit`` nested in another trace). JAX's public API has no such test: this reads
+    ``jax._src.core.trace_state_clean`` and says False where a release lacks it (the fit
+    then compiles with XLA's defaults)."""
+    from jax._src import core
+
+    clean = getattr(core, "trace_state_clean", None)
+    return clean is not None and bool(clean())
+
+
+def _fit_program(
     X, y, prior, freq, offset, alpha, l1_ratio, penalty_factor, start_params, groups, code,
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
     estimate_alpha=False, keep_rows=False, statistics="full",
@@ -542,6 +599,15 @@ def _fit_jit(
     # Derivatives of a fit that did not converge (the statuses set after the solver's:
     # separation, y outside the support, alpha's loop) are NaN, as the solver's are.
     return _implicit.nan_unless(res.status_code == Status.CONVERGED, res)
+
+
+_FIT_STATIC = (
+    "fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows", "statistics",
+)  # fmt: skip
+_fit_jit = jax.jit(_fit_program, static_argnames=_FIT_STATIC)
+_fit_jit_quick = jax.jit(
+    _fit_program, static_argnames=_FIT_STATIC, compiler_options=QUICK_COMPILE_OPTIONS
+)
 
 
 def _center(X, prior, fit_intercept: bool, family: F.Family) -> jax.Array | None:

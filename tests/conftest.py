@@ -57,6 +57,14 @@ def simulate(family: jg.Family, n: int = 80, p: int = 3, seed: int = 0):
     return X, y
 
 
+def fit_programs() -> int:
+    """The number of fit programs compiled so far: XLA's default options and the quick
+    options of small CPU fits (``jaxglm._fit.quick_compile``) are two jitted functions."""
+    from jaxglm import _fit
+
+    return _fit._fit_jit._cache_size() + _fit._fit_jit_quick._cache_size()
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _release_compiled_programs():
     """Drop JAX's compiled programs after each test file. Every XLA:CPU executable holds

@@ -6,7 +6,7 @@ import sys
 import jax
 import numpy as np
 import pytest
-from conftest import simulate
+from conftest import fit_programs, simulate
 from jax.experimental.compilation_cache import compilation_cache
 
 import jaxglm as jg
@@ -103,19 +103,48 @@ def test_different_n_compile_once_and_the_cache_is_written(compile_events, tmp_p
     )
     jg.enable_compilation_cache(tmp_path / "jax-cache")
     try:
-        before = fit_module._fit_jit._cache_size()
+        before = fit_programs()
         first = jg.fit(X[:1000], y[:1000], jg.Poisson(), max_iter=50)  # a new p x bucket
-        programs = [name for name in compile_events if "_fit_jit" in name]
+        programs = [name for name in compile_events if "_fit_program" in name]
         compile_events.clear()
         for n in range(1001, 1011):
             jg.fit(X[:n], y[:n], jg.Poisson(), max_iter=50)
         again = jg.fit(X[:1000], y[:1000], jg.Poisson(), max_iter=50)
         assert len(programs) == 1
         assert compile_events == []
-        assert fit_module._fit_jit._cache_size() == before + 1
+        assert fit_programs() == before + 1
         np.testing.assert_array_equal(again.params, first.params)
         assert any((tmp_path / "jax-cache").iterdir())
     finally:
         jax.config.update("jax_compilation_cache_dir", old[0])
         jax.config.update("jax_persistent_cache_min_compile_time_secs", old[1])
         compilation_cache.reset_cache()
+
+
+def test_small_cpu_fits_compile_with_the_quick_options():
+    """quick_compile by size and platform; a small top-level fit runs the program compiled
+    with the quick options, a fit traced by the caller's jit (its arguments traced, or
+    closed over) runs XLA's defaults inside the caller's program (JAX refuses compiler
+    options on a nested jit). The programs chosen are counted, not timed: the test
+    session's own XLA flags do not change which one runs."""
+    quick = fit_module.quick_compile
+    limit = fit_module.QUICK_COMPILE_MAX_ELEMENTS
+    supported = fit_module._QUICK_COMPILE_JAXLIB
+    assert quick((1024, 10), "cpu") == supported and quick((limit, 1), "cpu") == supported
+    assert not quick((limit + 1, 1), "cpu") and not quick((limit // 8 + 8, 8), "cpu")
+    assert not quick((1024, 10), "gpu") and not quick((1024, 10), "tpu")
+    assert fit_module.QUICK_COMPILE_OPTIONS == {
+        "xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False,
+    }  # fmt: skip
+    if not supported:
+        pytest.skip("the quick options are used on jaxlib 0.10 only")
+    X, y = simulate(jg.Poisson(), n=96, p=5, seed=3)  # a p of its own; n a size bucket
+    default, small = fit_module._fit_jit, fit_module._fit_jit_quick
+    sizes = default._cache_size(), small._cache_size()
+    res = jg.fit(X, y, jg.Poisson())
+    assert (default._cache_size(), small._cache_size()) == (sizes[0], sizes[1] + 1)
+    traced = jax.jit(lambda X, y: jg.fit(X, y, jg.Poisson()).params)(X, y)
+    closed = jax.jit(lambda: jg.fit(X, y, jg.Poisson()).params)()
+    assert small._cache_size() == sizes[1] + 1  # the caller's programs hold the fit
+    np.testing.assert_allclose(traced, res.params, rtol=1e-10)
+    np.testing.assert_allclose(closed, res.params, rtol=1e-10)

@@ -64,6 +64,7 @@ def test_out_of_memory_names_the_ways_out(monkeypatch):
         raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB")
 
     monkeypatch.setattr(_fit, "_fit_jit", exhausted)
+    monkeypatch.setattr(_fit, "_fit_jit_quick", exhausted)
     X = np.ones((40, 2))
     with pytest.raises(MemoryError, match="too large for the device") as info:
         jg.fit(X, np.ones(40), jg.Poisson())

@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import fit_programs
 
 sklearn = pytest.importorskip("sklearn")
 
@@ -19,7 +20,6 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import jaxglm as jg  # noqa: E402
-from jaxglm import _fit  # noqa: E402
 from jaxglm.sklearn import (  # noqa: E402
     GammaRegressor,
     GLMRegressor,
@@ -128,13 +128,13 @@ def test_grid_search_compiles_at_most_two_programs_and_picks_cv_alpha_min(counts
     X = X[:, :2]  # a p of its own: the programs counted are this search's
     alphas = [0.3, 0.03, 0.003]
     foldid = np.arange(len(y)) % 3
-    before = _fit._fit_jit._cache_size()
+    before = fit_programs()
     search = GridSearchCV(
         PoissonRegressor(), {"alpha": alphas}, cv=PredefinedSplit(foldid),
         scoring=make_scorer(mean_poisson_deviance, greater_is_better=False),
     ).fit(X, y)  # fmt: skip
     # 9 fold fits (the fold sizes 66 and 67 share a size bucket; alpha is traced) + the refit
-    assert _fit._fit_jit._cache_size() - before <= 2
+    assert fit_programs() - before <= 2
     res = jg.cv(X, y, jg.Poisson(), l1_ratio=0.0, alphas=alphas, foldid=foldid)
     assert search.best_params_["alpha"] == pytest.approx(float(res.alpha_min))
     np.testing.assert_allclose(-search.cv_results_["mean_test_score"], res.mean, rtol=1e-6)

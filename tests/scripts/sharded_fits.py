@@ -12,6 +12,7 @@ sharded rows. ``path``, ``cv`` and ``bootstrap`` on sharded rows are checked acr
 processes (tests/scripts/two_processes.py).
 """
 
+import functools
 import inspect
 import json
 import re
@@ -59,11 +60,12 @@ def compare(sharded, single, fields=FIELDS):
 
 
 def fit_with_hlo(name, **kw):
-    """``jg.fit(**kw)``, keeping the optimized HLO of the compiled fit it runs: the kinds
-    of collectives in it and the size of its largest all-reduce."""
-    compiled = _fit._fit_jit
+    """``jg.fit(**kw)``, keeping the optimized HLO of the compiled fit it runs (with XLA's
+    default options or the quick ones of small CPU fits): the kinds of collectives in it
+    and the size of its largest all-reduce."""
+    programs = {attr: getattr(_fit, attr) for attr in ("_fit_jit", "_fit_jit_quick")}
 
-    def capture(*args, **kwargs):
+    def capture(compiled, *args, **kwargs):
         executable = compiled.lower(*args, **kwargs).compile()
         text = executable.as_text()
         shapes = re.findall(r"= (\(.*?\)|\S+) all-reduce(?:-start)?\(", text)
@@ -79,11 +81,13 @@ def fit_with_hlo(name, **kw):
         )  # fmt: skip
         return executable(*args, **{k: v for k, v in kwargs.items() if k not in STATIC})
 
-    _fit._fit_jit = capture
+    for attr, compiled in programs.items():
+        setattr(_fit, attr, functools.partial(capture, compiled))
     try:
         return jg.fit(**kw)
     finally:
-        _fit._fit_jit = compiled
+        for attr, compiled in programs.items():
+            setattr(_fit, attr, compiled)
 
 
 def check_fit(name, family, response, hlo=None, groups=None, design=X, **options):
