@@ -308,6 +308,7 @@ def run(
         cast["y"] = spec.family.encode(cast["y"])
     l1_ratio = spec.l1_ratio
     _check_fits_device(X)
+    X, centre = _centring(spec, X, dtype, cast["weights"])
     quick = _top_level() and quick_compile(X.shape, _platform(X))
     try:
         res = (_fit_jit_quick if quick else _fit_jit)(
@@ -323,7 +324,7 @@ def run(
             fit_intercept=spec.fit_intercept,
             has_offset=arrays["offset"] is not None or arrays["exposure"] is not None,
             covariance=spec.covariance, estimate_alpha=spec.estimate_alpha,
-            keep_rows=keep_rows, statistics=spec.statistics,
+            keep_rows=keep_rows, statistics=spec.statistics, centre=centre,
         )  # fmt: skip
     except jax.errors.JaxRuntimeError as e:
         if "RESOURCE_EXHAUSTED" not in str(e) and "out of memory" not in str(e).lower():
@@ -527,7 +528,7 @@ def _top_level() -> bool:
 def _fit_program(
     X, y, prior, freq, offset, alpha, l1_ratio, penalty_factor, start_params, groups, code,
     scale_code, scale_value, *, family, link, solver, fit_intercept, has_offset, covariance,
-    estimate_alpha=False, keep_rows=False, statistics="full",
+    estimate_alpha=False, keep_rows=False, statistics="full", centre=True,
 ) -> GLMResult | MultinomialResult:  # fmt: skip
     dtype = prior.dtype  # the working dtype (X's, or float64 with X in float32: "mixed")
     if family.event_ndim:  # an (n,) offset is added to every class of theta
@@ -535,7 +536,7 @@ def _fit_program(
     ridge, l1 = M.penalty_weights(alpha, l1_ratio, penalty_factor)  # l1_ratio 0 without L1
     l1 = l1 if solver.supports_l1 else None
     w = prior * freq
-    center = _center(X, prior, fit_intercept, family)
+    center = _center(X, prior, fit_intercept, family) if centre else None
     if center is not None:  # rounded to X's dtype (X stays in it), exact in uncenter
         center = center.astype(X.dtype)
         X = X - center
@@ -603,6 +604,7 @@ def _fit_program(
 
 _FIT_STATIC = (
     "fit_intercept", "has_offset", "covariance", "estimate_alpha", "keep_rows", "statistics",
+    "centre",
 )  # fmt: skip
 _fit_jit = jax.jit(_fit_program, static_argnames=_FIT_STATIC)
 _fit_jit_quick = jax.jit(
@@ -627,6 +629,29 @@ def _center(X, prior, fit_intercept: bool, family: F.Family) -> jax.Array | None
     if prior.dtype != X.dtype:  # mixed precision: the Gram centres its float32 products
         return None
     return _linalg.column_means(X, prior)
+
+
+def _centring(spec: FitSpec, X: Any, dtype: jnp.dtype, weights: Any) -> tuple[Any, bool]:
+    """``(X, centre)``: whether the compiled fit subtracts the column means from a float32
+    ``X`` (:func:`_center`), and ``X`` (moved to its device where that was decided by
+    reading it: the compiled fit then takes that array, one transfer).
+
+    The subtraction is a float32 copy of ``X``, one of the costs a float32 fit has and a
+    float64 one has not (benchmarks/RESULTS.md, issue 20). Concrete data whose columns'
+    weighted means are all within their standard deviations of 0
+    (:func:`jaxglm._linalg.far_from_zero`, one pass over ``X``) are fitted as they are: the
+    Gram and the passes of such columns lose less than a factor 2 of float32's precision to
+    their means. Traced data (under ``jit`` or ``vmap``: :func:`jaxglm.fit_many`,
+    :func:`jaxglm.bootstrap`) are centred whatever their columns."""
+    if jnp.finfo(dtype).bits >= 64 or not spec.fit_intercept or spec.family.event_ndim:
+        return X, False  # not centred in any case (_center)
+    if isinstance(X, designs.Design):
+        return X, False
+    if not is_concrete(X, weights):
+        return X, True
+    X = jnp.asarray(X)
+    w = jnp.ones(X.shape[0], dtype) if weights is None else weights
+    return X, bool(_linalg.far_from_zero(X, w))
 
 
 def _r_start(problem: M.Problem, params0: jax.Array, mu_start: jax.Array) -> jax.Array:

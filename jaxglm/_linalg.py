@@ -10,8 +10,10 @@ matmuls on GPUs/TPUs are not silently done in TF32/bfloat16.
 Mixed precision: with ``X`` in float32 and float64 vectors (``fit(precision="mixed")``)
 the Gram is formed from float32 products over blocks of rows, the blocks' matrices summed
 in float64; the passes ``X @ v`` and ``r @ X`` read the float32 ``X`` and multiply and add
-in float64 (XLA fuses the conversion into the reduction: no float64 copy of ``X``; an
-optimization barrier keeps XLA from hoisting the conversion out of the fit's loops). The
+in float64, over blocks of :data:`WIDENED_BLOCK_ROWS` rows each converted to float64 inside
+the loop that reads it (no float64 copy of ``X``; the last ``n mod b`` rows in one fused
+reduction, behind an optimization barrier that keeps XLA from hoisting their conversion out
+of the fit's loops). The
 passes decide where the iteration stops (the score) and where it stands (``eta``), so they
 are exact in float64 for the float32 data; the Gram only steers the steps. (With float32
 products in the passes too, the mixed fit of the benchmarks' ill-conditioned logistic
@@ -391,10 +393,28 @@ def times(X: jax.Array, v: jax.Array) -> jax.Array:
         return X.matvec(v)
     if X.dtype == v.dtype:
         return jnp.matmul(X, v, precision=_HIGHEST)
-    X, v = _widened_in_place(X, v)
-    if v.ndim == 2:  # a Multinomial's classes
-        return jnp.sum(X[:, :, None] * v, axis=1)
-    return jnp.sum(X * v, axis=1)
+    n = X.shape[0]
+    blocks, head = n // WIDENED_BLOCK_ROWS, n - n % WIDENED_BLOCK_ROWS
+
+    def block(i):
+        return jnp.matmul(_widened_block(X, i, v.dtype), v, precision=_HIGHEST)
+
+    parts = [lax.map(block, jnp.arange(blocks)).reshape(head, *v.shape[1:])] if blocks else []
+    if head < n:
+        Xt, v = _widened_in_place(X[head:], v)
+        parts.append(jnp.sum(Xt[:, :, None] * v, 1) if v.ndim == 2 else jnp.sum(Xt * v, 1))
+    return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+
+
+WIDENED_BLOCK_ROWS = 4096
+"""Rows per block of the mixed-precision passes (:func:`times`, :func:`score`)."""
+
+
+def _widened_block(X: jax.Array, i: jax.Array, dtype: jnp.dtype) -> jax.Array:
+    """Rows ``[i b, (i + 1) b)`` of ``X`` in ``dtype`` (``b`` = :data:`WIDENED_BLOCK_ROWS`):
+    one block's float64 copy (3.3 MB at p = 100), made inside the loop over blocks that
+    reads it, so that no float64 copy of the whole ``X`` exists."""
+    return lax.dynamic_slice_in_dim(X, i * WIDENED_BLOCK_ROWS, WIDENED_BLOCK_ROWS).astype(dtype)
 
 
 def _widened_in_place(X: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -551,22 +571,40 @@ def score(X: jax.Array, r: jax.Array) -> jax.Array:
     slower than ``X @ beta`` at n = 10^6, p = 100 (104 ms against 40 ms for the blocked
     form, measured in float64 on this project's 2-core CPU); the blocks are summed
     pairwise. A float32 ``X`` with a float64 ``r`` (mixed precision, module docs) is read
-    and multiplied in float64 in one reduction over the rows, ``sum(X * r[:, None], 0)``:
-    0.30 s at n = 10^6, p = 100 against 2.0 s for the same over row blocks (XLA:CPU's
-    reduction over the middle axis) and 2.1 s for ``r @ X.astype(float64)`` (a float64
-    copy of ``X``), measured on this project's loaded 2-core CPU.
+    and multiplied in float64 block by block (:func:`_widened_score`): 0.07 s at n = 10^6,
+    p = 100 against 0.20 s for the one fused reduction ``sum(X * r[:, None], 0)`` it
+    replaced, and 2.0 s for that over row blocks (XLA:CPU's reduction over the middle axis)
+    or 2.1 s for ``r @ X.astype(float64)`` (a float64 copy of ``X``), measured on this
+    project's loaded 2-core CPU (benchmarks/RESULTS.md, issue 20).
     """
     if isinstance(X, AbstractDesign):
         return X.score(r)
     if X.dtype != r.dtype:
-        X, r = _widened_in_place(X, r)
-        rx = jnp.sum(X * r[:, None], axis=0)
+        rx = _widened_score(X, r)
     else:
         rx = _blocked(
             lambda rb, Xb: jnp.einsum("bk,bkp->bp", rb, Xb, precision=_HIGHEST), (r, X),
             r.dtype, _MIN_BLOCK_ROWS,
         )  # fmt: skip
     return jnp.concatenate([row_sum(r)[None], rx])
+
+
+def _widened_score(X: jax.Array, r: jax.Array) -> jax.Array:
+    """``r @ X`` for a float32 ``X`` and a float64 ``r``: blocks of
+    :data:`WIDENED_BLOCK_ROWS` rows (:func:`_widened_block`), their sums added pairwise; the
+    last ``n mod b`` rows in one fused reduction."""
+    n = X.shape[0]
+    blocks, head = n // WIDENED_BLOCK_ROWS, n - n % WIDENED_BLOCK_ROWS
+
+    def block(i):
+        rb = lax.dynamic_slice_in_dim(r, i * WIDENED_BLOCK_ROWS, WIDENED_BLOCK_ROWS)
+        return jnp.matmul(rb, _widened_block(X, i, r.dtype), precision=_HIGHEST)
+
+    parts = [lax.map(block, jnp.arange(blocks))] if blocks else []
+    if head < n:
+        Xt, rt = _widened_in_place(X[head:], r[head:])
+        parts.append(jnp.sum(Xt * rt[:, None], axis=0)[None])
+    return pairwise_sum(parts[0] if len(parts) == 1 else jnp.concatenate(parts))
 
 
 _MAX_OUTER_ELEMENTS = 2**24
@@ -726,6 +764,25 @@ def column_means(X: jax.Array, w: jax.Array) -> jax.Array:
     """
     total = jnp.sum(w)
     return score(X, w)[1:] / jnp.where(total > 0, total, 1.0)
+
+
+@jax.jit
+def far_from_zero(X: jax.Array, w: jax.Array) -> jax.Array:
+    """Whether some column's ``w``-weighted mean is farther from 0 than its weighted
+    standard deviation (one pass over ``X``, summed as :func:`score`): where a float32 fit
+    centres ``X`` (:func:`column_means`).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> X = jnp.array([[1.0, 9.0], [-1.0, 11.0]])
+        >>> bool(far_from_zero(X, jnp.ones(2))), bool(far_from_zero(X[:, :1], jnp.ones(2)))
+        (True, False)
+    """
+    total = jnp.sum(w)
+    total = jnp.where(total > 0, total, 1.0)
+    mean = score(X, w)[1:] / total
+    variance = square_sums(X, w) / total - mean * mean
+    return jnp.any(mean * mean > variance)
 
 
 def uncenter(params: jax.Array, cov: jax.Array, center: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -161,3 +161,38 @@ def test_mixed_fit_holds_no_float64_copy_of_x():
     loops = [line for line in text.splitlines() if " while(" in line]
     assert loops and not any(f"f64[{n},{p}]" in line for line in loops)
     assert any(f"f32[{n},{p}]" in line for line in loops)
+
+
+def test_mixed_passes_over_blocks_and_a_remainder():
+    """The mixed passes over two blocks of ``WIDENED_BLOCK_ROWS`` rows and 3 more (a
+    remainder summed apart): ``X @ v`` ((p,) and (p, m) ``v``) and ``[sum(r), r @ X]`` are
+    the float64 products of the float32 data, to float64 rounding."""
+    rng = np.random.default_rng(2)
+    n = 2 * _linalg.WIDENED_BLOCK_ROWS + 3
+    X = (3.0 + rng.normal(size=(n, 4))).astype(np.float32)
+    X64 = X.astype(np.float64)
+    v, V, r = rng.normal(size=4), rng.normal(size=(4, 2)), rng.normal(size=n)
+    for coefs in (v, V):
+        got = jax.jit(_linalg.times)(X, coefs)
+        assert got.dtype == np.float64 and got.shape == (n, *coefs.shape[1:])
+        np.testing.assert_allclose(got, X64 @ coefs, rtol=1e-12, atol=1e-12)
+    want = np.concatenate([[r.sum()], r @ X64])
+    np.testing.assert_allclose(jax.jit(_linalg.score)(X, r), want, rtol=1e-12)
+
+
+def test_float32_fit_centres_only_columns_far_from_zero():
+    """A concrete float32 fit copies ``X`` minus its column means only where a column's mean
+    is more than its standard deviation from 0 (longley-like); a fit under ``jit`` always
+    does. The uncentred fit is the centred one's answer to float32 rounding."""
+    from jaxglm import _fit
+    from jaxglm._spec import resolve_spec
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (rng.uniform(size=400) < 1 / (1 + np.exp(-X @ [0.5, -0.3, 0.2]))).astype(np.float32)
+    spec = resolve_spec(jg.Bernoulli(), None, None, X.shape, y=y)
+    assert _fit._centring(spec, X, np.dtype(np.float32), None)[1] is False
+    assert _fit._centring(spec, X + np.float32(3.0), np.dtype(np.float32), None)[1] is True
+    uncentred = jg.fit(X, y, jg.Bernoulli())
+    centred = jax.jit(lambda X, y: jg.fit(X, y, jg.Bernoulli()))(X, y)
+    np.testing.assert_allclose(uncentred.params, centred.params, rtol=1e-4, atol=1e-5)
