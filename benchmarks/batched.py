@@ -402,7 +402,7 @@ def jaxglm_tools(
         raise AssertionError("calibrated by run_jaxglm")
 
     minimal_loosest.ladder = [(tol, functools.partial(minimal, tol=tol)) for tol in JAXGLM_TOLS]
-    tools[f"{MINIMAL}, loosest tol"] = (minimal_loosest, "default method, statistics='minimal'")
+    tools[LOOSEST_MINIMAL] = (minimal_loosest, "default method, statistics='minimal'")
     # Every row above starts from NumPy arrays (the transfer to the device inside the timer,
     # as for glmax); this one from arrays already on the device, for the difference.
     on_device = jax.device_put(X), jax.device_put(Y)
@@ -415,6 +415,9 @@ def jaxglm_tools(
 
 #: The row of fit_many(statistics="minimal") at its default tolerance (issue 19's sweeps).
 MINIMAL = "jaxglm fit_many minimal"
+
+#: The same row calibrated as every other tool (its loosest passing rung).
+LOOSEST_MINIMAL = f"{MINIMAL}, loosest tol"
 
 
 #: Tolerances tried for the calibrated jaxglm row: benchmarks.rule's ladder from jaxglm's
@@ -480,14 +483,18 @@ def run_glmax(batch: Batch, ref) -> Row:
 
 
 def interleaved(batch: Batch, rows: list[Row], rounds: int) -> str:
-    """glmax (at its calibrated tolerance) and jaxglm's default and minimal rows, one run
-    each per round for ``rounds`` rounds, the fastest of each kept: on a shared machine the
-    load then moves all three alike."""
+    """glmax (at its calibrated tolerance) and jaxglm's default and minimal rows (the
+    minimal one also at its calibrated tolerance, when that row ran: each tool at its
+    loosest passing rung), one run each per round for ``rounds`` rounds, the fastest of
+    each kept: on a shared machine the load then moves them all alike."""
     import jax
 
     tools = jaxglm_tools(batch)
     glmax_row = next((r for r in rows if r.tool == "glmax vmap"), None)
+    loosest_row = next((r for r in rows if r.tool == LOOSEST_MINIMAL), None)
     runs = {"jaxglm fit_many": tools["jaxglm fit_many"][0], MINIMAL: tools[MINIMAL][0]}
+    if loosest_row is not None:
+        runs[LOOSEST_MINIMAL] = functools.partial(tools[MINIMAL][0], tol=loosest_row.tol)
     if glmax_row is not None:
         runs["glmax vmap"] = glmax_batch(batch, glmax_row.tol)
     best = dict.fromkeys(runs, np.inf)
@@ -499,7 +506,9 @@ def interleaved(batch: Batch, rows: list[Row], rounds: int) -> str:
             jax.block_until_ready(fn())
             best[name] = min(best[name], time.perf_counter() - start)
     lines = [
-        f"Interleaved ({rounds} rounds, fastest kept; glmax at its calibrated tol): "
+        f"Interleaved ({rounds} rounds, fastest kept; glmax at its calibrated tol"
+        + (f", minimal at its calibrated tol={loosest_row.tol:g}" if loosest_row else "")
+        + "): "
         + ", ".join(f"{k} {v:.3g} s" for k, v in best.items())
     ]
     if glmax_row is not None:
@@ -508,6 +517,11 @@ def interleaved(batch: Batch, rows: list[Row], rounds: int) -> str:
             f"default {best['glmax vmap'] / best['jaxglm fit_many']:.2f}x, "
             f"statistics='minimal' {best['glmax vmap'] / best[MINIMAL]:.2f}x"
         )
+        if loosest_row is not None:
+            lines.append(
+                f", statistics='minimal' at its loosest passing tol "
+                f"{best['glmax vmap'] / best[LOOSEST_MINIMAL]:.2f}x"
+            )
     return "".join(lines) + ".\n"
 
 
@@ -601,8 +615,9 @@ def main(argv: list[str] | None = None) -> None:
     add_first_call_option(parser)
     parser.add_argument(
         "--rounds", type=int, default=0, metavar="R",
-        help="then time glmax and the two default jaxglm rows (full, minimal statistics) "
-        "in R interleaved rounds (fastest kept): ratios that shared load moves less",
+        help="then time glmax and the two default jaxglm rows (full, minimal statistics; "
+        "the minimal one also at its calibrated tol when that row ran) in R interleaved "
+        "rounds (fastest kept): ratios that shared load moves less",
     )  # fmt: skip
     args = parse_pinned(parser, argv)
     import jax
