@@ -670,10 +670,11 @@ def gram(X: jax.Array, h: jax.Array) -> jax.Array:
     return _gram(X, h)
 
 
-BLOCK_GRAM_ELEMENTS = 2**20
+BLOCK_GRAM_ELEMENTS = 2**18
 """The most entries of the rows' outer products that :func:`block_gram` holds at a time (a
 block of ``BLOCK_GRAM_ELEMENTS // ((p+1)(p+2)/2)`` rows, at least
-:data:`MIN_BLOCK_GRAM_ROWS`)."""
+:data:`MIN_BLOCK_GRAM_ROWS`). Smaller blocks stay in cache and ran faster
+(``python -m benchmarks.block_gram``, ``benchmarks/RESULTS.md``)."""
 
 MIN_BLOCK_GRAM_ROWS = 64
 """The fewest rows of a block of :func:`block_gram` (a wide ``X``: fewer would make its
