@@ -1,10 +1,12 @@
 """Multinomial regression timing (issue 5): ``python -m benchmarks.multinomial [--quick]``.
 
 n = 100,000 rows, p = 50 Gaussian features, k = 10 classes (seeded; ``--quick``: n =
-20,000, p = 20, k = 5), float64, CPU. Tools: jaxglm's Newton
-(``fit(family=Multinomial(k))``, compile reported apart) and scikit-learn's
-``LogisticRegression`` with ``solver="newton-cholesky"`` and ``"lbfgs"``, no penalty
-(``C=np.inf``: ``penalty=None`` is deprecated since scikit-learn 1.8).
+20,000, p = 20, k = 5), float64, CPU. Tools: jaxglm's default ``fit(family=Multinomial(k))``
+(the solver the rule of :func:`jaxglm.solvers.resolve` picks, named in the table) and its
+Newton, each timed with its standard errors (``--solvers`` adds Optax and
+SubsampledNewton; compile reported apart), and scikit-learn's ``LogisticRegression`` with
+``solver="newton-cholesky"`` and ``"lbfgs"`` (``--peers``), no penalty (``C=np.inf``:
+``penalty=None`` is deprecated since scikit-learn 1.8).
 
 Accuracy: ``max |beta - beta*| / SE(beta*)`` over the intercepts and coefficients in the
 reference-class parameterization (scikit-learn's symmetric coefficients are converted to
@@ -12,10 +14,11 @@ reference-class parameterization (scikit-learn's symmetric coefficients are conv
 (``MNLogit``, Newton to ``tol = 1e-12``; the table states its largest score component), not
 jaxglm's. Each tool runs at the loosest rung of its ladder (:mod:`benchmarks.rule`: from
 100x looser than its library's default, half-decade steps) that meets 1e-3 SE, then the
-median of 3 timed runs; beside it, its first call in a fresh process (import, conversion,
-compile and fit; :mod:`benchmarks.first_call`), with and without JAX's persistent
-compilation cache. The machine block, the load before and after (:mod:`benchmarks.rule`),
-and ``--cores 0,1`` to pin every tool (:func:`benchmarks.rule.pin`).
+median of 3 timed rounds (``--repeats``), every tool once per round (interleaved); beside
+it, its first call in a fresh process (import, conversion, compile and fit;
+:mod:`benchmarks.first_call`), with and without JAX's persistent compilation cache.
+The machine block, the load before and after (:mod:`benchmarks.rule`), and ``--cores 0,1``
+to pin every tool (:func:`benchmarks.rule.pin`).
 """
 
 from __future__ import annotations
@@ -43,12 +46,23 @@ TARGET = 1e-3
 #: scikit-learn 1e-4.
 JAXGLM_TOLS = ladder(1e-8)
 SKLEARN_TOLS = ladder(1e-4)
-JAXGLM = "jaxglm Newton"
+#: jaxglm rows: the default `fit` (the solver the rule picks) and Newton; `--solvers` adds the
+#: other solvers that run a vector theta. Each is timed with its standard errors.
+JAXGLM = {"jaxglm default": None, "jaxglm Newton": "Newton"}
+MORE_JAXGLM = {"jaxglm Optax": "Optax", "jaxglm SubsampledNewton": "SubsampledNewton"}
 
 
-def make_data(n: int, p: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_data(
+    n: int, p: int, k: int, seed: int = 0, ill: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)``: i.i.d. normal columns, or with ``ill`` the mixed columns of
+    ``benchmarks.problems`` (cond(X) ~ 1e3, unit variance), classes 0 .. k-1."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p))
+    if ill:
+        from benchmarks.problems import _mixing_matrix  # imports SciPy: only here
+
+        X = X @ _mixing_matrix(np.random.default_rng([seed, p]), p)
     B = rng.standard_normal((p, k)) * 0.5 / np.sqrt(p)
     logits = X @ B + rng.standard_normal(k) * 0.3
     prob = np.exp(logits - logits.max(1, keepdims=True))
@@ -76,23 +90,27 @@ def from_sklearn(clf) -> np.ndarray:
     return params[:, 1:] - params[:, :1]
 
 
-def fit(tool: str, X: np.ndarray, y: np.ndarray, k: int, tol: float) -> tuple[np.ndarray, int]:
-    """One tool's fit: ``(params (p+1, k-1), iterations)``; imports its own library only."""
-    if tool == JAXGLM:
+def fit(tool: str, X: np.ndarray, y: np.ndarray, k: int, tol: float) -> tuple[np.ndarray, int, str]:
+    """One tool's fit: ``(params (p+1, k-1), iterations, solver)``; imports its own library
+    only. A jaxglm fit is timed with its standard errors (read before it returns)."""
+    if tool.startswith("jaxglm"):
         import jaxglm as jg
 
-        res = jg.fit(X, y, family=jg.Multinomial(k), tol=tol)
-        return np.asarray(res.params), int(res.n_iter)
+        name = {**JAXGLM, **MORE_JAXGLM}[tool]
+        solver = None if name is None else getattr(jg, name)()
+        res = jg.fit(X, y, family=jg.Multinomial(k), solver=solver, tol=tol)
+        np.asarray(res.bse)
+        return np.asarray(res.params), int(res.n_iter), res.solver_name
     from sklearn.linear_model import LogisticRegression
 
     solver = tool.removeprefix("sklearn ")
     clf = LogisticRegression(C=np.inf, solver=solver, tol=tol, max_iter=10_000).fit(X, y)
-    return from_sklearn(clf), int(clf.n_iter_[0])
+    return from_sklearn(clf), int(clf.n_iter_[0]), solver
 
 
 def first_call(tool: str, data: dict[str, np.ndarray], options: dict) -> None:
     """One tool's fit, for :func:`benchmarks.first_call.measure_script` (a fresh process)."""
-    if tool == JAXGLM:
+    if tool.startswith("jaxglm"):
         import jax
 
         jax.config.update("jax_enable_x64", True)
@@ -112,6 +130,12 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.multinomial")
     parser.add_argument("--quick", action="store_true", help="n = 20,000, p = 20, k = 5")
+    parser.add_argument("--solvers", action="store_true", help="also Optax and SubsampledNewton")
+    parser.add_argument(
+        "--peers", default="newton-cholesky,lbfgs", help="scikit-learn solvers (comma-separated)"
+    )
+    parser.add_argument("--ill", action="store_true", help="cond(X) ~ 1e3 (benchmarks.problems)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved timed rounds")
     add_first_call_option(parser)
     args = parse_pinned(parser, argv)
     import jax
@@ -121,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     jax.config.update("jax_enable_x64", True)
     machine = describe_machine()
     n, p, k = SIZES["quick" if args.quick else "full"]
-    X, y = make_data(n, p, k)
+    X, y = make_data(n, p, k, ill=args.ill)
     load_before = load_per_core()
     start = time.perf_counter()
     beta, se, score = reference(X, y)
@@ -130,28 +154,43 @@ def main(argv: list[str] | None = None) -> None:
     def acc(params: np.ndarray) -> float:
         return float(np.max(np.abs(params - beta) / se))
 
-    rows = []
+    jaxglm_rows = {**JAXGLM, **(MORE_JAXGLM if args.solvers else {})}
+    tools = [(tool, JAXGLM_TOLS) for tool in jaxglm_rows]
+    tools += [(f"sklearn {solver}", SKLEARN_TOLS) for solver in args.peers.split(",")]
+    calibrated = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for tool, tols in ((JAXGLM, JAXGLM_TOLS), ("sklearn newton-cholesky", SKLEARN_TOLS),
-                           ("sklearn lbfgs", SKLEARN_TOLS)):  # fmt: skip
+        for tool, tols in tools:
             compile_s = None
             for tol in tols:
                 start = time.perf_counter()
-                params, n_iter = fit(tool, X, y, k, tol)
+                params, n_iter, solver = fit(tool, X, y, k, tol)
                 seconds = time.perf_counter() - start
-                if tool == JAXGLM and compile_s is None:
-                    compile_s = seconds - median_time(lambda t=tol: fit(JAXGLM, X, y, k, t), 1)
+                if tool.startswith("jaxglm") and compile_s is None:
+                    compile_s = seconds - median_time(lambda u=tool, t=tol: fit(u, X, y, k, t), 1)
                 if acc(params) <= TARGET:
                     break
-            run = median_time(lambda tool=tool, tol=tol: fit(tool, X, y, k, tol))
+            calibrated.append((tool, tol, compile_s, acc(params), n_iter, solver))
+            print(f"[{time.strftime('%H:%M:%S')}] {tool}: tol {tol:g}", file=sys.stderr)
+        # Interleaved rounds: every tool once per round, so that a change of load falls on
+        # all of them alike; the median over the rounds.
+        times: dict[str, list[float]] = {tool: [] for tool, *_ in calibrated}
+        for _ in range(args.repeats):
+            for tool, tol, *_ in calibrated:
+                times[tool].append(
+                    median_time(lambda tool=tool, tol=tol: fit(tool, X, y, k, tol), 1)
+                )
+        rows = []
+        for tool, tol, compile_s, a, n_iter, solver in calibrated:
+            run = float(np.median(times[tool]))
             first = (None, None)
             if args.first_call:
                 data, options = {"X": X, "y": y}, {"tol": tol, "k": k}
                 first = measure_script(
-                    "benchmarks.multinomial", tool, data, options, tool == JAXGLM
+                    "benchmarks.multinomial", tool, data, options, tool.startswith("jaxglm")
                 )
-            rows.append((tool, f"tol={tol:g}", run, compile_s, acc(params), n_iter, *first))
+            settings = f"tol={tol:g}" + (f", {solver}" if tool == "jaxglm default" else "")
+            rows.append((tool, settings, run, compile_s, a, n_iter, *first))
             print(
                 f"[{time.strftime('%H:%M:%S')}] {tool}: {run:.3g} s, first {first}", file=sys.stderr
             )
@@ -161,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     best_first = min((r[6] for r in peers if r[6] is not None), default=None)
     print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.multinomial', *argv])}`\n")
     print("\n".join(machine) + "\n")
-    print(f"n = {n:,}, p = {p}, k = {k}, float64, CPU; median of 3 runs; compile apart. "
+    design = "cond(X) ~ 1e3" if args.ill else "i.i.d. normal columns"
+    print(f"n = {n:,}, p = {p}, k = {k}, {design}, float64, CPU; median of {args.repeats} "
+          "interleaved rounds; compile apart. "
           f"Reference: statsmodels MNLogit, Newton to tol 1e-12 ({ref_s:.1f} s), largest "
           f"score component {score:.1e}; its standard errors.\n")  # fmt: skip
     print(f"{note}\n")

@@ -708,27 +708,93 @@ def gram(X: jax.Array, h: jax.Array) -> jax.Array:
     return _gram(X, h)
 
 
+BLOCK_GRAM_ELEMENTS = 2**18
+"""The most entries of the rows' outer products that :func:`block_gram` holds at a time (a
+block of ``BLOCK_GRAM_ELEMENTS // ((p+1)(p+2)/2)`` rows, at least
+:data:`MIN_BLOCK_GRAM_ROWS`). Smaller blocks stay in cache and ran faster
+(``python -m benchmarks.block_gram``, ``benchmarks/RESULTS.md``)."""
+
+MIN_BLOCK_GRAM_ROWS = 64
+"""The fewest rows of a block of :func:`block_gram` (a wide ``X``: fewer would make its
+products too thin to run at speed)."""
+
+
 def block_gram(X: jax.Array, H: jax.Array) -> jax.Array:
     """``sum_i kron([1 x_i][1 x_i]^T, H_i)``: the ((p+1) m, (p+1) m) Gram of (m, m) row
     blocks ``H`` (n, m, m), symmetric, in the order of a (p+1, m) ``params.ravel()``.
 
-    Formed without any per-row Kronecker product: for each of the ``m (m+1) / 2`` class
-    pairs ``(a, b)`` one :func:`gram` with the weights ``H[:, a, b]`` (``n (p+1)^2`` flops
-    each), all pairs in one product when :func:`batched_gram_in_one_product` allows, else
-    one pair after another. Memory: the result, ``H`` and ``X``; nothing of size ``n p m``.
+    Formed without any per-row Kronecker product, from the ``m (m+1) / 2`` class pairs
+    ``(a, b)``, each the Gram of ``[1 X]`` with the weights ``H[:, a, b]``. For a dense
+    ``X`` of ``H``'s dtype, all pairs come from one product per block of rows,
+    ``W_b^T Z_b``: the rows' class-pair weights ``W`` (rows, pairs) against the upper
+    triangles of the rows' outer products ``z_i = upper([1 x_i][1 x_i]^T)`` ((p+1)(p+2)/2
+    entries; about :data:`BLOCK_GRAM_ELEMENTS` of them held at a time), the blocks'
+    matrices added with Kahan's compensation. That is ``n m(m+1)/2 (p+1)(p+2)/2``
+    multiply-adds, half of one :func:`gram` per pair (the symmetry), in one well-shaped
+    product instead of ``m(m+1)/2`` long thin ones (measured at n = 100,000, p = 50, m = 9
+    by ``python -m benchmarks.block_gram``, in ``benchmarks/RESULTS.md``). A
+    :class:`AbstractDesign` or mixed precision (a float32 ``X`` with float64 ``H``) forms
+    one :func:`gram` per pair (all in one product when :func:`batched_gram_in_one_product`
+    allows, else one after another). Memory: the result, ``H``, ``X`` and one block's
+    outer products; nothing of size ``n p m``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> X, H = jnp.array([[1.0], [2.0]]), jnp.broadcast_to(jnp.eye(2), (2, 2, 2))
+        >>> block_gram(X, H)[:, 0].tolist()
+        [2.0, 0.0, 3.0, 0.0]
     """
-    pair_gram = X.whole_gram if isinstance(X, AbstractDesign) else functools.partial(gram, X)
     n, p = X.shape
     m = H.shape[-1]
     rows, cols = np.triu_indices(m)
-    weights = H[:, rows, cols].T  # (pairs, n)
-    if batched_gram_in_one_product(n, p, len(rows)):
-        pair_grams = jax.vmap(pair_gram)(weights)
+    weights = H[:, rows, cols]  # (n, pairs)
+    if isinstance(X, AbstractDesign) or X.dtype != H.dtype:
+        pair_gram = X.whole_gram if isinstance(X, AbstractDesign) else functools.partial(gram, X)
+        if batched_gram_in_one_product(n, p, len(rows)):
+            pair_grams = jax.vmap(pair_gram)(weights.T)
+        else:
+            pair_grams = lax.map(pair_gram, weights.T)
     else:
-        pair_grams = lax.map(pair_gram, weights)
+        pair_grams = _pair_grams(X, weights)
     blocks = jnp.zeros((m, m, p + 1, p + 1), pair_grams.dtype).at[rows, cols].set(pair_grams)
     blocks = blocks.at[cols, rows].set(jnp.swapaxes(pair_grams, -1, -2))
     return jnp.transpose(blocks, (2, 0, 3, 1)).reshape((p + 1) * m, (p + 1) * m)
+
+
+def _pair_grams(X: jax.Array, W: jax.Array) -> jax.Array:
+    """The (pairs, p+1, p+1) Grams ``[1 X]^T diag(W[:, c]) [1 X]`` of a dense ``X`` for every
+    column ``c`` of ``W`` (n, pairs), from one product ``W_b^T Z_b`` per block of rows
+    (:func:`block_gram`), the blocks' matrices added with Kahan's compensation: the sum's
+    rounding is that of each block's product (its rows) plus a few ulp, whatever the number
+    of blocks, and it holds one block's outer products, not one matrix per block."""
+    n, p = X.shape
+    k = p + 1
+    upper_rows, upper_cols = np.triu_indices(k)
+    size = max(MIN_BLOCK_GRAM_ROWS, BLOCK_GRAM_ELEMENTS // len(upper_rows))
+    size = min(n, size)
+    whole, tail = divmod(n, size)
+
+    def products(Xb: jax.Array, Wb: jax.Array) -> jax.Array:
+        X1 = jnp.concatenate([jnp.ones((Xb.shape[0], 1), Xb.dtype), Xb], axis=1)
+        Z = X1[:, upper_rows] * X1[:, upper_cols]
+        return lax.dot_general(Wb, Z, (((0,), (0,)), ((), ())), precision=_HIGHEST)
+
+    def add(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        total, compensation = carry
+        start = i * size
+        block = products(
+            lax.dynamic_slice_in_dim(X, start, size), lax.dynamic_slice_in_dim(W, start, size)
+        )
+        y = block - compensation
+        new = total + y
+        return new, (new - total) - y
+
+    zero = jnp.zeros((W.shape[1], len(upper_rows)), jnp.result_type(X, W))
+    upper, compensation = lax.fori_loop(0, whole, add, (zero, zero))
+    if tail:
+        upper = upper + (products(X[whole * size :], W[whole * size :]) - compensation)
+    G = jnp.zeros((W.shape[1], k, k), upper.dtype).at[:, upper_rows, upper_cols].set(upper)
+    return G + jnp.swapaxes(jnp.triu(G, 1), 1, 2)
 
 
 def pin_intercept(

@@ -47,6 +47,14 @@ Under ``jax.vmap`` the choices between keeping and rebuilding the preconditioner
 selects, so every branch runs every iteration, the full information included: batch many
 small fits with :class:`jaxglm.Newton`, not with this solver.
 
+A family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`) runs the same iteration
+on its (p+1, m) parameters: the start is :class:`jaxglm.Newton` on the subsample, the
+preconditioner the subsample's block information (:func:`jaxglm._linalg.block_gram`,
+``(p+1) m`` square), solved on ``params.ravel()``, and the line search's curvature
+``ds_i^T h_i ds_i`` from the rows' (m, m) blocks. The row counts stay per column of
+``[1 X]`` (``50 (p+1)`` and ``200 (p+1)``): every class's parameters see all the
+subsample's rows.
+
 Status codes: CONVERGED; MAX_ITER; NONFINITE (objective or gradient not finite);
 RANK_DEFICIENT (the full information is rank deficient too); LINE_SEARCH_FAILED.
 """
@@ -67,20 +75,20 @@ from jaxglm._status import Status
 from jaxglm.solvers._driver import AbstractSolver, iterate
 from jaxglm.solvers._line_search import backtrack
 from jaxglm.solvers._stopping import floored_tol, within
-from jaxglm.solvers.newton import Newton
+from jaxglm.solvers.newton import Newton, _dot
 
 _RESTART_RATIO = 0.25  # rebuild the preconditioner when the decrement falls by less than 4x
 _FAR = 1e-4  # ... or while the predicted decrease (nats per unit weight) exceeds this
 
 
 class _State(NamedTuple):
-    params: jax.Array  # (p+1,)
-    eta: jax.Array  # (n,)
+    params: jax.Array  # (p+1,), or (p+1, m) for an m-vector theta
+    eta: jax.Array  # (n,) or (n, m)
     f: jax.Array  # objective at params
-    grad: jax.Array  # (p+1,) exact gradient at params
-    curvature: jax.Array  # (n,) observed second derivative of each row's nll at eta
+    grad: jax.Array  # exact gradient at params (params' shape)
+    curvature: jax.Array  # (n,) or (n, m, m): second derivatives of each row's nll at eta
     pgrad: jax.Array  # P^-1 grad
-    direction: jax.Array  # (p+1,) search direction
+    direction: jax.Array  # search direction (params' shape)
     factors: tuple[jax.Array, jax.Array]  # the preconditioner's Cholesky factor
     decrement: jax.Array  # grad . P^-1 grad
     exact: jax.Array  # whether the preconditioner is rebuilt from all rows from now on
@@ -104,6 +112,12 @@ def subsample_rows(problem: M.Problem, stride: int) -> M.Problem:
         offset=problem.offset[::stride], saturated=problem.saturated[::stride],
         total_weight=jnp.sum(w),
     )  # fmt: skip
+
+
+def _solve(factors: tuple[jax.Array, jax.Array], grad: jax.Array) -> jax.Array:
+    """``P^-1 grad`` with the factored preconditioner, on ``grad.ravel()`` ((p+1, m)
+    parameters: the order of the block information)."""
+    return _linalg.solve(factors, grad.reshape(-1)).reshape(grad.shape)
 
 
 @pytree_dataclass
@@ -142,6 +156,7 @@ class SubsampledNewton(AbstractSolver):
     max_iter: jax.Array | int = 100
 
     uses_mustart = True
+    supports_vector_theta = True
     supports_designs = True
 
     @property
@@ -190,10 +205,10 @@ class SubsampledNewton(AbstractSolver):
         eta = _linalg.linear_predictor(problem.X, params, problem.offset)
         f = M.objective(problem, params, eta)
         grad, curvature = self._gradient(problem, params, eta)
-        pgrad = _linalg.solve(factors, grad)
+        pgrad = _solve(factors, grad)
         status = jnp.where(ok, Status.RUNNING, Status.RANK_DEFICIENT)
         return _State(
-            params, eta, f, grad, curvature, pgrad, -pgrad, factors, jnp.dot(grad, pgrad),
+            params, eta, f, grad, curvature, pgrad, -pgrad, factors, _dot(grad, pgrad),
             jnp.asarray(hessian_stride == 1), jnp.asarray(0, jnp.int32),
             status.astype(jnp.int32),
         )  # fmt: skip
@@ -206,9 +221,13 @@ class SubsampledNewton(AbstractSolver):
         """
         s = state.direction
         w = jnp.where(problem.w > 0, problem.w, 0.0) / problem.total_weight
-        slope0 = jnp.dot(state.grad, s)
-        curv0 = jnp.sum(jnp.where(w > 0, w * state.curvature * ds * ds, 0.0))
-        curv0 = curv0 + jnp.dot(problem.penalty * s, s)
+        slope0 = _dot(state.grad, s)
+        if state.curvature.ndim == 1:
+            quadratic = state.curvature * ds * ds
+        else:  # (m, m) row blocks: ds_i^T h_i ds_i
+            quadratic = jnp.einsum("na,nab,nb->n", ds, state.curvature, ds, precision="highest")
+        curv0 = jnp.sum(jnp.where(w > 0, w * quadratic, 0.0))
+        curv0 = curv0 + _dot(M.penalty_gradient(problem, s), s)
         t = -slope0 / curv0
         t = jnp.where(jnp.isfinite(t) & (curv0 > 0) & (t > 0), t, 1.0).astype(state.f.dtype)
 
@@ -224,8 +243,8 @@ class SubsampledNewton(AbstractSolver):
         params = state.params + t * state.direction
         eta = state.eta + t * ds
         grad, curvature = self._gradient(problem, params, eta)
-        pgrad = _linalg.solve(state.factors, grad)
-        decrement = jnp.dot(grad, pgrad)
+        pgrad = _solve(state.factors, grad)
+        decrement = _dot(grad, pgrad)
 
         # Far from the optimum: rebuild the preconditioner here and restart CG from -P^-1 g
         # (a subsampled Newton step). Slow progress (the subsample misrepresents the
@@ -241,8 +260,8 @@ class SubsampledNewton(AbstractSolver):
         def rebuild(stride):
             def branch(_):
                 factors, ok = self._preconditioner(problem, stride, params)
-                pg = _linalg.solve(factors, grad)
-                return factors, ok, pg, jnp.dot(grad, pg)
+                pg = _solve(factors, grad)
+                return factors, ok, pg, _dot(grad, pg)
 
             return branch
 
@@ -250,10 +269,10 @@ class SubsampledNewton(AbstractSolver):
             choice, [keep, rebuild(hessian_stride), rebuild(1)], None
         )
         restart = choice > 0
-        beta = jnp.dot(grad, pgrad - state.pgrad) / state.decrement
+        beta = _dot(grad, pgrad - state.pgrad) / state.decrement
         beta = jnp.where(restart | ~jnp.isfinite(beta), 0.0, jnp.maximum(beta, 0.0))
         direction = -pgrad + beta * state.direction
-        direction = jnp.where(jnp.dot(direction, grad) < 0, direction, -pgrad)
+        direction = jnp.where(_dot(direction, grad) < 0, direction, -pgrad)
 
         tol = floored_tol(self.tol, f.dtype)
         # At the rounding floor (float32) the decrement of a noisy gradient cannot reach
