@@ -96,7 +96,8 @@ def fit(
             :class:`jaxglm.Design`, also ``{name: factor}`` per categorical block or
             column (:meth:`jaxglm.Design.penalty_factor`; unnamed columns 1).
         solver: a solver object (default :func:`jaxglm.solvers.default_solver`: Newton,
-            or SubsampledNewton from 100,000 rows, for p up to about 250; else L-BFGS).
+            or SubsampledNewton from 100,000 rows and 500 per parameter, for p up to about
+            250; else L-BFGS).
         tol, max_iter: override the solver's own defaults when given.
         start_params: starting ``params`` (intercept first when ``fit_intercept``);
             default R's start (one IRLS step from the family's ``mustart``).
