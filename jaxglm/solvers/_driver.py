@@ -6,10 +6,10 @@ state is a NamedTuple carrying at least ``params``, ``eta``, ``f`` (the objectiv
 (:class:`jaxglm.Status`). The driver owns the decisions every solver shares:
 
 * it steps while ``status`` is RUNNING and ``n_iter < max_iter``;
-* after each step, a non-finite ``f`` or ``grad`` is NONFINITE, except ``f`` after a
-  step that took none (``n_iter`` still 0): a solver that builds its first model at R's
-  start (``mu_start``) builds it whatever the objective at the starting point (e.g.
-  ``beta = 0`` outside an identity link's mean range without an intercept);
+* after each step, a non-finite ``f`` or ``grad`` is NONFINITE, except for a step from
+  ``n_iter = -1``: a solver that builds its first model at R's start (``mu_start``) takes
+  that step whatever the objective at the starting point (e.g. ``beta = 0`` outside an
+  identity link's mean range without an intercept);
 * a member still RUNNING after ``max_iter`` steps is MAX_ITER;
 * the iterations are not differentiated: the loop runs on ``lax.stop_gradient`` of the
   problem and the starting state, and the final ``params`` and ``eta`` carry the
@@ -124,7 +124,7 @@ def iterate(solver: AbstractSolver, problem: Problem, state: Any) -> Any:
 
     def body(s):
         new = solver.step(fixed, s)
-        finite = (jnp.isfinite(new.f) | (new.n_iter == 0)) & jnp.all(jnp.isfinite(new.grad))
+        finite = (jnp.isfinite(new.f) | (s.n_iter < 0)) & jnp.all(jnp.isfinite(new.grad))
         status = jnp.where(finite, new.status, Status.NONFINITE)
         return new._replace(status=status.astype(new.status.dtype))
 

@@ -36,15 +36,10 @@ then one after each step but the last), ``n_iter + 1`` when it ends on the next
 decrement. After the first kind of end, the expected information at the solution (the
 covariance) is one product more, formed only when the statistics ask for it
 (:meth:`Newton.information`); after the second, the last model's matrix is that
-information (a canonical link, or ``fisher=True``). A fit stopped by ``max_iter`` ends
-after its last step, with no model at the point it reaches.
-
-Each iteration builds the model at the current point (at R's start on the first), then
-steps from it: an iteration is one model and one line search, so under ``jax.vmap`` every
-iteration's model serves a member still running, and a batch runs its slowest member's
-number of models. The batch forms the Fisher scoring matrix of a non-canonical link
-(above) only when some member's observed Hessian does not factor
-(:func:`jaxglm._batching.cond_any`).
+information (a canonical link, or ``fisher=True``). Under ``jax.vmap`` a batch builds a
+model while any member still running needs one (:func:`jaxglm._batching.cond_any`), and
+forms the Fisher scoring matrix of a non-canonical link (above) only when some member's
+observed Hessian does not factor.
 
 The same iteration runs a family with an m-vector ``theta`` (:class:`jaxglm.Multinomial`):
 the parameters are (p+1, m), the matrix is the block Gram of the rows' (m, m) Hessians
@@ -59,6 +54,7 @@ LINE_SEARCH_FAILED (no decrease along a descent direction that was not already b
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -80,14 +76,13 @@ class _NewtonState(NamedTuple):
     eta: jax.Array  # (n,) linear predictor of params
     expansion: jax.Array  # (n,) where the next quadratic model is expanded (eta but at start)
     f: jax.Array  # objective at params
-    # The last quadratic model: at params where decrement is finite (a fit that ended on
-    # it); else, after a step, at the point the step started from (with that step), and
-    # before the first model zeros.
-    grad: jax.Array  # (p+1,) gradient of the quadratic model at the point it is built
+    # The quadratic model at params; where decrement is inf, the model at R's start or,
+    # after the step that ended the fit, the previous point's grad and hess with a zero step.
+    grad: jax.Array  # (p+1,) gradient of the quadratic model at params
     hess: Any  # (p+1, p+1) the matrix the step was solved with, or a _linalg.BlockGram
-    step: jax.Array  # (p+1,) minimizer of the quadratic model minus that point
+    step: jax.Array  # (p+1,) minimizer of the quadratic model minus params
     decrement: jax.Array  # -grad . step, inf when the model is not expanded at params
-    n_iter: jax.Array  # steps taken
+    n_iter: jax.Array  # steps taken; -1 until the first model is built
     status: jax.Array
 
 
@@ -139,43 +134,50 @@ class Newton(AbstractSolver):
         zero = jnp.zeros_like(params)
         return _NewtonState(
             params, eta, expansion, f, zero, _linalg.zero_gram(problem.X, k, params.dtype), zero,
-            jnp.asarray(jnp.inf, f.dtype), jnp.asarray(0, jnp.int32),
+            jnp.asarray(jnp.inf, f.dtype), jnp.asarray(-1, jnp.int32),
             jnp.asarray(Status.RUNNING, jnp.int32),
         )  # fmt: skip
 
     def step(self, problem: M.Problem, state: _NewtonState) -> _NewtonState:
-        virtual = jnp.any(state.expansion != state.eta)  # R's start: not a model at params
-        operand = lax.stop_gradient((problem, state.params, state.eta, state.expansion, virtual))
-        grad, hess, step, decrement, ok = _built_model(self.fisher, operand)
-        exact = ~virtual
-        tol = floored_tol(self.tol, state.f.dtype)
-        certified = exact & within(decrement, state.f, tol**2, problem.total_weight)
-        small_step = exact & within(decrement, state.f, tol, problem.total_weight)
-        # No step from a certified point, nor along a direction that did not come out.
-        move = ok & ~certified & jnp.all(jnp.isfinite(step))
-        d = jnp.where(move, step, 0.0)
+        d = state.step
         d_eta = _linalg.direction(problem.X, d)
+        exact = jnp.isfinite(state.decrement)  # the model was expanded at params
+        slope = jnp.where(exact, _dot(state.grad, d), 0.0)
+        tol = floored_tol(self.tol, state.f.dtype)
+        # (decrement and f are inf at the start: never "small" there)
+        small_step = exact & within(state.decrement, state.f, tol, problem.total_weight)
 
         # Within tolerance the quadratic model is trusted over f: the full step is taken
         # if f stays finite.
         t, f, searched = backtrack(
             lambda t: M.objective(problem, state.params + t * d, state.eta + t * d_eta),
-            state.f, jnp.where(exact & move, _dot(grad, d), 0.0), small_step,
+            state.f, slope, small_step,
         )  # fmt: skip
         params = state.params + t * d
         eta = state.eta + t * d_eta
+
+        expansion = jnp.where(state.n_iter < 0, state.expansion, eta)
+        virtual = jnp.any(expansion != eta)
+        # A step from within tol has converged: the model at the new point would serve only
+        # the stopping check, so it is not built (nor, under vmap, while every member still
+        # running has taken such a step; finished members are frozen and need none).
+        needed = ~small_step & (state.status == Status.RUNNING)
+        operand = lax.stop_gradient((problem, params, eta, expansion, virtual, state))
+        grad, hess, step, decrement, ok = cond_any(
+            needed, functools.partial(_built_model, self.fisher), _kept_model, operand
+        )
+        converged = small_step | (~virtual & within(decrement, f, tol**2, problem.total_weight))
         # A rejected first step (from the mustart model) is no failure: the next step is a
         # Newton step from the intercept-only point. (NONFINITE is the driver's decision;
-        # it exempts a first model that left the starting point where it was.)
+        # the first model is built at R's start whatever the objective at the starting
+        # point: the driver exempts the step from n_iter -1.)
         status = jnp.select(
-            [~ok, certified | small_step, ~searched & exact],
+            [~ok, converged, ~searched & exact],
             [Status.RANK_DEFICIENT, Status.CONVERGED, Status.LINE_SEARCH_FAILED],
             Status.RUNNING,
         )
-        # after a step the model is no longer at params (information() then forms its own)
-        decrement = jnp.where(move, jnp.inf, decrement)
         return _NewtonState(
-            params, eta, eta, f, grad, hess, step, decrement, state.n_iter + move.astype(jnp.int32),
+            params, eta, expansion, f, grad, hess, step, decrement, state.n_iter + 1,
             status.astype(jnp.int32),
         )  # fmt: skip
 
@@ -204,7 +206,7 @@ def _built_model(fisher: bool, operand):
     Hessian the Gram ``[1 X]^T diag(w h) [1 X]`` (Fisher's where the observed one does not
     factor), the step to its minimizer from ``params``, the decrement (inf when the model is
     expanded elsewhere than at ``params``) and whether the matrix factored."""
-    problem, params, eta, at, virtual = operand
+    problem, params, eta, at, virtual, _ = operand
     g_rows, h_rows = M.row_derivatives(problem, at, fisher)
     grad = M.gradient(problem, params, M.model_rows(g_rows, h_rows, eta - at))
     hess, flat = _linalg.pin_intercept(
@@ -220,6 +222,14 @@ def _built_model(fisher: bool, operand):
     grad = flat.reshape(params.shape)
     decrement = jnp.where(virtual, jnp.inf, -_dot(grad, step))
     return grad, hess, step, decrement, ok
+
+
+def _kept_model(operand):
+    """No new model: the last one's gradient and matrix, a zero step (a frozen member's
+    line search accepts it at once) and an infinite decrement (not expanded at ``params``)."""
+    _, params, _, _, _, state = operand
+    inf = jnp.asarray(jnp.inf, state.f.dtype)
+    return state.grad, state.hess, jnp.zeros_like(params), inf, jnp.asarray(True)
 
 
 def _fisher_matrix(operand):
