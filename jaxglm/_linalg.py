@@ -393,21 +393,39 @@ def times(X: jax.Array, v: jax.Array) -> jax.Array:
         return X.matvec(v)
     if X.dtype == v.dtype:
         return jnp.matmul(X, v, precision=_HIGHEST)
-    n = X.shape[0]
-    blocks, head = n // WIDENED_BLOCK_ROWS, n - n % WIDENED_BLOCK_ROWS
 
-    def block(i):
-        return jnp.matmul(_widened_block(X, i, v.dtype), v, precision=_HIGHEST)
+    def rest(head):
+        Xt, vt = _widened_in_place(X[head:], v)
+        return jnp.sum(Xt[:, :, None] * vt, 1) if v.ndim == 2 else jnp.sum(Xt * vt, 1)
 
-    parts = [lax.map(block, jnp.arange(blocks)).reshape(head, *v.shape[1:])] if blocks else []
-    if head < n:
-        Xt, v = _widened_in_place(X[head:], v)
-        parts.append(jnp.sum(Xt[:, :, None] * v, 1) if v.ndim == 2 else jnp.sum(Xt * v, 1))
-    return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+    parts = _widened_parts(X, v.dtype, lambda i, Xb: jnp.matmul(Xb, v, precision=_HIGHEST), rest)
+    return jnp.concatenate([part.reshape(-1, *v.shape[1:]) for part in parts])
 
 
 WIDENED_BLOCK_ROWS = 4096
 """Rows per block of the mixed-precision passes (:func:`times`, :func:`score`)."""
+
+
+def _widened_parts(
+    X: jax.Array,
+    dtype: jnp.dtype,
+    block: Callable[[jax.Array, jax.Array], jax.Array],
+    rest: Callable[[int], jax.Array],
+) -> list[jax.Array]:
+    """The parts of a mixed-precision pass over a float32 ``X`` (:func:`times`,
+    :func:`score`): ``block(i, Xb)`` for every whole block ``i`` of
+    :data:`WIDENED_BLOCK_ROWS` rows, ``Xb`` in ``dtype`` (:func:`_widened_block`; one
+    ``lax.map``, stacked on a leading axis), then ``rest(head)`` for the last ``n mod b``
+    rows from row ``head`` (one fused reduction), each where there are such rows."""
+    n = X.shape[0]
+    head = n - n % WIDENED_BLOCK_ROWS
+    parts = []
+    if head:
+        blocks = jnp.arange(head // WIDENED_BLOCK_ROWS)
+        parts.append(lax.map(lambda i: block(i, _widened_block(X, i, dtype)), blocks))
+    if head < n:
+        parts.append(rest(head))
+    return parts
 
 
 def _widened_block(X: jax.Array, i: jax.Array, dtype: jnp.dtype) -> jax.Array:
@@ -592,19 +610,17 @@ def score(X: jax.Array, r: jax.Array) -> jax.Array:
 def _widened_score(X: jax.Array, r: jax.Array) -> jax.Array:
     """``r @ X`` for a float32 ``X`` and a float64 ``r``: blocks of
     :data:`WIDENED_BLOCK_ROWS` rows (:func:`_widened_block`), their sums added pairwise; the
-    last ``n mod b`` rows in one fused reduction."""
-    n = X.shape[0]
-    blocks, head = n // WIDENED_BLOCK_ROWS, n - n % WIDENED_BLOCK_ROWS
+    last ``n mod b`` rows in one fused reduction (:func:`_widened_parts`)."""
 
-    def block(i):
+    def block(i, Xb):
         rb = lax.dynamic_slice_in_dim(r, i * WIDENED_BLOCK_ROWS, WIDENED_BLOCK_ROWS)
-        return jnp.matmul(rb, _widened_block(X, i, r.dtype), precision=_HIGHEST)
+        return jnp.matmul(rb, Xb, precision=_HIGHEST)
 
-    parts = [lax.map(block, jnp.arange(blocks))] if blocks else []
-    if head < n:
+    def rest(head):
         Xt, rt = _widened_in_place(X[head:], r[head:])
-        parts.append(jnp.sum(Xt * rt[:, None], axis=0)[None])
-    return pairwise_sum(parts[0] if len(parts) == 1 else jnp.concatenate(parts))
+        return jnp.sum(Xt * rt[:, None], axis=0)[None]
+
+    return pairwise_sum(jnp.concatenate(_widened_parts(X, r.dtype, block, rest)))
 
 
 _MAX_OUTER_ELEMENTS = 2**24
@@ -844,10 +860,9 @@ def far_from_zero(X: jax.Array, w: jax.Array) -> jax.Array:
         >>> bool(far_from_zero(X, jnp.ones(2))), bool(far_from_zero(X[:, :1], jnp.ones(2)))
         (True, False)
     """
+    mean = column_means(X, w)
     total = jnp.sum(w)
-    total = jnp.where(total > 0, total, 1.0)
-    mean = score(X, w)[1:] / total
-    variance = square_sums(X, w) / total - mean * mean
+    variance = square_sums(X, w) / jnp.where(total > 0, total, 1.0) - mean * mean
     return jnp.any(mean * mean > variance)
 
 
