@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping
-from importlib.metadata import version
 from typing import Any
 
 import jax
@@ -483,7 +482,7 @@ QUICK_COMPILE_MAX_ELEMENTS = 2**17
 """Designs of at most this many elements (padded rows x columns) compile with
 :data:`QUICK_COMPILE_OPTIONS` on the CPU."""
 
-_QUICK_COMPILE_JAXLIB = version("jaxlib").startswith("0.10.")
+_QUICK_COMPILE_JAXLIB = jax.lib.__version__.startswith("0.10.")
 """The options were measured on jaxlib 0.10; XLA refuses an option it does not know, and a
 later release may drop the older emitters: other releases compile with XLA's defaults."""
 
@@ -623,13 +622,22 @@ def _center(X, prior, fit_intercept: bool, family: F.Family) -> jax.Array | None
     precision (a float32 ``X`` with float64 weights): its passes over ``X`` are exact in
     float64 for ``X`` as given, which a rounded centred copy would not be, and its Gram
     centres its own float32 products (:func:`jaxglm._linalg.gram`)."""
-    if jnp.finfo(X.dtype).bits >= 64 or not fit_intercept or family.event_ndim:
-        return None
-    if isinstance(X, designs.Design):  # its blocks are not shifted (README: designs)
-        return None
-    if prior.dtype != X.dtype:  # mixed precision: the Gram centres its float32 products
+    if not _centred(X, prior.dtype, fit_intercept, family):
         return None
     return _linalg.column_means(X, prior)
+
+
+def _centred(X: Any, dtype: jnp.dtype, fit_intercept: bool, family: F.Family) -> bool:
+    """Whether a fit of ``X`` in the working ``dtype`` may subtract its column means
+    (:func:`_center`): a narrower dtype than float64 (not float64, not mixed precision,
+    whose Gram centres its own float32 products), an intercept, a scalar ``theta`` and a
+    dense ``X`` (a design's blocks are not shifted: README, designs)."""
+    return (
+        jnp.finfo(dtype).bits < 64
+        and fit_intercept
+        and not family.event_ndim
+        and not isinstance(X, designs.Design)
+    )
 
 
 def _centring(spec: FitSpec, X: Any, dtype: jnp.dtype, weights: Any) -> tuple[Any, bool]:
@@ -644,9 +652,7 @@ def _centring(spec: FitSpec, X: Any, dtype: jnp.dtype, weights: Any) -> tuple[An
     Gram and the passes of such columns lose less than a factor 2 of float32's precision to
     their means. Traced data (under ``jit`` or ``vmap``: :func:`jaxglm.fit_many`,
     :func:`jaxglm.bootstrap`) are centred whatever their columns."""
-    if jnp.finfo(dtype).bits >= 64 or not spec.fit_intercept or spec.family.event_ndim:
-        return X, False  # not centred in any case (_center)
-    if isinstance(X, designs.Design):
+    if not _centred(X, dtype, spec.fit_intercept, spec.family):
         return X, False
     if not is_concrete(X, weights):
         return X, True
