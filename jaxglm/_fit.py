@@ -160,7 +160,7 @@ def fit(
     ``2**17`` elements, padded rows x columns) compiles with XLA options that make the
     compile several times faster and the fit, a matter of milliseconds at that size, slower
     (optimization level 0 and the older kernel emitters, for that program only; README,
-    "Compile once per size bucket"); larger designs, accelerators and a fit inside the
+    "Small fits compile quickly"); larger designs, accelerators and a fit inside the
     caller's ``jit``/``vmap`` compile with XLA's defaults.
 
     Derivatives: ``fit`` is differentiable in ``X``, ``y``, ``weights``, ``freq_weights``,
