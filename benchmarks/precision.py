@@ -25,6 +25,13 @@ Usage::
     python -m benchmarks.precision                 # n = 1,000,000 (about 10 GB, minutes)
     python -m benchmarks.precision --quick         # n = 100,000
     python -m benchmarks.precision --only logistic_well
+    python -m benchmarks.precision --passes        # the mixed passes' block size, by p
+
+``--passes`` times the two passes over ``X`` alone (``X @ v`` and ``[sum(r), r @ X]``, as
+:mod:`jaxglm._linalg` runs them) on a random float32 ``X`` of 10^8 entries for p = 10, 30,
+100 and 1,000: float64 (a float64 copy of ``X``), float32, and mixed with blocks of 4,096
+rows (the size before 2026-12-07) or of ``2^k`` entries (``WIDENED_BLOCK_ELEMENTS``), each
+compiled on its own and timed in interleaved rounds (the fastest of ``--repeats``).
 """
 
 from __future__ import annotations
@@ -110,18 +117,73 @@ def run_problem(spec: ProblemSpec, repeats: int) -> list[str]:
     return rows
 
 
+PASS_PS = (10, 30, 100, 1000)
+PASS_ELEMENTS = 10**8
+
+
+def run_passes(repeats: int) -> list[str]:
+    """The table rows of ``--passes`` (module docs): milliseconds per pass."""
+    import jax.numpy as jnp
+
+    from jaxglm import _linalg
+
+    settings = ["float64", "float32", "mixed 4,096 rows"] + [f"mixed 2^{k}" for k in (18, 20, 22)]
+    rows = [
+        "| p | n | pass | " + " | ".join(settings) + " |",
+        "|---:|---:|---|" + "---:|" * len(settings),
+    ]
+    default = _linalg.WIDENED_BLOCK_ELEMENTS
+    for p in PASS_PS:
+        n = PASS_ELEMENTS // p
+        rng = np.random.default_rng(p)
+        X32 = jnp.asarray(rng.standard_normal((n, p), dtype=np.float32))
+        X64 = X32.astype(jnp.float64)
+        v, r = jnp.asarray(rng.standard_normal(p)), jnp.asarray(rng.standard_normal(n))
+        calls = {}
+        for setting in settings:
+            X, dtype = (X64, None) if setting == "float64" else (X32, None)
+            if setting == "float32":
+                dtype = jnp.float32
+            elements = 4096 * p if "4,096" in setting else default
+            if "^" in setting:
+                elements = 2 ** int(setting.split("^")[1])
+            _linalg.WIDENED_BLOCK_ELEMENTS = elements  # read when the pass is traced
+            for name, fn, arg in (("X @ v", _linalg.times, v), ("r @ X", _linalg.score, r)):
+                arg = arg if dtype is None else arg.astype(dtype)
+                compiled = jax.jit(lambda X, a, fn=fn: fn(X, a)).lower(X, arg).compile()
+                calls[(name, setting)] = (compiled, X, arg)
+        _linalg.WIDENED_BLOCK_ELEMENTS = default
+        best = dict.fromkeys(calls, float("inf"))
+        for _ in range(repeats):
+            for key, (compiled, X, arg) in calls.items():
+                start = time.perf_counter()
+                jax.block_until_ready(compiled(X, arg))
+                best[key] = min(best[key], time.perf_counter() - start)
+        for name in ("X @ v", "r @ X"):
+            cells = " | ".join(f"{1e3 * best[(name, s)]:.1f}" for s in settings)
+            rows.append(f"| {p:,} | {n:,} | {name} | {cells} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"n = {N_QUICK:,}")
     parser.add_argument("--n", type=int, default=None, help=f"rows (default {N_FULL:,})")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=None, help="e.g. logistic_well")
+    parser.add_argument("--passes", action="store_true", help="the mixed passes' block size")
     args = parser.parse_args(argv)
     jax.config.update("jax_enable_x64", True)  # a script, not the library: float64 exists
     warnings.simplefilter("ignore")  # a failed fit shows in its status column
     n = args.n or (N_QUICK if args.quick else N_FULL)
     print(f"`{' '.join(['python -m benchmarks.precision', shlex.join(sys.argv[1:])]).strip()}`")
     print()
+    if args.passes:
+        before = load_per_core()
+        for row in run_passes(args.repeats):
+            print(row, flush=True)
+        print(f"\n{load_note(before, load_per_core())}")
+        return
     print("| problem | setting | first call s | warm s | / float64 | iterations | status "
           "| params err | params err (normwise) | bse err |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")

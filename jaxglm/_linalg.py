@@ -10,8 +10,8 @@ matmuls on GPUs/TPUs are not silently done in TF32/bfloat16.
 Mixed precision: with ``X`` in float32 and float64 vectors (``fit(precision="mixed")``)
 the Gram is formed from float32 products over blocks of rows, the blocks' matrices summed
 in float64; the passes ``X @ v`` and ``r @ X`` read the float32 ``X`` and multiply and add
-in float64, over blocks of :data:`WIDENED_BLOCK_ROWS` rows each converted to float64 inside
-the loop that reads it (no float64 copy of ``X``; the last ``n mod b`` rows in one fused
+in float64, over blocks of :data:`WIDENED_BLOCK_ELEMENTS` entries each converted to float64
+inside the loop that reads it (no float64 copy of ``X``; the last ``n mod b`` rows in one fused
 reduction, behind an optimization barrier that keeps XLA from hoisting their conversion out
 of the fit's loops). The
 passes decide where the iteration stops (the score) and where it stands (``eta``), so they
@@ -402,8 +402,22 @@ def times(X: jax.Array, v: jax.Array) -> jax.Array:
     return jnp.concatenate([part.reshape(-1, *v.shape[1:]) for part in parts])
 
 
-WIDENED_BLOCK_ROWS = 4096
-"""Rows per block of the mixed-precision passes (:func:`times`, :func:`score`)."""
+WIDENED_BLOCK_ELEMENTS = 2**20
+"""Entries per block of the mixed-precision passes (:func:`times`, :func:`score`): blocks of
+:func:`widened_rows` rows, 8 MB each in float64. A fixed 4,096 rows made blocks of 33 MB at
+p = 1,000 (the passes 2.8x slower than at 1,024 rows) and of 0.3 MB at p = 10 (the loop's
+cost per block showed): ``python -m benchmarks.precision --passes``, benchmarks/RESULTS.md."""
+
+
+def widened_rows(p: int) -> int:
+    """Rows per block of the mixed-precision passes over an (n, p) ``X``:
+    :data:`WIDENED_BLOCK_ELEMENTS` entries (at least one row).
+
+    Example:
+        >>> widened_rows(100), widened_rows(10**7)
+        (10485, 1)
+    """
+    return max(1, WIDENED_BLOCK_ELEMENTS // max(p, 1))
 
 
 def _widened_parts(
@@ -414,25 +428,26 @@ def _widened_parts(
 ) -> list[jax.Array]:
     """The parts of a mixed-precision pass over a float32 ``X`` (:func:`times`,
     :func:`score`): ``block(i, Xb)`` for every whole block ``i`` of
-    :data:`WIDENED_BLOCK_ROWS` rows, ``Xb`` in ``dtype`` (:func:`_widened_block`; one
+    :func:`widened_rows` rows, ``Xb`` in ``dtype`` (:func:`_widened_block`; one
     ``lax.map``, stacked on a leading axis), then ``rest(head)`` for the last ``n mod b``
     rows from row ``head`` (one fused reduction), each where there are such rows."""
-    n = X.shape[0]
-    head = n - n % WIDENED_BLOCK_ROWS
+    n, p = X.shape
+    b = widened_rows(p)
+    head = n - n % b
     parts = []
     if head:
-        blocks = jnp.arange(head // WIDENED_BLOCK_ROWS)
-        parts.append(lax.map(lambda i: block(i, _widened_block(X, i, dtype)), blocks))
+        blocks = jnp.arange(head // b)
+        parts.append(lax.map(lambda i: block(i, _widened_block(X, i, b, dtype)), blocks))
     if head < n:
         parts.append(rest(head))
     return parts
 
 
-def _widened_block(X: jax.Array, i: jax.Array, dtype: jnp.dtype) -> jax.Array:
-    """Rows ``[i b, (i + 1) b)`` of ``X`` in ``dtype`` (``b`` = :data:`WIDENED_BLOCK_ROWS`):
-    one block's float64 copy (3.3 MB at p = 100), made inside the loop over blocks that
-    reads it, so that no float64 copy of the whole ``X`` exists."""
-    return lax.dynamic_slice_in_dim(X, i * WIDENED_BLOCK_ROWS, WIDENED_BLOCK_ROWS).astype(dtype)
+def _widened_block(X: jax.Array, i: jax.Array, b: int, dtype: jnp.dtype) -> jax.Array:
+    """Rows ``[i b, (i + 1) b)`` of ``X`` in ``dtype``: one block's float64 copy (8 MB),
+    made inside the loop over blocks that reads it, so that no float64 copy of the whole
+    ``X`` exists."""
+    return lax.dynamic_slice_in_dim(X, i * b, b).astype(dtype)
 
 
 def _widened_in_place(X: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -608,12 +623,12 @@ def score(X: jax.Array, r: jax.Array) -> jax.Array:
 
 
 def _widened_score(X: jax.Array, r: jax.Array) -> jax.Array:
-    """``r @ X`` for a float32 ``X`` and a float64 ``r``: blocks of
-    :data:`WIDENED_BLOCK_ROWS` rows (:func:`_widened_block`), their sums added pairwise; the
-    last ``n mod b`` rows in one fused reduction (:func:`_widened_parts`)."""
+    """``r @ X`` for a float32 ``X`` and a float64 ``r``: blocks of :func:`widened_rows` rows
+    (:func:`_widened_block`), their sums added pairwise; the last ``n mod b`` rows in one
+    fused reduction (:func:`_widened_parts`)."""
 
     def block(i, Xb):
-        rb = lax.dynamic_slice_in_dim(r, i * WIDENED_BLOCK_ROWS, WIDENED_BLOCK_ROWS)
+        rb = lax.dynamic_slice_in_dim(r, i * Xb.shape[0], Xb.shape[0])
         return jnp.matmul(rb, Xb, precision=_HIGHEST)
 
     def rest(head):

@@ -164,12 +164,13 @@ def test_mixed_fit_holds_no_float64_copy_of_x():
 
 
 def test_mixed_passes_over_blocks_and_a_remainder():
-    """The mixed passes over two blocks of ``WIDENED_BLOCK_ROWS`` rows and 3 more (a
+    """The mixed passes over two blocks of ``widened_rows(p)`` rows and 3 more (a
     remainder summed apart): ``X @ v`` ((p,) and (p, m) ``v``) and ``[sum(r), r @ X]`` are
     the float64 products of the float32 data, to float64 rounding."""
     rng = np.random.default_rng(2)
-    n = 2 * _linalg.WIDENED_BLOCK_ROWS + 3
-    X = (3.0 + rng.normal(size=(n, 4))).astype(np.float32)
+    p = 4
+    n = 2 * _linalg.widened_rows(p) + 3
+    X = (3.0 + rng.normal(size=(n, p))).astype(np.float32)
     X64 = X.astype(np.float64)
     v, V, r = rng.normal(size=4), rng.normal(size=(4, 2)), rng.normal(size=n)
     for coefs in (v, V):
