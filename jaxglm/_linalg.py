@@ -466,8 +466,9 @@ def direction_rows(XT: jax.Array, step: jax.Array) -> jax.Array:
 SPARSE_SHARE = 0.25
 """The largest share of ``X``'s columns that a step may move for
 :func:`sparse_direction_rows` to add up their rows one by one rather than take the dense
-product (a row read on its own costs about twice its share of the dense product on
-XLA:CPU here: RESULTS.md, 2026-12-07, issue 19 target 5)."""
+product: a row read on its own cost 1.2-1.4 times its share of the dense product on
+XLA:CPU here (n = 100,000, p = 200), so a quarter leaves a margin (RESULTS.md, 2026-12-07,
+issue 19 target 5)."""
 
 
 @jax.custom_batching.custom_vmap
