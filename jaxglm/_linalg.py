@@ -478,6 +478,51 @@ def direction_rows(XT: jax.Array, step: jax.Array) -> jax.Array:
     return step[0] + jnp.matmul(step[1:], XT, precision=_HIGHEST)
 
 
+SPARSE_SHARE = 0.25
+"""The largest share of ``X``'s columns that a step may move for
+:func:`sparse_direction_rows` to add up their rows one by one rather than take the dense
+product: a row read on its own cost 1.2-1.4 times its share of the dense product on
+XLA:CPU here (n = 100,000, p = 200), so a quarter leaves a margin (RESULTS.md, 2026-12-07,
+issue 19 target 5)."""
+
+
+@jax.custom_batching.custom_vmap
+def sparse_direction_rows(XT: jax.Array, step: jax.Array) -> jax.Array:
+    """:func:`direction_rows` for a (p+1,) ``step`` that moves few slopes: when at most
+    :data:`SPARSE_SHARE` of them are non-zero, ``step[0] + sum_j step[j+1] XT[j]`` over
+    those rows only (an L1 path's step moves its active columns; the other rows of ``XT``
+    are not read), else the dense product. The same sum in another order (equal up to
+    rounding).
+
+    Under ``jax.vmap`` (CV folds) the dense product of all members at once: the members
+    share one pass over ``XT``, and a batched choice would run both branches.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> XT = jnp.arange(12.0).reshape(4, 3)
+        >>> sparse_direction_rows(XT, jnp.array([1.0, 0.0, 2.0, 0.0, 0.0])).tolist()
+        [7.0, 9.0, 11.0]
+    """
+    slopes = step[1:]
+    moved = jnp.sum(slopes != 0)
+    order = jnp.argsort(-jnp.abs(slopes))  # the non-zero slopes first
+
+    def few() -> jax.Array:
+        def add(k, acc):
+            j = order[k]
+            return acc + slopes[j] * lax.dynamic_index_in_dim(XT, j, 0, keepdims=False)
+
+        return lax.fori_loop(0, moved, add, jnp.full(XT.shape[1], step[0], XT.dtype))
+
+    return lax.cond(moved <= SPARSE_SHARE * XT.shape[0], few, lambda: direction_rows(XT, step))
+
+
+@sparse_direction_rows.def_vmap
+def _sparse_direction_rows_vmap(axis_size, in_batched, XT, step):
+    axes = tuple(0 if b else None for b in in_batched)
+    return jax.vmap(direction_rows, in_axes=axes, axis_size=axis_size)(XT, step), True
+
+
 def _differentiable(plain: Callable[..., jax.Array]):
     """Decorate a function that calls a ``custom_vmap`` function with derivatives: JAX
     cannot linearize a ``custom_vmap`` call (reverse mode fails), so the tangent is the JVP

@@ -213,6 +213,27 @@ def test_passes_over_the_transpose_equal_those_over_x():
     np.testing.assert_allclose(batched, looped, rtol=1e-12)
 
 
+def test_sparse_direction_reads_only_the_moved_rows_and_equals_the_dense_product():
+    rng = np.random.default_rng(3)
+    XT = rng.normal(size=(40, 30))  # p = 40: the rows one by one up to 10 moved slopes
+    few = np.zeros(41)
+    few[[0, 4, 18, 40]] = rng.normal(size=4)
+    many, intercept = rng.normal(size=41), np.eye(41)[0] * 0.7
+    steps = np.stack([few, many, intercept])
+    for step in steps:
+        np.testing.assert_allclose(
+            _linalg.sparse_direction_rows(XT, step), _linalg.direction_rows(XT, step),
+            rtol=1e-12, atol=1e-12,
+        )  # fmt: skip
+    # A row that the step does not move is not read (the dense product gives 0 * nan).
+    poisoned = XT.copy()
+    poisoned[5] = np.nan
+    assert np.all(np.isfinite(_linalg.sparse_direction_rows(poisoned, few)))
+    assert not np.all(np.isfinite(_linalg.direction_rows(poisoned, few)))
+    batched = jax.vmap(_linalg.sparse_direction_rows, in_axes=(None, 0))(XT, steps)
+    np.testing.assert_allclose(batched, steps[:, :1] + steps[:, 1:] @ XT, rtol=1e-12, atol=1e-12)
+
+
 def test_line_search_returns_the_rows_of_the_accepted_trial():
     # f(t) = (t - 0.3)^2 from f(0) = 0.09 with slope -0.6: t = 1 fails Armijo, t = 1/2 passes.
     t, f, rows, found = backtrack_with_rows(

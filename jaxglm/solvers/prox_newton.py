@@ -21,7 +21,11 @@ than ``max(tol / 10, kkt / 100)`` of its scale (inexact early, exact near the en
 ``F(beta + t d) <= F(beta) + 1e-4 t Delta``; Lee, Sun & Saunders 2014); each trial computes
 the objective and the rows' derivatives in one elementwise pass, so the accepted trial's
 rows give the new gradient with one pass over ``X``. A step costs two passes over ``X``
-(``X d``, then ``X^T r``) and ``O(n + p^2)`` besides.
+(``X d``, then ``X^T r``) and ``O(n + p^2)`` besides. On a path (with its row-major copy
+of ``X.T``) a step that moves at most a quarter of the slopes (an L1 path's early alphas:
+few columns in use) forms ``X d`` from those columns alone
+(:func:`jaxglm._linalg.sparse_direction_rows`; measured in benchmarks/RESULTS.md,
+2026-12-07, issue 19 target 5).
 
 The Hessian model. A Gram product costs ``n p^2`` (30 passes' worth at p = 200), so it is
 formed rarely: once at a fit's start (on a path, once for the whole path: each alpha
@@ -276,6 +280,14 @@ class ProxNewton(AbstractSolver):
         g_rows, _ = M.row_derivatives(problem, eta, fisher=True)
         return M.data_gradient(problem, g_rows)
 
+    def _direction(self, problem: M.Problem, d: jax.Array) -> jax.Array:
+        """``X d`` for a step ``d``: over the rows of ``X.T`` that it moves when few
+        (:func:`jaxglm._linalg.sparse_direction_rows`; scalar ``theta`` with a row-major
+        ``X.T``), else the core's product."""
+        if d.ndim != 1 or problem.XT is None:
+            return M.direction(problem, d)
+        return _linalg.sparse_direction_rows(problem.XT, d)
+
     def _full_objective(self, problem: M.Problem, params: jax.Array, eta: jax.Array):
         return M.objective(problem, params, eta) + l1_term(problem, params)
 
@@ -421,7 +433,7 @@ class ProxNewton(AbstractSolver):
             z, lipschitz = self._fista(b, grad, hess, l1, lipschitz, inner_tol)
             lmax = lipschitz - ridge_scaled
         d = (z - b).reshape(shape)
-        d_eta = M.direction(problem, d)
+        d_eta = self._direction(problem, d)
         decrease = jnp.dot(grad, z - b) + jnp.sum(l1 * (jnp.abs(z) - jnp.abs(b)))
 
         def objective_and_rows(t):
