@@ -643,7 +643,9 @@ def _gram_blocks(hb: jax.Array, Xb: jax.Array) -> jax.Array:
     """The (b, p+1, p+1) Grams of blocks ``Xb`` (b, k, p) with weights ``hb`` (b, k)."""
     xh = Xb * hb[..., None]
     xtx = lax.dot_general(xh, Xb, (((1,), (1,)), ((0,), (0,))), precision=_HIGHEST)
-    col = jnp.sum(xh, axis=1)
+    # The column sums as a product of their own, not a reduction of xh over its middle axis:
+    # XLA:CPU ran that reduction slowly and computed xh a second time for it (issue 19).
+    col = jnp.einsum("bk,bkp->bp", hb, Xb, precision=_HIGHEST)
     top = jnp.concatenate([jnp.sum(hb, axis=1)[:, None], col], axis=1)
     return jnp.concatenate([top[:, None, :], jnp.concatenate([col[..., None], xtx], 2)], 1)
 
