@@ -639,13 +639,20 @@ GRAM_BLOCK_ROWS = 4096
 as many rows are one block)."""
 
 
-def _gram_blocks(hb: jax.Array, Xb: jax.Array) -> jax.Array:
-    """The (b, p+1, p+1) Grams of blocks ``Xb`` (b, k, p) with weights ``hb`` (b, k)."""
+def _gram_blocks(hb: jax.Array, Xb: jax.Array, column_product: bool = False) -> jax.Array:
+    """The (b, p+1, p+1) Grams of blocks ``Xb`` (b, k, p) with weights ``hb`` (b, k).
+
+    The column sums ``hb @ Xb`` are a reduction of the weighted copy ``xh`` over its middle
+    axis, or with ``column_product`` a product of their own: for the many small blocks of a
+    batch's members (:func:`_gram_vmap`) XLA:CPU ran that reduction slowly and formed ``xh``
+    a second time for it; for the large blocks of one fit the product was not measured
+    faster, and one fit keeps the reduction (benchmarks/RESULTS.md, issue 19)."""
     xh = Xb * hb[..., None]
     xtx = lax.dot_general(xh, Xb, (((1,), (1,)), ((0,), (0,))), precision=_HIGHEST)
-    # The column sums as a product of their own, not a reduction of xh over its middle axis:
-    # XLA:CPU ran that reduction slowly and computed xh a second time for it (issue 19).
-    col = jnp.einsum("bk,bkp->bp", hb, Xb, precision=_HIGHEST)
+    if column_product:
+        col = jnp.einsum("bk,bkp->bp", hb, Xb, precision=_HIGHEST)
+    else:
+        col = jnp.sum(xh, axis=1)
     top = jnp.concatenate([jnp.sum(hb, axis=1)[:, None], col], axis=1)
     return jnp.concatenate([top[:, None, :], jnp.concatenate([col[..., None], xtx], 2)], 1)
 
@@ -693,6 +700,9 @@ def _gram_vmap(axis_size: int, in_batched: list[bool], X: jax.Array, h: jax.Arra
     X_batched, h_batched = in_batched
     n, p = X.shape[-2:]
     k = p + 1
+    if X_batched and h_batched and X.dtype == h.dtype and n < 2 * GRAM_BLOCK_ROWS:
+        # every member's rows one block (as _gram's), the members the blocks
+        return _gram_blocks(h, X, column_product=True), True
     if X_batched or not h_batched or not batched_gram_in_one_product(n, p, axis_size):
         in_axes = (0 if X_batched else None, 0 if h_batched else None)
         return jax.vmap(_gram.fun, in_axes=in_axes, axis_size=axis_size)(X, h), True
