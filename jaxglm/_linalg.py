@@ -699,11 +699,20 @@ GRAM_BLOCK_ROWS = 4096
 as many rows are one block)."""
 
 
-def _gram_blocks(hb: jax.Array, Xb: jax.Array) -> jax.Array:
-    """The (b, p+1, p+1) Grams of blocks ``Xb`` (b, k, p) with weights ``hb`` (b, k)."""
+def _gram_blocks(hb: jax.Array, Xb: jax.Array, column_product: bool = False) -> jax.Array:
+    """The (b, p+1, p+1) Grams of blocks ``Xb`` (b, k, p) with weights ``hb`` (b, k).
+
+    The column sums ``hb @ Xb`` are a reduction of the weighted copy ``xh`` over its middle
+    axis, or with ``column_product`` a product of their own: for the many small blocks of a
+    batch's members (:func:`_gram_vmap`) XLA:CPU ran that reduction slowly and formed ``xh``
+    a second time for it; for the large blocks of one fit the product was not measured
+    faster, and one fit keeps the reduction (benchmarks/RESULTS.md, issue 19)."""
     xh = Xb * hb[..., None]
     xtx = lax.dot_general(xh, Xb, (((1,), (1,)), ((0,), (0,))), precision=_HIGHEST)
-    col = jnp.sum(xh, axis=1)
+    if column_product:
+        col = jnp.einsum("bk,bkp->bp", hb, Xb, precision=_HIGHEST)
+    else:
+        col = jnp.sum(xh, axis=1)
     top = jnp.concatenate([jnp.sum(hb, axis=1)[:, None], col], axis=1)
     return jnp.concatenate([top[:, None, :], jnp.concatenate([col[..., None], xtx], 2)], 1)
 
@@ -751,6 +760,9 @@ def _gram_vmap(axis_size: int, in_batched: list[bool], X: jax.Array, h: jax.Arra
     X_batched, h_batched = in_batched
     n, p = X.shape[-2:]
     k = p + 1
+    if X_batched and h_batched and X.dtype == h.dtype and n < 2 * GRAM_BLOCK_ROWS:
+        # every member's rows one block (as _gram's), the members the blocks
+        return _gram_blocks(h, X, column_product=True), True
     if X_batched or not h_batched or not batched_gram_in_one_product(n, p, axis_size):
         in_axes = (0 if X_batched else None, 0 if h_batched else None)
         return jax.vmap(_gram.fun, in_axes=in_axes, axis_size=axis_size)(X, h), True
@@ -992,9 +1004,121 @@ def _inverse_sqrt(diag: jax.Array) -> jax.Array:
 def _checked_cholesky(S: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
     """The Cholesky factor of the scaled ``S`` and whether it is usable: finite, every
     squared pivot above :func:`rank_tolerance` for a ``k x k`` system."""
-    L = jnp.linalg.cholesky(S)
+    L = cholesky(S)
     ok = jnp.all(jnp.isfinite(L)) & (jnp.min(jnp.diagonal(L) ** 2) > rank_tolerance(S.dtype, k - 1))
     return L, ok
+
+
+UNROLLED_ORDER = 8
+"""Under ``jax.vmap``, :func:`cholesky` and :func:`cholesky_solve` of matrices of at most
+this order run as unrolled elementwise code over the members, not one LAPACK call per
+member (XLA:CPU; measured faster for many small fits: benchmarks/RESULTS.md, issue 19)."""
+
+
+def _unrolled_cholesky(S: jax.Array) -> jax.Array:
+    """The lower Cholesky factor of every (k, k) matrix of ``S`` (..., k, k), written out
+    entry by entry (each entry an array over the leading axes); NaN from a pivot that is
+    not positive on, as LAPACK's failed factor is NaN."""
+    k = S.shape[-1]
+    S = (S + jnp.swapaxes(S, -1, -2)) / 2  # as jnp.linalg.cholesky symmetrizes its input
+    L = [[None] * k for _ in range(k)]
+    for j in range(k):
+        pivot = S[..., j, j]
+        for i in range(j):
+            pivot = pivot - L[j][i] * L[j][i]
+        L[j][j] = jnp.sqrt(pivot)
+        for r in range(j + 1, k):
+            entry = S[..., r, j]
+            for i in range(j):
+                entry = entry - L[r][i] * L[j][i]
+            L[r][j] = entry / L[j][j]
+    zero = jnp.zeros_like(S[..., 0, 0])
+    return jnp.stack(
+        [jnp.stack([L[r][c] if c <= r else zero for c in range(k)], -1) for r in range(k)], -2
+    )
+
+
+def _unrolled_cholesky_solve(L: jax.Array, b: jax.Array) -> jax.Array:
+    """``(L L^T)^-1 b`` for factors ``L`` (..., k, k) and ``b`` (..., k) or (..., k, r): the
+    two triangular substitutions written out row by row."""
+    k = L.shape[-1]
+    vector = b.ndim == L.ndim - 1
+    B = b[..., None] if vector else b
+    y = []
+    for r in range(k):
+        row = B[..., r, :]
+        for i in range(r):
+            row = row - L[..., r, i, None] * y[i]
+        y.append(row / L[..., r, r, None])
+    x = [None] * k
+    for r in reversed(range(k)):
+        row = y[r]
+        for i in range(r + 1, k):
+            row = row - L[..., i, r, None] * x[i]
+        x[r] = row / L[..., r, r, None]
+    out = jnp.stack(x, -2)
+    return out[..., 0] if vector else out
+
+
+def _plain_cholesky_solve(L: jax.Array, b: jax.Array) -> jax.Array:
+    return cho_solve((L, True), b)
+
+
+@jax.custom_batching.custom_vmap
+def _cholesky(S: jax.Array) -> jax.Array:
+    return jnp.linalg.cholesky(S)
+
+
+@_cholesky.def_vmap
+def _cholesky_vmap(axis_size: int, in_batched: list[bool], S: jax.Array):
+    if S.shape[-1] > UNROLLED_ORDER:
+        return jnp.linalg.cholesky(S), True
+    return _unrolled_cholesky(S), True
+
+
+@_differentiable(jnp.linalg.cholesky)
+def cholesky(S: jax.Array) -> jax.Array:
+    """``jnp.linalg.cholesky(S)`` of a (k, k) ``S``; under ``jax.vmap``, for
+    ``k <= UNROLLED_ORDER``, unrolled elementwise code over the members (equal to
+    rounding). Differentiable (forward and reverse).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> S = jnp.array([[[4.0, 2.0], [2.0, 5.0]], [[1.0, 0.0], [0.0, 9.0]]])
+        >>> jax.vmap(cholesky)(S).tolist()
+        [[[2.0, 0.0], [1.0, 2.0]], [[1.0, 0.0], [0.0, 3.0]]]
+    """
+    return _cholesky(S)
+
+
+@jax.custom_batching.custom_vmap
+def _cholesky_solve(L: jax.Array, b: jax.Array) -> jax.Array:
+    return _plain_cholesky_solve(L, b)
+
+
+@_cholesky_solve.def_vmap
+def _cholesky_solve_vmap(axis_size: int, in_batched: list[bool], L: jax.Array, b: jax.Array):
+    L_batched, b_batched = in_batched
+    if not L_batched or L.shape[-1] > UNROLLED_ORDER:
+        in_axes = (0 if L_batched else None, 0 if b_batched else None)
+        return jax.vmap(_plain_cholesky_solve, in_axes, axis_size=axis_size)(L, b), True
+    if not b_batched:
+        b = jnp.broadcast_to(b, (axis_size, *b.shape))
+    return _unrolled_cholesky_solve(L, b), True
+
+
+@_differentiable(_plain_cholesky_solve)
+def cholesky_solve(L: jax.Array, b: jax.Array) -> jax.Array:
+    """``cho_solve((L, True), b)``: ``(L L^T)^-1 b`` for a lower factor ``L`` (k, k) and
+    ``b`` (k,) or (k, r); under ``jax.vmap`` with ``L`` batched and ``k <= UNROLLED_ORDER``,
+    unrolled substitutions over the members (equal to rounding). Differentiable.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> cholesky_solve(jnp.array([[2.0, 0.0], [1.0, 2.0]]), jnp.array([4.0, 5.0])).tolist()
+        [0.625, 0.75]
+    """
+    return _cholesky_solve(L, b)
 
 
 def _factor_blocks(H: BlockGram) -> tuple[BlockFactors, jax.Array]:
@@ -1057,7 +1181,7 @@ def solve(factors: tuple[jax.Array, jax.Array] | BlockFactors, b: jax.Array) -> 
         return _solve_blocks(factors, b)
     L, d = factors
     scale = d if b.ndim == 1 else d[:, None]
-    return scale * cho_solve((L, True), scale * b)
+    return scale * cholesky_solve(L, scale * b)
 
 
 def row_quadratic(X: jax.Array, A: jax.Array) -> jax.Array:

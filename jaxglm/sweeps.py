@@ -14,10 +14,12 @@ for one fit.
 
 How the batch is run (``method``, ``batch_size``):
 
-* ``method="vmap"``: ``jax.vmap(fit)``, in chunks of ``batch_size`` members (default: all),
-  the chunks one after another from Python. Every chunk has the same size (the last one is
-  filled up by repeating a member, whose copies are dropped), so all chunks run one
-  compiled program: the one ``jax.vmap(fit)`` itself compiles for the same arguments.
+* ``method="vmap"``: ``jax.jit(jax.vmap(fit))``, in chunks of ``batch_size`` members
+  (default: all), the chunks one after another from Python. Every chunk has the same size
+  (the last one is filled up by repeating a member, whose copies are dropped), so all
+  chunks run one compiled program. It is jitted as a whole: an un-jitted ``jax.vmap`` of
+  the jitted fit traces the batch again on every call and broadcasts the shared arguments
+  eagerly, one small dispatched program each (measured: benchmarks/RESULTS.md, issue 19).
   Memory grows with the chunk: each member holds a few (n,) vectors, and with a shared
   ``X`` the Gram product materializes an (members, n, p) array. A chunk iterates until its
   slowest member is done (finished members are frozen but still computed).
@@ -223,7 +225,7 @@ def _run_batch(
     progress: bool = False,
 ) -> GLMResult:
     """Validate and pad on the host (concrete inputs), then map the compiled fit over the
-    members (:func:`jaxglm._fit.run`, the program ``jax.vmap(fit)`` runs).
+    members (:func:`jaxglm._fit.run` under ``jax.jit(jax.vmap(...))`` or ``lax.map``).
 
     ``arrays`` holds the per-row arguments and ``alpha`` (each shared or per member);
     ``shared`` the arguments every member shares (``penalty_factor``, ``start_params``,
@@ -268,7 +270,7 @@ def _run_batch(
             size = _progress_chunk(m, batch_size)
     else:
         size = m if batch_size is None else min(batch_size, m)
-        run = functools.partial(_vmap, **static)
+        run = functools.partial(_vmap_jit, **static)
     with (
         _progress.bar(progress, m, "replicates" if sample is not None else "fits") as bar,
         _progress.lagging(bar) as count,
@@ -360,9 +362,10 @@ def _member_fit(member, common, spec, keys, names):
     return _fit.run(spec, kw, kw.pop("groups"))
 
 
-def _vmap(members, common, spec, *, keys, names):
-    """``jax.vmap`` of the compiled fit over the members, not wrapped in a ``jit`` of its
-    own: the fit is jitted, so this runs the program a user's ``jax.vmap(fit)`` compiles."""
+@functools.partial(jax.jit, static_argnames=("keys", "names"))
+def _vmap_jit(members, common, spec, *, keys, names):
+    """``jax.vmap`` of the compiled fit over the members, in one compiled program (module
+    docs: jitted as a whole)."""
 
     def one(*member):
         return _member_fit(member, common, spec, keys, names)
