@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--fits", default="", help="instead: the default fits on the quick problems named so"
     )
+    parser.add_argument("--full", action="store_true", help="--fits at n = 10^6")
     args = parse_pinned(parser, argv)
     if args.fits:
         fits(args, argv)
@@ -291,10 +292,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def fits(args: argparse.Namespace, argv: list[str]) -> None:
     """``--fits``: the default ``jaxglm.fit`` (SubsampledNewton, tol 1e-6, float64) of each
-    quick benchmark problem whose name contains ``args.fits``, with standard errors and with
-    ``cov_type="none"``, its Gram products as the library forms them now and as before
-    (:func:`jaxglm._linalg._gram_in_a_loop` False while that program is traced), the four
-    programs compiled once and called in turn for ``--repeats`` rounds (fastest and median).
+    quick (``--full``: full-size) benchmark problem whose name contains ``args.fits``, with
+    standard errors and with ``cov_type="none"``, its Gram products as the library forms
+    them now and as before (:func:`jaxglm._linalg._gram_in_a_loop` False while that
+    program is traced), the four programs compiled once and called in turn for
+    ``--repeats`` rounds (fastest and median).
     """
     import jax
 
@@ -307,7 +309,7 @@ def fits(args: argparse.Namespace, argv: list[str]) -> None:
     print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.gram_forms', *argv])}`\n")
     print("\n".join(describe_machine()) + "\n")
     looped = _linalg._gram_in_a_loop
-    for spec in problem_specs(quick=True):
+    for spec in problem_specs(quick=not args.full):
         if args.fits not in spec.name:
             continue
         problem = load_problem(spec)
