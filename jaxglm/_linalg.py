@@ -717,9 +717,61 @@ def _gram_blocks(hb: jax.Array, Xb: jax.Array, column_product: bool = False) -> 
     return jnp.concatenate([top[:, None, :], jnp.concatenate([col[..., None], xtx], 2)], 1)
 
 
+GRAM_LOOP_ELEMENTS = 2**18
+"""Entries of ``X`` per block of :func:`gram`'s loop over rows (a block of
+``GRAM_LOOP_ELEMENTS // p`` rows, at least :data:`MIN_GRAM_LOOP_ROWS`): 2 MB in float64,
+so that the block and its weighted copy stay in cache while they are multiplied."""
+
+MIN_GRAM_LOOP_ROWS = 1024
+"""The fewest rows of a block of :func:`gram`'s loop over rows: at p = 500 blocks of 262
+and 524 rows ran slower than blocks of 1,048 (``benchmarks/RESULTS.md``)."""
+
+
+def _gram_in_a_loop(n: int, dtype: jnp.dtype, h_dtype: jnp.dtype) -> bool:
+    """Whether :func:`gram` loops over blocks of rows: one dtype, at least
+    ``2 * GRAM_BLOCK_ROWS`` rows, and a CPU backend of one device (on several devices the
+    rows may be sharded, and a loop over them would gather them; on accelerators the batched
+    product is not measured slower)."""
+    return (
+        dtype == h_dtype
+        and n >= 2 * GRAM_BLOCK_ROWS
+        and jax.default_backend() == "cpu"
+        and jax.device_count() == 1
+    )
+
+
+def _looped_gram(X: jax.Array, h: jax.Array) -> jax.Array:
+    """:func:`gram` as a ``lax.fori_loop`` over blocks of :data:`GRAM_LOOP_ELEMENTS` entries
+    (the last ``n mod b`` rows a product of their own), the blocks' matrices added with
+    Kahan's compensation: the sum's rounding is that of one block's product plus a few
+    ulp, whatever the number of blocks. XLA:CPU ran it faster than the batched product of
+    :func:`_gram_blocks` over all rows, whose weighted copy of ``X`` (``n p``) goes through
+    memory (``python -m benchmarks.gram_forms``, ``benchmarks/RESULTS.md``)."""
+    n, p = X.shape
+    size = min(n, max(MIN_GRAM_LOOP_ROWS, GRAM_LOOP_ELEMENTS // max(p, 1)))
+    whole = n // size
+
+    def add(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        total, compensation = carry
+        Xb = lax.dynamic_slice_in_dim(X, i * size, size)
+        hb = lax.dynamic_slice_in_dim(h, i * size, size)
+        y = _gram_blocks(hb[None], Xb[None])[0] - compensation
+        new = total + y
+        return new, (new - total) - y
+
+    zero = jnp.zeros((p + 1, p + 1), h.dtype)
+    total, compensation = lax.fori_loop(0, whole, add, (zero, zero))
+    if whole * size < n:
+        tail = _gram_blocks(h[None, whole * size :], X[None, whole * size :])[0]
+        total = total + (tail - compensation)
+    return total
+
+
 @jax.custom_batching.custom_vmap
 def _gram(X: jax.Array, h: jax.Array) -> jax.Array:
     n, p = X.shape
+    if _gram_in_a_loop(n, X.dtype, h.dtype):
+        return _looped_gram(X, h)
     if n < 2 * GRAM_BLOCK_ROWS or X.dtype == h.dtype:
         # One block: the products in h's dtype (for mixed precision a float64 copy of those
         # few rows, which makes the steps and the covariance float64's).
@@ -778,7 +830,10 @@ def _gram_vmap(axis_size: int, in_batched: list[bool], X: jax.Array, h: jax.Arra
 def gram(X: jax.Array, h: jax.Array) -> jax.Array:
     """``[1, X]^T diag(h) [1, X]`` as a (p+1, p+1) matrix, with ONE n x p x p product
     (batched over row blocks of at least :data:`GRAM_BLOCK_ROWS` rows, in ``X``'s dtype;
-    the blocks' matrices are summed pairwise in ``h``'s dtype: module docs). A design of
+    the blocks' matrices are summed pairwise in ``h``'s dtype: module docs). On a CPU
+    backend of one device, with ``X`` and ``h`` of one dtype, the blocks are a loop
+    instead (:func:`_looped_gram`: :data:`GRAM_LOOP_ELEMENTS` entries a block, Kahan's
+    compensated sum), which XLA:CPU ran faster at p = 100. A design of
     fewer than ``2 * GRAM_BLOCK_ROWS`` rows is one block, in ``h``'s dtype. Mixed
     precision with more rows: the float32 products are of the rows minus the first
     block's column means, the matrix mapped back in float64 (exact: only the float32

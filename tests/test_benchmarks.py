@@ -290,8 +290,9 @@ def test_a_script_first_call_runs_in_a_fresh_process():
 @pytest.mark.parametrize(
     "script",
     [
-        "batched", "compile_options", "compile_phases", "enet_path", "first_fit", "interleaved",
-        "multinomial", "progress_cost", "run", "sharded", "streaming", "wide",
+        "batched", "compile_options", "compile_phases", "enet_path", "first_fit", "gram_forms",
+        "interleaved", "multinomial", "progress_cost", "run", "sharded", "streaming",
+        "subsampled_start", "wide",
     ],
 )  # fmt: skip
 def test_every_script_pins_and_prints_the_machine_and_its_load(script):
