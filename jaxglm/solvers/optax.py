@@ -150,16 +150,22 @@ class _Scaling(NamedTuple):
     ``C`` maps ``u`` to ``beta = s_b u_b``, ``intercept = s_0 u_0 - m.beta`` (unit-triangular
     up to the diagonal ``s``; ``m``, the column centers, is zero unless a preconditioner
     centers); ``L`` is the Cholesky factor of the equilibrated information in ``u``, scaled
-    by ``d``, for ``"information"`` (identity and ones otherwise).
+    by ``d``, for ``"information"``. Without a factor (``factor`` and ``equilibration``
+    None: the other preconditioners, or one that failed) ``A = C``: no ``(p+1)^2`` matrix
+    is stored and no triangular solve runs (at p = 2,500 the two solves with an identity
+    factor cost 8 and 100 ms per evaluation against 8 ms for the objective and gradient:
+    benchmarks/RESULTS.md, issue 19).
     """
 
     scale: jax.Array  # (p+1,)
     center: jax.Array  # (p,)
-    factor: jax.Array  # (p+1, p+1) lower triangular
-    equilibration: jax.Array  # (p+1,)
+    factor: jax.Array | None = None  # (p+1, p+1) lower triangular
+    equilibration: jax.Array | None = None  # (p+1,)
 
     def params(self, z: jax.Array) -> jax.Array:
-        u = M.per_row(self.equilibration, z) * solve_triangular(self.factor.T, z, lower=False)
+        u = z
+        if self.factor is not None:
+            u = M.per_row(self.equilibration, z) * solve_triangular(self.factor.T, z, lower=False)
         beta = M.per_row(self.scale[1:], u) * u[1:]
         intercept = self.scale[0] * u[0] - jnp.dot(self.center, beta)
         return jnp.concatenate([intercept[None], beta])
@@ -168,19 +174,36 @@ class _Scaling(NamedTuple):
         beta = params[1:]
         u0 = (params[0] + jnp.dot(self.center, beta)) / self.scale[0]
         u = jnp.concatenate([u0[None], beta / M.per_row(self.scale[1:], beta)])
+        if self.factor is None:
+            return u
         return jnp.matmul(self.factor.T, u / M.per_row(self.equilibration, u), precision=_HIGHEST)
 
     def pullback(self, grad: jax.Array) -> jax.Array:
         """``A^T grad``: the gradient in ``z`` of a function with gradient ``grad``."""
         center = M.per_row(self.center, grad)
         gu = M.per_row(self.scale, grad) * jnp.concatenate([grad[:1], grad[1:] - center * grad[0]])
-        return solve_triangular(self.factor, M.per_row(self.equilibration, gu) * gu, lower=True)
+        if self.factor is None:
+            return gu
+        # L x = v solved as (L^T)^T x = v: LAPACK reads the row-major L^T as its column-major
+        # L with no copy, where passing L copies it into that layout at every solve (81 ms
+        # against 11 ms at p = 2,500; benchmarks/RESULTS.md, issue 19).
+        v = M.per_row(self.equilibration, gu) * gu
+        return solve_triangular(self.factor.T, v, lower=False, trans=1)
+
+    def with_factor(self) -> _Scaling:
+        """The same coordinates with an explicit identity factor (the state's structure of a
+        factored scaling)."""
+        if self.factor is not None:
+            return self
+        size = self.scale.shape[0]
+        eye, ones = jnp.eye(size, dtype=self.scale.dtype), jnp.ones(size, self.scale.dtype)
+        return self._replace(factor=eye, equilibration=ones)
 
 
 class _OptaxState(NamedTuple):
-    params: jax.Array  # (p+1,), intercept first
+    params: jax.Array  # (p+1,), intercept first: A z (see Optax.step: exact once done)
     eta: jax.Array  # (n,) linear predictor of params (see Optax.step: exact once done)
-    f: jax.Array  # objective at params
+    f: jax.Array  # objective at z
     z: jax.Array  # (p+1,) the optimizer's coordinates, params = A z
     grad: jax.Array  # (p+1,) gradient of the objective in z
     grad_norm0: jax.Array  # |grad| at the start
@@ -241,9 +264,9 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
     row (the centering and the scales come from all rows)."""
     p = problem.X.shape[1]
     dtype = params.dtype
-    eye, ones = jnp.eye(p + 1, dtype=dtype), jnp.ones(p + 1, dtype)
+    ones = jnp.ones(p + 1, dtype)
     if kind is None:
-        return _Scaling(ones, jnp.zeros(p, dtype), eye, ones)
+        return _Scaling(ones, jnp.zeros(p, dtype))
     eta = _linalg.linear_predictor(problem.X, params, problem.offset)
     _, h = M.row_derivatives(problem, eta, fisher=True)
     full = kind == "information" and h.ndim == 1
@@ -261,7 +284,7 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
     ok = jnp.isfinite(diag) & (diag > 0)
     scale = jnp.where(ok, lax.rsqrt(jnp.where(ok, diag, 1.0)), 1.0)
     if not full:
-        return _Scaling(scale, center, eye, ones)
+        return _Scaling(scale, center)
     # The information in u (params = C u): C^T H C, one Gram product, equilibrated and
     # factored; where it is not positive definite, the Jacobi scaling alone.
     C = jnp.diag(scale).at[0, 1:].set(-center * scale[1:])
@@ -273,6 +296,7 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
     H, _ = _linalg.pin_intercept(_linalg.as_dense(H), ones, problem.fit_intercept)
     info = jnp.matmul(jnp.matmul(C.T, H, precision=_HIGHEST), C, precision=_HIGHEST)
     (L, d), factored = _preconditioner_factor(info)
+    eye = jnp.eye(p + 1, dtype=dtype)
     return _Scaling(scale, center, jnp.where(factored, L, eye), jnp.where(factored, d, ones))
 
 
@@ -454,8 +478,11 @@ class Optax(AbstractSolver):
             norm0 = jnp.linalg.norm(scaling.pullback(grad0))
             return new._replace(grad_norm0=norm0)
 
+        def keep(state: _OptaxState) -> _OptaxState:
+            return state._replace(scaling=state.scaling.with_factor())
+
         slow = (first.status == Status.MAX_ITER) | (first.status == Status.LINE_SEARCH_FAILED)
-        return lax.cond(slow & (first.n_iter < self.max_iter), restart, lambda s: s, first)
+        return lax.cond(slow & (first.n_iter < self.max_iter), restart, keep, first)
 
     def step(self, problem: M.Problem, state: _OptaxState) -> _OptaxState:
         import optax
@@ -476,8 +503,7 @@ class Optax(AbstractSolver):
         if not problem.fit_intercept:
             z = z.at[0].set(0.0)  # whatever the optimizer adds, the intercept stays 0
         if line_search:
-            params = state.scaling.params(z)
-            eta = state.eta
+            params, eta = state.params, state.eta
         else:
             params, eta, f, grad = _evaluate(problem, state.scaling, z)
 
@@ -493,14 +519,16 @@ class Optax(AbstractSolver):
         ).astype(jnp.int32)
         n_iter = state.n_iter + 1
         if line_search:
-            # The line search has evaluated f and grad at z already; eta is needed only by
-            # the caller, once the loop is over: one pass over X saved per iteration.
+            # The line search has evaluated f and grad at z already; params and eta are
+            # needed only by the caller, once the loop is over: one pass over X (and with a
+            # factored preconditioner one triangular solve) saved per iteration.
             last = (status != Status.RUNNING) | ~finite | (n_iter >= self.max_iter)
-            eta = lax.cond(
-                last,
-                lambda: _linalg.linear_predictor(problem.X, params, problem.offset),
-                lambda: eta,
-            )
+
+            def final() -> tuple[jax.Array, jax.Array]:
+                new = state.scaling.params(z)
+                return new, _linalg.linear_predictor(problem.X, new, problem.offset)
+
+            params, eta = lax.cond(last, final, lambda: (params, eta))
         return _OptaxState(
             params, eta, f, z, grad, state.grad_norm0, stalled, state.scaling, opt_state,
             n_iter, status,
