@@ -287,17 +287,30 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
         return _Scaling(scale, center)
     # The information in u (params = C u): C^T H C, one Gram product, equilibrated and
     # factored; where it is not positive definite, the Jacobi scaling alone.
-    C = jnp.diag(scale).at[0, 1:].set(-center * scale[1:])
     if stride == 1:
         H = M.hessian(problem, h)
     else:
         H = M.hessian(subsample_rows(problem, stride), h[::stride])
     # A design's eliminated block assembled: the centering mixes it with the intercept.
     H, _ = _linalg.pin_intercept(_linalg.as_dense(H), ones, problem.fit_intercept)
-    info = jnp.matmul(jnp.matmul(C.T, H, precision=_HIGHEST), C, precision=_HIGHEST)
-    (L, d), factored = _preconditioner_factor(info)
+    (L, d), factored = _preconditioner_factor(_centered_information(H, center, scale))
     eye = jnp.eye(p + 1, dtype=dtype)
     return _Scaling(scale, center, jnp.where(factored, L, eye), jnp.where(factored, d, ones))
+
+
+def _centered_information(H: jax.Array, center: jax.Array, scale: jax.Array) -> jax.Array:
+    """``C^T H C`` for ``C = diag(s)`` with ``C[0, 1:] = -m s_b`` (:class:`_Scaling`), in
+    ``O(p^2)``: with ``H = [[h00, h0b], [hb0, Hbb]]`` the centered blocks are ``h00``,
+    ``h0b - h00 m``, ``hb0 - h00 m`` and ``Hbb - m h0b - hb0 m^T + h00 m m^T``, scaled by
+    ``s`` on both sides. (As two dense products, ``2 (p+1)^3`` flops: at n = 5,000, p =
+    2,500 as many as the Gram product itself; benchmarks/RESULTS.md, issue 19.)"""
+    h00, h0b, hb0, Hbb = H[0, 0], H[0, 1:], H[1:, 0], H[1:, 1:]
+    Hbb = Hbb - jnp.outer(center, h0b) - jnp.outer(hb0, center)
+    Hbb = Hbb + h00 * jnp.outer(center, center)
+    top = jnp.concatenate([h00[None], h0b - h00 * center])
+    left = (hb0 - h00 * center)[:, None]
+    info = jnp.concatenate([top[None], jnp.concatenate([left, Hbb], axis=1)])
+    return scale[:, None] * info * scale[None, :]
 
 
 PRECONDITIONER_SHIFT = 10.0
