@@ -219,15 +219,16 @@ def _evaluate(
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """``params``, ``eta``, the objective and its gradient in ``z``, via the core."""
     params = scaling.params(z)
-    eta, f, grad = _objective_and_gradient(problem, params)
+    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+    f, grad = _objective_and_gradient(problem, params, eta)
     return params, eta, f, scaling.pullback(grad)
 
 
 def _objective_and_gradient(
-    problem: M.Problem, params: jax.Array
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """``eta``, the objective and its gradient in ``params`` (two passes over ``X``)."""
-    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+    problem: M.Problem, params: jax.Array, eta: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """The objective and its gradient in ``params`` from their ``eta`` (one pass over
+    ``X``)."""
     f = M.objective(problem, params, eta)
     # Rows are independent: the gradient of the summed row losses is the per-row derivative
     # (M.row_derivatives' g without its second derivative, which would only be traced).
@@ -235,7 +236,7 @@ def _objective_and_gradient(
     grad = M.gradient(problem, params, g_rows)
     if not problem.fit_intercept:
         grad = grad.at[0].set(0.0)  # the intercept stays pinned at 0
-    return eta, f, grad
+    return f, grad
 
 
 def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], jax.Array]:
@@ -256,8 +257,11 @@ def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], ja
     return value
 
 
-def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: int = 1) -> _Scaling:
-    """The preconditioner from the expected information at ``params`` (module docs); for an
+def _scaling(
+    problem: M.Problem, params: jax.Array, eta: jax.Array, kind: str | None, stride: int = 1
+) -> _Scaling:
+    """The preconditioner from the expected information at ``params`` (whose linear
+    predictor is ``eta``; module docs); for an
     m-vector ``theta`` one scale per column of ``[1 X]``, shared by the classes, from the
     mean diagonal of the rows' (m, m) blocks, and no ``"information"`` factor. With
     ``kind="information"`` the factored matrix is the information of every ``stride``-th
@@ -267,7 +271,6 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
     ones = jnp.ones(p + 1, dtype)
     if kind is None:
         return _Scaling(ones, jnp.zeros(p, dtype))
-    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
     _, h = M.row_derivatives(problem, eta, fisher=True)
     full = kind == "information" and h.ndim == 1
     if h.ndim == 3:
@@ -451,16 +454,28 @@ class Optax(AbstractSolver):
         if kind == "information" and self.batch_size is not None:
             kind = "centered"  # Adam-type steps on batches: tuned in those coordinates
         n, p = problem.X.shape
+        # One pass for eta, shared by the preconditioner's weights and the first objective.
+        eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+        start = _objective_and_gradient(problem, params, eta)
         if kind == "information" and p > FACTOR_MAX_P and not problem.family.event_ndim:
-            return self._two_phase(problem, params, row_stride(n, ROWS_PER_PARAM * (p + 1)))
-        return self._start(problem, params, _scaling(problem, params, kind))
+            stride = row_stride(n, ROWS_PER_PARAM * (p + 1))
+            return self._two_phase(problem, params, eta, start, stride)
+        return self._start(problem, params, eta, start, _scaling(problem, params, eta, kind))
 
     def _start(
-        self, problem: M.Problem, params: jax.Array, scaling: _Scaling, n_iter: jax.Array = 0
+        self,
+        problem: M.Problem,
+        params: jax.Array,
+        eta: jax.Array,
+        start: tuple[jax.Array, jax.Array],
+        scaling: _Scaling,
+        n_iter: jax.Array = 0,
     ) -> _OptaxState:
-        """The state at ``params`` in the coordinates of ``scaling``, ``n_iter`` taken."""
+        """The state at ``params`` (linear predictor ``eta``, objective and gradient
+        ``start``) in the coordinates of ``scaling``, ``n_iter`` taken."""
+        f, grad = start
         z = scaling.coordinates(params)
-        params, eta, f, grad = _evaluate(problem, scaling, z)
+        grad = scaling.pullback(grad)
         gnorm = jnp.linalg.norm(grad)
         status = jnp.select(
             [~(jnp.isfinite(f) & jnp.isfinite(gnorm)), gnorm == 0],
@@ -473,7 +488,14 @@ class Optax(AbstractSolver):
             status.astype(jnp.int32),
         )  # fmt: skip
 
-    def _two_phase(self, problem: M.Problem, params: jax.Array, stride: int) -> _OptaxState:
+    def _two_phase(
+        self,
+        problem: M.Problem,
+        params: jax.Array,
+        eta: jax.Array,
+        start: tuple[jax.Array, jax.Array],
+        stride: int,
+    ) -> _OptaxState:
         """``"information"`` for wide designs: at most :data:`SWITCH_ITERATIONS` iterations
         in ``"centered"`` coordinates (their own loop); if they have not converged, the
         information of every ``stride``-th row at the point reached, factored, and a fresh
@@ -482,13 +504,16 @@ class Optax(AbstractSolver):
         centered = dataclasses.replace(
             self, precondition="centered", max_iter=jnp.minimum(self.max_iter, SWITCH_ITERATIONS)
         )
-        first = iterate(centered, problem, centered.init(problem, params))
+        scaling = _scaling(problem, params, eta, "centered")
+        first = iterate(centered, problem, centered._start(problem, params, eta, start, scaling))
 
         def restart(state: _OptaxState) -> _OptaxState:
-            scaling = _scaling(problem, state.params, "information", stride)
-            new = self._start(problem, state.params, scaling, state.n_iter)
-            _, _, grad0 = _objective_and_gradient(problem, params)
-            norm0 = jnp.linalg.norm(scaling.pullback(grad0))
+            # The loop leaves params and eta exact at its last point (Optax.step) and f
+            # there; only the gradient in the original coordinates is recomputed.
+            scaling = _scaling(problem, state.params, state.eta, "information", stride)
+            here = _objective_and_gradient(problem, state.params, state.eta)
+            new = self._start(problem, state.params, state.eta, here, scaling, state.n_iter)
+            norm0 = jnp.linalg.norm(scaling.pullback(start[1]))
             return new._replace(grad_norm0=norm0)
 
         def keep(state: _OptaxState) -> _OptaxState:
