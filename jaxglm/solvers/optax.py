@@ -151,10 +151,9 @@ class _Scaling(NamedTuple):
     up to the diagonal ``s``; ``m``, the column centers, is zero unless a preconditioner
     centers); ``L`` is the Cholesky factor of the equilibrated information in ``u``, scaled
     by ``d``, for ``"information"``. Without a factor (``factor`` and ``equilibration``
-    None: the other preconditioners, or one that failed) ``A = C``: no ``(p+1)^2`` matrix
-    is stored and no triangular solve runs (at p = 2,500 the two solves with an identity
-    factor cost 8 and 100 ms per evaluation against 8 ms for the objective and gradient:
-    benchmarks/RESULTS.md, issue 19).
+    None: the other preconditioners) ``A = C``: no ``(p+1)^2`` matrix is stored and no
+    triangular solve runs (at p = 2,500 the two solves with an identity factor took 13x
+    the time of the objective and its gradient: benchmarks/RESULTS.md, issue 19).
     """
 
     scale: jax.Array  # (p+1,)
@@ -185,8 +184,8 @@ class _Scaling(NamedTuple):
         if self.factor is None:
             return gu
         # L x = v solved as (L^T)^T x = v: LAPACK reads the row-major L^T as its column-major
-        # L with no copy, where passing L copies it into that layout at every solve (81 ms
-        # against 11 ms at p = 2,500; benchmarks/RESULTS.md, issue 19).
+        # L with no copy, where passing L copies it into that layout at every solve (7x
+        # slower at p = 2,500; benchmarks/RESULTS.md, issue 19).
         v = M.per_row(self.equilibration, gu) * gu
         return solve_triangular(self.factor.T, v, lower=False, trans=1)
 
