@@ -152,7 +152,7 @@ class _Scaling(NamedTuple):
     centers); ``L`` is the Cholesky factor of the equilibrated information in ``u``, scaled
     by ``d``, for ``"information"``. Without a factor (``factor`` and ``equilibration``
     None: the other preconditioners) ``A = C``: no ``(p+1)^2`` matrix is stored and no
-    triangular solve runs (at p = 2,500 the two solves with an identity factor took 13x
+    triangular solve runs (at p = 2,500 the two solves with an identity factor took 14x
     the time of the objective and its gradient: benchmarks/RESULTS.md, issue 19).
     """
 
