@@ -372,10 +372,10 @@ def take_rows(X: jax.Array | AbstractDesign, rows: jax.Array) -> jax.Array | Abs
 
 
 def column_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:
-    """``r @ X`` ((p,)), one product (a design's from its blocks)."""
-    if isinstance(X, AbstractDesign):
-        return X.score(r)[1:]
-    return jnp.matmul(r, X, precision=_HIGHEST)
+    """``r @ X`` ((p,)), one pass: :func:`score`'s blocked product (a design's from its
+    blocks); the plain ``jnp.matmul(r, X)`` took about twice as long at n = 100,000, p =
+    1,000 (float64; benchmarks/RESULTS.md, issue 19)."""
+    return score(X, r)[1:]
 
 
 def square_sums(X: jax.Array | AbstractDesign, r: jax.Array) -> jax.Array:

@@ -236,3 +236,36 @@ def test_wide_lbfgs_reaches_newton_on_well_and_ill_designs(wide_designs, conditi
     assert switched == (conditioning == "ill"), int(res.n_iter)
     assert np.max(np.abs(res.params - params)) < 1e-8 * np.max(np.abs(params))
     np.testing.assert_allclose(res.bse, bse, rtol=1e-6)
+
+
+def test_coordinates_centered_information_and_pullback_are_consistent():
+    """The preconditioner's pieces (issue 19: no dense (p+1)^3 products, no copied factor):
+    the O(p^2) centered information equals ``C^T H C``, and the pullback is the transpose
+    of ``params(z)`` with a factor and without one (no factor: no (p+1)^2 matrix at all)."""
+    rng = np.random.default_rng(3)
+    p = 6
+    A = rng.normal(size=(40, p + 1))
+    H, center, scale = A.T @ A, rng.normal(size=p), rng.uniform(0.5, 2.0, p + 1)
+    z, g = rng.normal(size=p + 1), rng.normal(size=p + 1)
+
+    @jax.jit
+    def pieces(H, center, scale, z, g):
+        info = optax_solver._centered_information(H, center, scale)
+        plain = optax_solver._Scaling(scale, center)
+        factor = jnp.linalg.cholesky(info / jnp.outer(scale, scale))
+        out = []
+        for scaling in (plain, plain._replace(factor=factor, equilibration=scale)):
+            out.append((
+                jnp.dot(g, scaling.params(z)), jnp.dot(scaling.pullback(g), z),
+                scaling.params(scaling.coordinates(z)),
+            ))  # fmt: skip
+        return info, plain.factor, out
+
+    info, no_factor, checks = pieces(H, center, scale, z, g)
+    C = np.diag(scale)
+    C[0, 1:] = -center * scale[1:]
+    np.testing.assert_allclose(info, C.T @ H @ C, rtol=1e-12, atol=1e-12)
+    assert no_factor is None
+    for lhs, rhs, back in checks:
+        np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
+        np.testing.assert_allclose(back, z, rtol=1e-10)

@@ -150,16 +150,21 @@ class _Scaling(NamedTuple):
     ``C`` maps ``u`` to ``beta = s_b u_b``, ``intercept = s_0 u_0 - m.beta`` (unit-triangular
     up to the diagonal ``s``; ``m``, the column centers, is zero unless a preconditioner
     centers); ``L`` is the Cholesky factor of the equilibrated information in ``u``, scaled
-    by ``d``, for ``"information"`` (identity and ones otherwise).
+    by ``d``, for ``"information"``. Without a factor (``factor`` and ``equilibration``
+    None: the other preconditioners) ``A = C``: no ``(p+1)^2`` matrix is stored and no
+    triangular solve runs (at p = 2,500 the two solves with an identity factor took 14x
+    the time of the objective and its gradient: benchmarks/RESULTS.md, issue 19).
     """
 
     scale: jax.Array  # (p+1,)
     center: jax.Array  # (p,)
-    factor: jax.Array  # (p+1, p+1) lower triangular
-    equilibration: jax.Array  # (p+1,)
+    factor: jax.Array | None = None  # (p+1, p+1) lower triangular
+    equilibration: jax.Array | None = None  # (p+1,)
 
     def params(self, z: jax.Array) -> jax.Array:
-        u = M.per_row(self.equilibration, z) * solve_triangular(self.factor.T, z, lower=False)
+        u = z
+        if self.factor is not None:
+            u = M.per_row(self.equilibration, z) * solve_triangular(self.factor.T, z, lower=False)
         beta = M.per_row(self.scale[1:], u) * u[1:]
         intercept = self.scale[0] * u[0] - jnp.dot(self.center, beta)
         return jnp.concatenate([intercept[None], beta])
@@ -168,19 +173,36 @@ class _Scaling(NamedTuple):
         beta = params[1:]
         u0 = (params[0] + jnp.dot(self.center, beta)) / self.scale[0]
         u = jnp.concatenate([u0[None], beta / M.per_row(self.scale[1:], beta)])
+        if self.factor is None:
+            return u
         return jnp.matmul(self.factor.T, u / M.per_row(self.equilibration, u), precision=_HIGHEST)
 
     def pullback(self, grad: jax.Array) -> jax.Array:
         """``A^T grad``: the gradient in ``z`` of a function with gradient ``grad``."""
         center = M.per_row(self.center, grad)
         gu = M.per_row(self.scale, grad) * jnp.concatenate([grad[:1], grad[1:] - center * grad[0]])
-        return solve_triangular(self.factor, M.per_row(self.equilibration, gu) * gu, lower=True)
+        if self.factor is None:
+            return gu
+        # L x = v solved as (L^T)^T x = v: LAPACK reads the row-major L^T as its column-major
+        # L with no copy, where passing L copies it into that layout at every solve (7x
+        # slower at p = 2,500; benchmarks/RESULTS.md, issue 19).
+        v = M.per_row(self.equilibration, gu) * gu
+        return solve_triangular(self.factor.T, v, lower=False, trans=1)
+
+    def with_factor(self) -> _Scaling:
+        """The same coordinates with an explicit identity factor (the state's structure of a
+        factored scaling)."""
+        if self.factor is not None:
+            return self
+        size = self.scale.shape[0]
+        eye, ones = jnp.eye(size, dtype=self.scale.dtype), jnp.ones(size, self.scale.dtype)
+        return self._replace(factor=eye, equilibration=ones)
 
 
 class _OptaxState(NamedTuple):
-    params: jax.Array  # (p+1,), intercept first
+    params: jax.Array  # (p+1,), intercept first: A z (see Optax.step: exact once done)
     eta: jax.Array  # (n,) linear predictor of params (see Optax.step: exact once done)
-    f: jax.Array  # objective at params
+    f: jax.Array  # objective at z
     z: jax.Array  # (p+1,) the optimizer's coordinates, params = A z
     grad: jax.Array  # (p+1,) gradient of the objective in z
     grad_norm0: jax.Array  # |grad| at the start
@@ -196,15 +218,16 @@ def _evaluate(
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """``params``, ``eta``, the objective and its gradient in ``z``, via the core."""
     params = scaling.params(z)
-    eta, f, grad = _objective_and_gradient(problem, params)
+    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+    f, grad = _objective_and_gradient(problem, params, eta)
     return params, eta, f, scaling.pullback(grad)
 
 
 def _objective_and_gradient(
-    problem: M.Problem, params: jax.Array
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """``eta``, the objective and its gradient in ``params`` (two passes over ``X``)."""
-    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+    problem: M.Problem, params: jax.Array, eta: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """The objective and its gradient in ``params`` from their ``eta`` (one pass over
+    ``X``)."""
     f = M.objective(problem, params, eta)
     # Rows are independent: the gradient of the summed row losses is the per-row derivative
     # (M.row_derivatives' g without its second derivative, which would only be traced).
@@ -212,7 +235,7 @@ def _objective_and_gradient(
     grad = M.gradient(problem, params, g_rows)
     if not problem.fit_intercept:
         grad = grad.at[0].set(0.0)  # the intercept stays pinned at 0
-    return eta, f, grad
+    return f, grad
 
 
 def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], jax.Array]:
@@ -233,18 +256,20 @@ def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], ja
     return value
 
 
-def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: int = 1) -> _Scaling:
-    """The preconditioner from the expected information at ``params`` (module docs); for an
+def _scaling(
+    problem: M.Problem, params: jax.Array, eta: jax.Array, kind: str | None, stride: int = 1
+) -> _Scaling:
+    """The preconditioner from the expected information at ``params`` (whose linear
+    predictor is ``eta``; module docs); for an
     m-vector ``theta`` one scale per column of ``[1 X]``, shared by the classes, from the
     mean diagonal of the rows' (m, m) blocks, and no ``"information"`` factor. With
     ``kind="information"`` the factored matrix is the information of every ``stride``-th
     row (the centering and the scales come from all rows)."""
     p = problem.X.shape[1]
     dtype = params.dtype
-    eye, ones = jnp.eye(p + 1, dtype=dtype), jnp.ones(p + 1, dtype)
+    ones = jnp.ones(p + 1, dtype)
     if kind is None:
-        return _Scaling(ones, jnp.zeros(p, dtype), eye, ones)
-    eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+        return _Scaling(ones, jnp.zeros(p, dtype))
     _, h = M.row_derivatives(problem, eta, fisher=True)
     full = kind == "information" and h.ndim == 1
     if h.ndim == 3:
@@ -261,19 +286,33 @@ def _scaling(problem: M.Problem, params: jax.Array, kind: str | None, stride: in
     ok = jnp.isfinite(diag) & (diag > 0)
     scale = jnp.where(ok, lax.rsqrt(jnp.where(ok, diag, 1.0)), 1.0)
     if not full:
-        return _Scaling(scale, center, eye, ones)
+        return _Scaling(scale, center)
     # The information in u (params = C u): C^T H C, one Gram product, equilibrated and
     # factored; where it is not positive definite, the Jacobi scaling alone.
-    C = jnp.diag(scale).at[0, 1:].set(-center * scale[1:])
     if stride == 1:
         H = M.hessian(problem, h)
     else:
         H = M.hessian(subsample_rows(problem, stride), h[::stride])
     # A design's eliminated block assembled: the centering mixes it with the intercept.
     H, _ = _linalg.pin_intercept(_linalg.as_dense(H), ones, problem.fit_intercept)
-    info = jnp.matmul(jnp.matmul(C.T, H, precision=_HIGHEST), C, precision=_HIGHEST)
-    (L, d), factored = _preconditioner_factor(info)
+    (L, d), factored = _preconditioner_factor(_centered_information(H, center, scale))
+    eye = jnp.eye(p + 1, dtype=dtype)
     return _Scaling(scale, center, jnp.where(factored, L, eye), jnp.where(factored, d, ones))
+
+
+def _centered_information(H: jax.Array, center: jax.Array, scale: jax.Array) -> jax.Array:
+    """``C^T H C`` for ``C = diag(s)`` with ``C[0, 1:] = -m s_b`` (:class:`_Scaling`), in
+    ``O(p^2)``: with ``H = [[h00, h0b], [hb0, Hbb]]`` the centered blocks are ``h00``,
+    ``h0b - h00 m``, ``hb0 - h00 m`` and ``Hbb - m h0b - hb0 m^T + h00 m m^T``, scaled by
+    ``s`` on both sides. (As two dense products, ``2 (p+1)^3`` flops: at n = 5,000, p =
+    2,500 as many as the Gram product itself; benchmarks/RESULTS.md, issue 19.)"""
+    h00, h0b, hb0, Hbb = H[0, 0], H[0, 1:], H[1:, 0], H[1:, 1:]
+    Hbb = Hbb - jnp.outer(center, h0b) - jnp.outer(hb0, center)
+    Hbb = Hbb + h00 * jnp.outer(center, center)
+    top = jnp.concatenate([h00[None], h0b - h00 * center])
+    left = (hb0 - h00 * center)[:, None]
+    info = jnp.concatenate([top[None], jnp.concatenate([left, Hbb], axis=1)])
+    return scale[:, None] * info * scale[None, :]
 
 
 PRECONDITIONER_SHIFT = 10.0
@@ -414,16 +453,28 @@ class Optax(AbstractSolver):
         if kind == "information" and self.batch_size is not None:
             kind = "centered"  # Adam-type steps on batches: tuned in those coordinates
         n, p = problem.X.shape
+        # One pass for eta, shared by the preconditioner's weights and the first objective.
+        eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+        start = _objective_and_gradient(problem, params, eta)
         if kind == "information" and p > FACTOR_MAX_P and not problem.family.event_ndim:
-            return self._two_phase(problem, params, row_stride(n, ROWS_PER_PARAM * (p + 1)))
-        return self._start(problem, params, _scaling(problem, params, kind))
+            stride = row_stride(n, ROWS_PER_PARAM * (p + 1))
+            return self._two_phase(problem, params, eta, start, stride)
+        return self._start(problem, params, eta, start, _scaling(problem, params, eta, kind))
 
     def _start(
-        self, problem: M.Problem, params: jax.Array, scaling: _Scaling, n_iter: jax.Array = 0
+        self,
+        problem: M.Problem,
+        params: jax.Array,
+        eta: jax.Array,
+        start: tuple[jax.Array, jax.Array],
+        scaling: _Scaling,
+        n_iter: jax.Array = 0,
     ) -> _OptaxState:
-        """The state at ``params`` in the coordinates of ``scaling``, ``n_iter`` taken."""
+        """The state at ``params`` (linear predictor ``eta``, objective and gradient
+        ``start``) in the coordinates of ``scaling``, ``n_iter`` taken."""
+        f, grad = start
         z = scaling.coordinates(params)
-        params, eta, f, grad = _evaluate(problem, scaling, z)
+        grad = scaling.pullback(grad)
         gnorm = jnp.linalg.norm(grad)
         status = jnp.select(
             [~(jnp.isfinite(f) & jnp.isfinite(gnorm)), gnorm == 0],
@@ -436,7 +487,14 @@ class Optax(AbstractSolver):
             status.astype(jnp.int32),
         )  # fmt: skip
 
-    def _two_phase(self, problem: M.Problem, params: jax.Array, stride: int) -> _OptaxState:
+    def _two_phase(
+        self,
+        problem: M.Problem,
+        params: jax.Array,
+        eta: jax.Array,
+        start: tuple[jax.Array, jax.Array],
+        stride: int,
+    ) -> _OptaxState:
         """``"information"`` for wide designs: at most :data:`SWITCH_ITERATIONS` iterations
         in ``"centered"`` coordinates (their own loop); if they have not converged, the
         information of every ``stride``-th row at the point reached, factored, and a fresh
@@ -445,17 +503,23 @@ class Optax(AbstractSolver):
         centered = dataclasses.replace(
             self, precondition="centered", max_iter=jnp.minimum(self.max_iter, SWITCH_ITERATIONS)
         )
-        first = iterate(centered, problem, centered.init(problem, params))
+        scaling = _scaling(problem, params, eta, "centered")
+        first = iterate(centered, problem, centered._start(problem, params, eta, start, scaling))
 
         def restart(state: _OptaxState) -> _OptaxState:
-            scaling = _scaling(problem, state.params, "information", stride)
-            new = self._start(problem, state.params, scaling, state.n_iter)
-            _, _, grad0 = _objective_and_gradient(problem, params)
-            norm0 = jnp.linalg.norm(scaling.pullback(grad0))
+            # The loop leaves params and eta exact at its last point (Optax.step) and f
+            # there; only the gradient in the original coordinates is recomputed.
+            scaling = _scaling(problem, state.params, state.eta, "information", stride)
+            here = _objective_and_gradient(problem, state.params, state.eta)
+            new = self._start(problem, state.params, state.eta, here, scaling, state.n_iter)
+            norm0 = jnp.linalg.norm(scaling.pullback(start[1]))
             return new._replace(grad_norm0=norm0)
 
+        def keep(state: _OptaxState) -> _OptaxState:
+            return state._replace(scaling=state.scaling.with_factor())
+
         slow = (first.status == Status.MAX_ITER) | (first.status == Status.LINE_SEARCH_FAILED)
-        return lax.cond(slow & (first.n_iter < self.max_iter), restart, lambda s: s, first)
+        return lax.cond(slow & (first.n_iter < self.max_iter), restart, keep, first)
 
     def step(self, problem: M.Problem, state: _OptaxState) -> _OptaxState:
         import optax
@@ -476,8 +540,7 @@ class Optax(AbstractSolver):
         if not problem.fit_intercept:
             z = z.at[0].set(0.0)  # whatever the optimizer adds, the intercept stays 0
         if line_search:
-            params = state.scaling.params(z)
-            eta = state.eta
+            params, eta = state.params, state.eta
         else:
             params, eta, f, grad = _evaluate(problem, state.scaling, z)
 
@@ -493,14 +556,16 @@ class Optax(AbstractSolver):
         ).astype(jnp.int32)
         n_iter = state.n_iter + 1
         if line_search:
-            # The line search has evaluated f and grad at z already; eta is needed only by
-            # the caller, once the loop is over: one pass over X saved per iteration.
+            # The line search has evaluated f and grad at z already; params and eta are
+            # needed only by the caller, once the loop is over: one pass over X (and with a
+            # factored preconditioner one triangular solve) saved per iteration.
             last = (status != Status.RUNNING) | ~finite | (n_iter >= self.max_iter)
-            eta = lax.cond(
-                last,
-                lambda: _linalg.linear_predictor(problem.X, params, problem.offset),
-                lambda: eta,
-            )
+
+            def final() -> tuple[jax.Array, jax.Array]:
+                new = state.scaling.params(z)
+                return new, _linalg.linear_predictor(problem.X, new, problem.offset)
+
+            params, eta = lax.cond(last, final, lambda: (params, eta))
         return _OptaxState(
             params, eta, f, z, grad, state.grad_norm0, stalled, state.scaling, opt_state,
             n_iter, status,
