@@ -727,42 +727,43 @@ MIN_GRAM_LOOP_ROWS = 1024
 and 524 rows ran slower than blocks of 1,048 (``benchmarks/RESULTS.md``)."""
 
 
-def _gram_in_a_loop(n: int, dtype: jnp.dtype, h_dtype: jnp.dtype) -> bool:
-    """Whether :func:`gram` loops over blocks of rows: one dtype, at least
-    ``2 * GRAM_BLOCK_ROWS`` rows, and a CPU backend of one device (on several devices the
-    rows may be sharded, and a loop over them would gather them; on accelerators the batched
-    product is not measured slower)."""
-    return (
-        dtype == h_dtype
-        and n >= 2 * GRAM_BLOCK_ROWS
-        and jax.default_backend() == "cpu"
-        and jax.device_count() == 1
-    )
+def _gram_in_a_loop(n: int) -> bool:
+    """Whether :func:`gram` loops over blocks of rows: at least ``2 * GRAM_BLOCK_ROWS`` rows
+    and a CPU backend of one device (on several devices the rows may be sharded, and a loop
+    over them would gather them; on accelerators the batched product is not measured
+    slower)."""
+    return n >= 2 * GRAM_BLOCK_ROWS and jax.default_backend() == "cpu" and jax.device_count() == 1
 
 
-def _looped_gram(X: jax.Array, h: jax.Array) -> jax.Array:
+def _looped_gram(X: jax.Array, h: jax.Array, shift: jax.Array | None = None) -> jax.Array:
     """:func:`gram` as a ``lax.fori_loop`` over blocks of :data:`GRAM_LOOP_ELEMENTS` entries
-    (the last ``n mod b`` rows a product of their own), the blocks' matrices added with
-    Kahan's compensation: the sum's rounding is that of one block's product plus a few
-    ulp, whatever the number of blocks. XLA:CPU ran it faster than the batched product of
-    :func:`_gram_blocks` over all rows, whose weighted copy of ``X`` (``n p``) goes through
-    memory (``python -m benchmarks.gram_forms``, ``benchmarks/RESULTS.md``)."""
+    (the last ``n mod b`` rows a product of their own), the blocks' matrices added in
+    ``h``'s dtype with Kahan's compensation: the sum's rounding is that of one block's
+    product plus a few ulp, whatever the number of blocks. XLA:CPU ran it faster than the
+    batched product of :func:`_gram_blocks` over all rows, whose weighted copy of ``X``
+    (``n p``) goes through memory (``python -m benchmarks.gram_forms``,
+    ``benchmarks/RESULTS.md``). The products are in ``X``'s dtype, of the rows minus
+    ``shift`` where it is given (mixed precision: :func:`_gram`)."""
     n, p = X.shape
     size = min(n, max(MIN_GRAM_LOOP_ROWS, GRAM_LOOP_ELEMENTS // max(p, 1)))
     whole = n // size
+
+    def product(hb: jax.Array, Xb: jax.Array) -> jax.Array:
+        Xb = Xb if shift is None else Xb - shift
+        return _gram_blocks(hb[None].astype(X.dtype), Xb[None])[0].astype(h.dtype)
 
     def add(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
         total, compensation = carry
         Xb = lax.dynamic_slice_in_dim(X, i * size, size)
         hb = lax.dynamic_slice_in_dim(h, i * size, size)
-        y = _gram_blocks(hb[None], Xb[None])[0] - compensation
+        y = product(hb, Xb) - compensation
         new = total + y
         return new, (new - total) - y
 
     zero = jnp.zeros((p + 1, p + 1), h.dtype)
     total, compensation = lax.fori_loop(0, whole, add, (zero, zero))
     if whole * size < n:
-        tail = _gram_blocks(h[None, whole * size :], X[None, whole * size :])[0]
+        tail = product(h[whole * size :], X[whole * size :])
         total = total + (tail - compensation)
     return total
 
@@ -770,7 +771,8 @@ def _looped_gram(X: jax.Array, h: jax.Array) -> jax.Array:
 @jax.custom_batching.custom_vmap
 def _gram(X: jax.Array, h: jax.Array) -> jax.Array:
     n, p = X.shape
-    if _gram_in_a_loop(n, X.dtype, h.dtype):
+    loop = _gram_in_a_loop(n)
+    if loop and X.dtype == h.dtype:
         return _looped_gram(X, h)
     if n < 2 * GRAM_BLOCK_ROWS or X.dtype == h.dtype:
         # One block: the products in h's dtype (for mixed precision a float64 copy of those
@@ -802,7 +804,10 @@ def _gram(X: jax.Array, h: jax.Array) -> jax.Array:
 
     far = jnp.any(jnp.abs(c) > spread)
     c = jnp.where(far, c, 0.0)
-    centred = lax.cond(far, blocks, lambda _: blocks(None), c)
+    if loop:  # a block's centred rows are a copy of the block only: no choice to make
+        centred = _looped_gram(X, h, c)
+    else:
+        centred = lax.cond(far, blocks, lambda _: blocks(None), c)
     T = jnp.eye(p + 1, dtype=h.dtype).at[0, 1:].set(c.astype(h.dtype))
     return jnp.matmul(jnp.matmul(T.T, centred, precision=_HIGHEST), T, precision=_HIGHEST)
 

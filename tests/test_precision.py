@@ -56,17 +56,23 @@ def test_row_sums_are_accurate():
     assert np.max(np.abs(score / want - 1)) < (128 + 11) * eps
 
 
-def test_mixed_gram_counts_a_remainder_block():
-    """A mixed-precision Gram of n = 2^14 + 7 rows (no block count divides n): the last rows
-    are a block of their own (leaving out its 3 rows would move the matrix by 2e-4), and
-    the matrix is the float64 Gram of the float32 rows to float32 products' rounding."""
+@pytest.mark.parametrize("loop", [True, False], ids=["cpu-loop", "batched"])
+def test_mixed_gram_counts_a_remainder_block(loop, monkeypatch):
+    """A mixed-precision Gram of n = 2^14 + 7 rows (no block count divides n), centred (the
+    columns' means are 5): the last rows are a block of their own (leaving out its 3 rows
+    would move the matrix by 2e-4), and the matrix is the float64 Gram of the float32 rows
+    to float32 products' rounding, both as the CPU's loop over row blocks and as the
+    batched product of the other backends."""
+    if not loop:
+        monkeypatch.setattr(_linalg, "_gram_in_a_loop", lambda n: False)
+    assert _linalg._gram_in_a_loop(2**14 + 7) is loop
     rng = np.random.default_rng(1)
     n = 2**14 + 7
     X = (5.0 + rng.normal(size=(n, 2))).astype(np.float32)
     h = rng.uniform(0.5, 1.5, n)
     X1 = np.concatenate([np.ones((n, 1)), X.astype(np.float64)], axis=1)
     want = (X1 * h[:, None]).T @ X1
-    got = np.asarray(jax.jit(_linalg.gram)(X, h))
+    got = np.asarray(jax.jit(lambda X, h: _linalg.gram(X, h))(X, h))  # traced anew
     assert np.max(np.abs(got - want) / np.abs(want)) < 1e-6
 
 
@@ -82,7 +88,7 @@ def test_gram_loop_over_row_blocks_equals_the_batched_product(monkeypatch):
     h = rng.uniform(0.5, 1.5, n)
     monkeypatch.setattr(_linalg, "GRAM_LOOP_ELEMENTS", 3000)
     monkeypatch.setattr(_linalg, "MIN_GRAM_LOOP_ROWS", 1000)
-    assert _linalg._gram_in_a_loop(n, X.dtype, h.dtype)
+    assert _linalg._gram_in_a_loop(n)
     X1 = np.concatenate([np.ones((n, 1)), X], axis=1)
     want = (X1 * h[:, None]).T @ X1
     gram = jax.jit(_linalg.gram)
