@@ -405,8 +405,9 @@ def times(X: jax.Array, v: jax.Array) -> jax.Array:
 WIDENED_BLOCK_ELEMENTS = 2**20
 """Entries per block of the mixed-precision passes (:func:`times`, :func:`score`): blocks of
 :func:`widened_rows` rows, 8 MB each in float64. A fixed 4,096 rows made blocks of 33 MB at
-p = 1,000 (the passes 2.8x slower than at 1,024 rows) and of 0.3 MB at p = 10 (the loop's
-cost per block showed): ``python -m benchmarks.precision --passes``, benchmarks/RESULTS.md."""
+p = 1,000 (the passes 2x slower than at 1,048 rows) and of 0.3 MB at p = 10 (1.5x: the
+loop's cost per block showed): ``python -m benchmarks.precision --passes``,
+benchmarks/RESULTS.md."""
 
 
 def widened_rows(p: int) -> int:
