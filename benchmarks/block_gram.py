@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from benchmarks.rule import load_note, load_per_core, parse_pinned
+from benchmarks.rule import interleaved_seconds, parse_pinned
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -102,14 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     new = np.asarray(one_product(default)(Xj, Hj))
     old = np.asarray(jax.jit(_per_pair_block_gram(per_pair))(Xj, Hj))
     agree = np.max(np.abs(new - old)) / np.max(np.abs(old))
-    load_before = load_per_core()
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name, fn in variants.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[name].append(time.perf_counter() - start)
-    note = load_note(load_before, load_per_core())
+    times, note = interleaved_seconds(variants, args.repeats)
     pairs = len(rows)
     half = n * pairs * len(upper_rows)
     print(f"Command: `python -m benchmarks.block_gram {' '.join(sys.argv[1:])}`\n")

@@ -51,7 +51,7 @@ import time
 import numpy as np
 
 from benchmarks.machine import describe_machine
-from benchmarks.rule import load_note, load_per_core, parse_pinned
+from benchmarks.rule import interleaved_seconds, parse_pinned
 
 BEFORE = "batched row blocks (the library before)"
 
@@ -261,14 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     _linalg.GRAM_LOOP_ELEMENTS = default
     ref = results[BEFORE]
     se_ref = np.sqrt(np.diag(np.linalg.inv(ref)))
-    load_before = load_per_core()
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name, fn in variants.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[name].append(time.perf_counter() - start)
-    note = load_note(load_before, load_per_core())
+    times, note = interleaved_seconds(variants, args.repeats)
     print(f"Command: `{shlex.join(['python', '-m', 'benchmarks.gram_forms', *argv])}`\n")
     print("\n".join(describe_machine()) + "\n")
     print(f"n = {n:,}, p = {p}, float64 (p+1)^2 Gram; median and fastest of {args.repeats} "
@@ -326,14 +319,8 @@ def fits(args: argparse.Namespace, argv: list[str]) -> None:
 
         variants = [(before, cov) for cov in ("nonrobust", "none") for before in (True, False)]
         outputs = {v: run(*v) for v in variants}
-        load_before = load_per_core()
-        times: dict[tuple, list[float]] = {v: [] for v in variants}
-        for _ in range(args.repeats):
-            for v in variants:
-                begin = time.perf_counter()
-                run(*v)
-                times[v].append(time.perf_counter() - begin)
-        note = load_note(load_before, load_per_core())
+        calls = {v: functools.partial(run, *v) for v in variants}
+        times, note = interleaved_seconds(calls, args.repeats)
         print(f"### {spec.name}\n\n{note}\n")
         print("| Gram | cov_type | fastest (s) | median (s) | fastest x before | iterations "
               "| params, bse vs before |")  # fmt: skip

@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
+Key = TypeVar("Key")
 
 LOOSER = 100.0
 """A ladder starts this many times looser than the library's default tolerance."""
@@ -162,6 +163,24 @@ def load_note(before: Load, after: Load) -> str:
         text = f"other processes used {others:.2f} of each core ({averages}, ours included)"
     mark = f"LOADED ({limit}): ratios less reliable" if loaded else "quiet"
     return f"{text}: {mark}"
+
+
+def interleaved_seconds(
+    calls: dict[Key, Callable[[], object]], repeats: int
+) -> tuple[dict[Key, list[float]], str]:
+    """Every call of ``calls`` once per round, in turn, for ``repeats`` rounds (so that a
+    change of the machine's load falls on all alike): the seconds of each call, its JAX
+    results waited for, and the :func:`load_note` of the rounds."""
+    import jax
+
+    before = load_per_core()
+    times: dict[Key, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            jax.block_until_ready(call())
+            times[name].append(time.perf_counter() - start)
+    return times, load_note(before, load_per_core())
 
 
 def add_cores_option(parser: argparse.ArgumentParser) -> None:

@@ -297,12 +297,13 @@ def test_a_script_first_call_runs_in_a_fresh_process():
 )  # fmt: skip
 def test_every_script_pins_and_prints_the_machine_and_its_load(script):
     """Each script offers --cores and prints the machine block (itself or through
-    benchmarks.machine.start) and its load notes."""
+    benchmarks.machine.start) and its load notes (itself or through
+    benchmarks.rule.interleaved_seconds)."""
     source = inspect.getsource(importlib.import_module(f"benchmarks.{script}"))
     pinned = "parse_pinned(parser" in source or (
         "add_cores_option(parser)" in source and "pin(" in source
     )
-    assert pinned and "load_note(" in source, script
+    assert pinned and ("load_note(" in source or "interleaved_seconds(" in source), script
     assert "describe_machine()" in source or f'start("{script}")' in source, script
 
 
@@ -319,3 +320,16 @@ def test_compile_phases_counts_the_optimized_programs_loops_and_conditionals():
 
     size = _size(jax.jit(f).lower(np.ones(3)).compile().as_text())
     assert size["whiles"] == 1 and size["conds"] == 1 and size["instructions"] > 5, size
+
+
+def test_interleaved_seconds_takes_the_calls_in_turn_each_round():
+    """benchmarks.rule.interleaved_seconds calls every variant once per round, in turn, and
+    keeps one time per call and round, with the load note of the rounds."""
+    from benchmarks.rule import interleaved_seconds
+
+    order = []
+    calls = {name: (lambda name=name: order.append(name)) for name in ("a", ("b", 1))}
+    times, note = interleaved_seconds(calls, 3)
+    assert order == ["a", ("b", 1)] * 3
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, ("b", 1): 3}
+    assert all(t >= 0 for v in times.values() for t in v) and "load average per core" in note
