@@ -747,25 +747,34 @@ def _looped_gram(X: jax.Array, h: jax.Array, shift: jax.Array | None = None) -> 
     ``shift`` where it is given (mixed precision: :func:`_gram`)."""
     n, p = X.shape
     size = min(n, max(MIN_GRAM_LOOP_ROWS, GRAM_LOOP_ELEMENTS // max(p, 1)))
-    whole = n // size
 
     def product(hb: jax.Array, Xb: jax.Array) -> jax.Array:
         Xb = Xb if shift is None else Xb - shift
         return _gram_blocks(hb[None].astype(X.dtype), Xb[None])[0].astype(h.dtype)
 
+    return _compensated_blocks(product, (h, X), size, jnp.zeros((p + 1, p + 1), h.dtype))
+
+
+def _compensated_blocks(
+    product: Callable[..., jax.Array], rows: tuple[jax.Array, ...], size: int, zero: jax.Array
+) -> jax.Array:
+    """``sum_b product(*rows_b)`` over blocks of ``size`` rows of every array in ``rows`` (a
+    ``lax.fori_loop`` of dynamic slices; the last ``n mod size`` rows a block of their own),
+    added to ``zero`` with Kahan's compensation: the sum's rounding is that of one block's
+    product plus a few ulp, whatever the number of blocks (:func:`_looped_gram`,
+    :func:`_pair_grams`)."""
+    n = rows[0].shape[0]
+    whole = n // size
+
     def add(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
         total, compensation = carry
-        Xb = lax.dynamic_slice_in_dim(X, i * size, size)
-        hb = lax.dynamic_slice_in_dim(h, i * size, size)
-        y = product(hb, Xb) - compensation
+        y = product(*(lax.dynamic_slice_in_dim(a, i * size, size) for a in rows)) - compensation
         new = total + y
         return new, (new - total) - y
 
-    zero = jnp.zeros((p + 1, p + 1), h.dtype)
     total, compensation = lax.fori_loop(0, whole, add, (zero, zero))
     if whole * size < n:
-        tail = product(h[whole * size :], X[whole * size :])
-        total = total + (tail - compensation)
+        total = total + (product(*(a[whole * size :] for a in rows)) - compensation)
     return total
 
 
@@ -921,27 +930,14 @@ def _pair_grams(X: jax.Array, W: jax.Array) -> jax.Array:
     upper_rows, upper_cols = np.triu_indices(k)
     size = max(MIN_BLOCK_GRAM_ROWS, BLOCK_GRAM_ELEMENTS // len(upper_rows))
     size = min(n, size)
-    whole, tail = divmod(n, size)
 
     def products(Xb: jax.Array, Wb: jax.Array) -> jax.Array:
         X1 = jnp.concatenate([jnp.ones((Xb.shape[0], 1), Xb.dtype), Xb], axis=1)
         Z = X1[:, upper_rows] * X1[:, upper_cols]
         return lax.dot_general(Wb, Z, (((0,), (0,)), ((), ())), precision=_HIGHEST)
 
-    def add(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        total, compensation = carry
-        start = i * size
-        block = products(
-            lax.dynamic_slice_in_dim(X, start, size), lax.dynamic_slice_in_dim(W, start, size)
-        )
-        y = block - compensation
-        new = total + y
-        return new, (new - total) - y
-
     zero = jnp.zeros((W.shape[1], len(upper_rows)), jnp.result_type(X, W))
-    upper, compensation = lax.fori_loop(0, whole, add, (zero, zero))
-    if tail:
-        upper = upper + (products(X[whole * size :], W[whole * size :]) - compensation)
+    upper = _compensated_blocks(products, (X, W), size, zero)
     G = jnp.zeros((W.shape[1], k, k), upper.dtype).at[:, upper_rows, upper_cols].set(upper)
     return G + jnp.swapaxes(jnp.triu(G, 1), 1, 2)
 
