@@ -7,7 +7,8 @@ A family is a frozen dataclass pytree that writes only
 * ``log_base_measure(y, phi, w)`` — the row's :math:`\log b` term as it enters the
   log-likelihood (with the dispersion and prior weight where they enter),
 * ``in_support(y)`` — the support of ``y`` (host-side validation, and per member inside jit),
-* ``mustart(y, w)`` — R's ``family$initialize`` starting mean,
+* ``mustart(y, w)`` — the starting mean: R's ``family$initialize`` (Poisson's:
+  statsmodels' and glmax's),
 
 and any family parameter as an array field. The mean :math:`a'(\theta)`, the variance
 function :math:`V(\mu) = a''(\theta(\mu))`, the unit deviance and the log-likelihood are
@@ -89,7 +90,7 @@ class Family(abc.ABC):
 
     @abc.abstractmethod
     def mustart(self, y: jax.Array, w: jax.Array) -> jax.Array:
-        """R's starting mean (``family$initialize``)."""
+        """The starting mean: R's (``family$initialize``) unless the family says otherwise."""
 
     def dispersion_params(self) -> jax.Array | float:
         """Number of dispersion parameters counted by AIC/BIC (1 where R counts one)."""
@@ -288,7 +289,15 @@ class Poisson(Family):
         return y >= 0
 
     def mustart(self, y, w):
-        return y + 0.1
+        """Halfway between each count and the weighted mean count, ``(y + ybar) / 2``
+        (statsmodels' and glmax's start; R's is ``y + 0.1``): the rows' means start nearer
+        the fitted ones, and Newton's batched sweeps took one step fewer from it
+        (benchmarks/RESULTS.md, issue 19). ``y + 0.1`` where the weighted mean is not
+        positive (every count 0). The mean is over the rows given (a chunk's in
+        :func:`jaxglm.fit_stream`); rows of weight 0 (the padding) do not count."""
+        total = jnp.sum(w * jnp.ones_like(y))
+        ybar = jnp.sum(w * y) / jnp.where(total > 0, total, 1.0)
+        return jnp.where(ybar > 0, (y + ybar) / 2, y + 0.1)
 
 
 @pytree_dataclass

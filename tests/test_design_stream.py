@@ -44,8 +44,10 @@ def test_stream_of_design_chunks_equals_the_whole_design_fit(eliminate, cov_type
     res = jg.fit_stream(chunks(eliminate), jg.Poisson(), cov_type=cov_type)
     assert res.converged and int(res.nobs) == N
     assert res.feature_names == whole.feature_names == ("u", "v", "g[b]", "g[c]", "g[d]", "g[e]")
+    # Poisson's start is each chunk's mean count in the stream, the data's in fit: both
+    # converge, from different starts, to the stopping rule's accuracy
     for name in ("params", "bse", "deviance", "llf", "aic"):
-        np.testing.assert_allclose(getattr(res, name), getattr(whole, name), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(getattr(res, name), getattr(whole, name), rtol=1e-8, atol=1e-10)
     # the eliminated categorical's covariance stays in block form, as fit's
     assert type(res.cov) is type(whole.cov)
 

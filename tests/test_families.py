@@ -170,6 +170,16 @@ def test_binomial_log_likelihood_counts_trials():
     np.testing.assert_allclose(got, stats.binom.logpmf(successes, trials, mu), rtol=1e-12)
 
 
+def test_poisson_start_is_halfway_to_the_weighted_mean_count():
+    """statsmodels' and glmax's start, (y + ybar) / 2, the mean weighted (a padding row of
+    weight 0 does not count); R's y + 0.1 where every count is 0."""
+    fam = jg.Poisson()
+    y, w = jnp.array([0.0, 2.0, 4.0, 9.0]), jnp.array([1.0, 1.0, 2.0, 0.0])
+    np.testing.assert_allclose(fam.mustart(y, w), (np.asarray(y) + 2.5) / 2, rtol=1e-15)
+    zeros = jnp.zeros(3)
+    np.testing.assert_allclose(fam.mustart(zeros, jnp.ones(3)), 0.1, rtol=1e-15)
+
+
 @pytest.mark.parametrize("power", [0.0, 1.0, 2.0, 3.0])
 def test_tweedie_special_powers_are_the_named_families(power):
     named = {0.0: jg.Gaussian(), 1.0: jg.Poisson(), 2.0: jg.Gamma(), 3.0: jg.InverseGaussian()}
