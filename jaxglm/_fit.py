@@ -259,8 +259,15 @@ def _check_finite_after(X: Any, res: GLMResult) -> None:
     makes its row's ``X @ params`` non-finite, whatever ``params``). The check's pass over
     ``X`` then runs only on that rare path; where it finds every entry finite (the fit's
     sums overflowed, or a float64 ``X`` rounded to float32 by ``precision="mixed"`` did),
-    the result stands as the fit gave it, with its status and warning, as before."""
-    if int(res.status) == Status.CONVERGED and bool(np.isfinite(res.fitted_rows.eta).all()):
+    the result stands as the fit gave it, with its status and warning, as before. (``eta``
+    is tested on the host, no program to compile; rows sharded over processes, which the
+    host cannot gather, where they are.)"""
+    eta = res.fitted_rows.eta
+    if getattr(eta, "is_fully_addressable", True):
+        finite = np.isfinite(eta).all()
+    else:
+        finite = jnp.all(jnp.isfinite(eta))
+    if int(res.status) == Status.CONVERGED and bool(finite):
         return
     check_finite_design(X)
 
