@@ -25,7 +25,14 @@ from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
-from jaxglm._spec import FitSpec, column_names, is_concrete, resolve_spec, validate
+from jaxglm._spec import (
+    FitSpec,
+    check_finite_design,
+    column_names,
+    is_concrete,
+    resolve_spec,
+    validate,
+)
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
 from jaxglm.inference import ClusterCodes, FittedRows
 from jaxglm.results import GLMResult, MultinomialResult
@@ -221,7 +228,10 @@ def fit_spec(
         if drop_collinear:
             raise ValueError("drop_collinear=True needs concrete inputs (not under jit/vmap)")
         return run(spec, arrays, groups, names)
-    validate(spec, **arrays, groups=groups)
+    # A dense X's finiteness is read off the fit when it can be (_check_finite_after):
+    # the pass of validate's check is then saved.
+    after = not (drop_collinear or spec.family.event_ndim or isinstance(X, designs.Design))
+    validate(spec, **arrays, groups=groups, finite_X=not after)
     dropped = ()
     if drop_collinear:  # R's rule is a host QR of X (as dear as a Gram): only when asked
         dropped = _aliasing.aliased(
@@ -230,6 +240,8 @@ def fit_spec(
     kept = _drop_columns(arrays, dropped, spec.fit_intercept)
     prepared, groups = prepare(spec, kept, groups)
     res = run(spec, prepared, groups, None if dropped else names, keep_rows=True)
+    if after:
+        _check_finite_after(X, res)
     if dropped:
         res = _expand(res, dropped, np.shape(X)[1], names)
     if isinstance(res, GLMResult) and res.fitted_rows is not None:  # its rows, not padding
@@ -238,6 +250,26 @@ def fit_spec(
         res = dataclasses.replace(res, fitted_rows=rows)
     report(spec, res, arrays, names, stacklevel=4)
     return res
+
+
+def _check_finite_after(X: Any, res: GLMResult) -> None:
+    """:func:`jaxglm._spec.check_finite_design` of a dense ``X`` after its fit, unless the
+    fit shows every entry finite: status CONVERGED (its last gradient, a column sum over
+    all rows, was finite) with a finite linear predictor in every row (a non-finite entry
+    makes its row's ``X @ params`` non-finite, whatever ``params``). The check's pass over
+    ``X`` then runs only on that rare path; where it finds every entry finite (the fit's
+    sums overflowed, or a float64 ``X`` rounded to float32 by ``precision="mixed"`` did),
+    the result stands as the fit gave it, with its status and warning, as before. (``eta``
+    is tested on the host, no program to compile; rows sharded over processes, which the
+    host cannot gather, where they are.)"""
+    eta = res.fitted_rows.eta
+    if getattr(eta, "is_fully_addressable", True):
+        finite = np.isfinite(eta).all()
+    else:
+        finite = jnp.all(jnp.isfinite(eta))
+    if int(res.status) == Status.CONVERGED and bool(finite):
+        return
+    check_finite_design(X)
 
 
 def prepare(

@@ -342,8 +342,9 @@ def _all_finite(X: jax.Array) -> jax.Array:
     return jnp.isfinite(jnp.sum(X * 0))
 
 
-def _check_design(X: Any, batched: bool) -> tuple[int, int]:
-    """Shape, dtype and finiteness of ``X`` without copying it (it may be large, or on a GPU)."""
+def _check_design(X: Any, batched: bool, finite: bool = True) -> tuple[int, int]:
+    """Shape, dtype and (with ``finite``) finiteness of ``X`` without copying it (it may be
+    large, or on a GPU)."""
     Xa = _numeric("X", X)
     want = 3 if batched else 2
     if Xa.ndim != want:
@@ -351,13 +352,37 @@ def _check_design(X: Any, batched: bool) -> tuple[int, int]:
         raise ValueError(f"X must be {want}-D {shape}, got shape {Xa.shape}")
     if Xa.shape[-2] == 0:
         raise ValueError("X has no rows: cannot fit empty data")
-    if jnp.issubdtype(Xa.dtype, jnp.inexact):
-        finite = bool(_all_finite(Xa)) if isinstance(Xa, jax.Array) else np.isfinite(Xa).all()
-        if not finite:
-            where = _first_bad(np.isfinite(np.asarray(Xa)))
-            place = _where(where, batched and Xa.ndim == 3, ("row", "column"))
-            raise ValueError(f"X has a non-finite value at {place}")
+    if finite:
+        check_finite_design(Xa, batched)
     return Xa.shape[-2], Xa.shape[-1]
+
+
+def check_finite_design(X: Any, batched: bool = False) -> None:
+    """A ValueError naming the first non-finite entry of a dense numeric ``X`` (row and
+    column; the member first with ``batched``), if it has one: one pass over ``X``, and a
+    host copy to find the entry only when there is one.
+
+    :func:`jaxglm.fit` runs it after the compiled fit, and only when that fit cannot have
+    seen every entry finite (:func:`validate`'s ``finite_X``): a non-finite entry makes its
+    row's linear predictor non-finite (``X @ params``: ``inf * 0`` is NaN) and every
+    gradient's column sum, so a fit that converged with every ``eta`` finite read a finite
+    ``X``, and the pass is saved.
+
+    Example:
+        >>> import numpy as np
+        >>> check_finite_design(np.array([[1.0, 2.0], [np.inf, 0.0]]))
+        Traceback (most recent call last):
+        ...
+        ValueError: X has a non-finite value at row 1, column 0
+    """
+    Xa = X if isinstance(X, jax.Array) else np.asarray(X)
+    if not jnp.issubdtype(Xa.dtype, jnp.inexact):
+        return
+    finite = bool(_all_finite(Xa)) if isinstance(Xa, jax.Array) else np.isfinite(Xa).all()
+    if not finite:
+        where = _first_bad(np.isfinite(np.asarray(Xa)))
+        place = _where(where, batched and Xa.ndim == 3, ("row", "column"))
+        raise ValueError(f"X has a non-finite value at {place}")
 
 
 def _local_rows(arr: Any) -> np.ndarray:
@@ -406,6 +431,7 @@ def validate(
     start_params: Any = None,
     groups: Any = None,
     members: int | None = None,
+    finite_X: bool = True,
 ) -> None:
     """Check the data of a fit (or of ``members`` fits, members first); raise a ValueError.
 
@@ -423,6 +449,9 @@ def validate(
             groups: as :func:`jaxglm.fit`; in a batch (``members`` given) each may carry
             the members axis first (``y`` must).
         members: the number of batch members, or None for a single fit.
+        finite_X: check that a dense ``X`` is finite (one pass over it). False leaves that
+            to the caller (:func:`check_finite_design`: :func:`jaxglm.fit` runs it after
+            the fit, only where the fit did not show it).
 
     Example:
         >>> import numpy as np, jaxglm as jg
@@ -437,7 +466,7 @@ def validate(
         X.check()
         n, p = X.shape
     else:
-        n, p = _check_design(X, batched and np.ndim(X) == 3)
+        n, p = _check_design(X, batched and np.ndim(X) == 3, finite_X)
     if batched and np.ndim(X) == 3 and np.shape(X)[0] != members:
         raise ValueError(f"X must have shape ({members}, n, p) per member, got {np.shape(X)}")
     if spec.family.event_ndim:

@@ -3,6 +3,8 @@
 Shapes are the conftest ones (n=80, p=3), so the fits share a few compiled programs.
 """
 
+import warnings
+
 import jax
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ def with_value(arr, index, value):
     return out
 
 
-# ---- errors at the boundary (no compile) ---------------------------------------------------
+# ---- errors at the boundary (no compile; a non-finite X: after its fit, below) --------------
 
 
 @pytest.mark.parametrize(
@@ -245,3 +247,35 @@ def test_failing_member_under_vmap_with_nan_y():
     for got, want in ((res[0], ref[0]), (res[2], ref[1])):
         np.testing.assert_allclose(got.params, want.params, rtol=1e-12)
         np.testing.assert_allclose(got.deviance, want.deviance, rtol=1e-12)
+
+
+# ---- X's finiteness, read off the fit (issue 19) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [None, jg.Optax(), jg.SubsampledNewton(start_rows=20, hessian_rows=40)],
+    ids=["default", "optax", "subsampled"],
+)
+def test_non_finite_X_raises_after_the_fit_even_in_a_zero_weight_row(solver):
+    """``fit`` checks a dense ``X`` after its compiled fit unless that converged with every
+    ``eta`` finite: a NaN in a row of weight 0 (masked out of the objective) still raises
+    the boundary's error, for NumPy and JAX arrays and every solver family of step."""
+    bad = with_value(X, (7, 2), np.nan)
+    weights = with_value(np.ones(80), 7, 0.0)
+    for design in (bad, jax.numpy.asarray(bad)):
+        with pytest.raises(ValueError, match=r"X has a non-finite value at row 7, column 2"):
+            jg.fit(design, Y, family=jg.Poisson(), weights=weights, solver=solver)
+
+
+def test_finite_X_whose_sums_overflow_fits_and_reports_as_before():
+    """A finite entry of 1e200 overflows the Gram (its square) and the fit stops
+    RANK_DEFICIENT with its warning, as when ``X`` was checked before the fit: the check
+    after it finds every entry finite and raises nothing."""
+    big = with_value(X, (5, 1), 1e200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow in R's aliasing
+        with pytest.warns(jg.ConvergenceWarning) as record:
+            res = jg.fit(big, Y, family=jg.Poisson())
+    assert int(res.status) == jg.Status.RANK_DEFICIENT
+    assert any("did not converge" in str(w.message) for w in record)

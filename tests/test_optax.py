@@ -269,3 +269,20 @@ def test_coordinates_centered_information_and_pullback_are_consistent():
     for lhs, rhs, back in checks:
         np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
         np.testing.assert_allclose(back, z, rtol=1e-10)
+
+
+def test_start_predictor_needs_no_pass_from_the_intercept_only_point():
+    """Issue 19: the first ``eta`` from zero slopes (the intercept-only start) is
+    ``offset + intercept`` without ``X @ params``, equal to it for a finite ``X``, and the
+    product itself for other starting points."""
+    rng = np.random.default_rng(4)
+    n, p = 64, 5
+    X = jnp.asarray(rng.normal(size=(n, p)))
+    problem = SimpleNamespace(X=X, offset=jnp.asarray(rng.normal(size=n)))
+    predictor = jax.jit(lambda params: optax_solver._start_predictor(problem, params))
+    for params in (jnp.asarray([-0.4, 0, 0, 0, 0, 0.0]), jnp.asarray(rng.normal(size=p + 1))):
+        expected = problem.offset + params[0] + X @ params[1:]
+        np.testing.assert_allclose(predictor(params), expected, rtol=1e-14, atol=1e-15)
+    with_nan = SimpleNamespace(X=X.at[3, 2].set(jnp.nan), offset=problem.offset)
+    eta = optax_solver._start_predictor(with_nan, jnp.asarray([0.5, 0, 0, 0, 0, 0.0]))
+    assert bool(jnp.all(jnp.isfinite(eta)))  # no pass over X: its NaN is the gradient's

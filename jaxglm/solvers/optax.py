@@ -238,6 +238,20 @@ def _objective_and_gradient(
     return f, grad
 
 
+def _start_predictor(problem: M.Problem, params: jax.Array) -> jax.Array:
+    """The linear predictor of the starting ``params``: ``offset + intercept`` without a
+    pass over ``X`` when the slopes are all 0 (the intercept-only start of
+    :func:`jaxglm.model.null_params`, R's start where that is valid), else
+    :func:`jaxglm._linalg.linear_predictor`. Equal either way for a finite ``X``
+    (``X @ 0`` is 0); a non-finite entry of ``X`` still makes the first gradient
+    non-finite."""
+    return lax.cond(
+        jnp.all(params[1:] == 0),
+        lambda: jnp.broadcast_to(problem.offset + params[0], problem.offset.shape),
+        lambda: _linalg.linear_predictor(problem.X, params, problem.offset),
+    )
+
+
 def _value_fn(problem: M.Problem, scaling: _Scaling) -> Callable[[jax.Array], jax.Array]:
     """The objective in ``z`` for Optax, its derivative given by the core's gradient."""
 
@@ -453,8 +467,9 @@ class Optax(AbstractSolver):
         if kind == "information" and self.batch_size is not None:
             kind = "centered"  # Adam-type steps on batches: tuned in those coordinates
         n, p = problem.X.shape
-        # One pass for eta, shared by the preconditioner's weights and the first objective.
-        eta = _linalg.linear_predictor(problem.X, params, problem.offset)
+        # One eta, shared by the preconditioner's weights and the first objective; no pass
+        # over X from the intercept-only start.
+        eta = _start_predictor(problem, params)
         start = _objective_and_gradient(problem, params, eta)
         if kind == "information" and p > FACTOR_MAX_P and not problem.family.event_ndim:
             stride = row_stride(n, ROWS_PER_PARAM * (p + 1))
