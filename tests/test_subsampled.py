@@ -4,11 +4,14 @@ The subsamples are forced small (``start_rows``, ``hessian_rows``) so that real 
 of a few hundred or thousand rows exercise the large-n path. Each case is one compile.
 """
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import simulate
 
 import jaxglm as jg
+from jaxglm import model as M
 from jaxglm.solvers import default_solver
 from tests.references.cases import CASES
 from tests.test_references import REFS, make_model, rel_err
@@ -68,6 +71,37 @@ def test_rank_deficient_preconditioner_falls_back(separable_start):
     assert bool(sub.converged), sub.status_message
     np.testing.assert_allclose(sub.params, ref.params, rtol=1e-7)
     np.testing.assert_allclose(sub.bse, ref.bse, rtol=1e-7)
+
+
+def test_first_stall_rebuilds_from_the_subsample(separable_start):
+    """An iteration that cuts the decrement less than 4x rebuilds the preconditioner from
+    the subsample at its point; a second such stall from all rows (exact Newton)."""
+    X, y = separable_start
+    family = jg.Bernoulli()
+    w = jnp.ones(len(y))
+    problem = M.Problem(
+        X=jnp.asarray(X), y=jnp.asarray(y), w=w, offset=jnp.zeros(len(y)),
+        saturated=family.saturated_loglik(jnp.asarray(y)), total_weight=jnp.sum(w),
+        penalty=jnp.zeros(X.shape[1] + 1), family=family, link=family.default_link(),
+    )  # fmt: skip
+    solver = jg.SubsampledNewton(start_rows=40, hessian_rows=40)
+    _, stride = solver._strides(problem)
+
+    @jax.jit  # one compile for the steps and both preconditioners
+    def steps(problem):
+        state = solver.init(problem, M.null_params(problem), family.mustart(problem.y, w))
+        state = state._replace(decrement=state.decrement * 1e-9)  # any step now "stalls"
+        first = solver.step(problem, state)
+        second = solver.step(problem, state._replace(stalled=jnp.asarray(True)))
+        sub, _ = solver._preconditioner(problem, stride, first.params)
+        full, _ = solver._preconditioner(problem, 1, first.params)
+        return first, second, sub, full
+
+    first, second, sub, full = steps(problem)
+    assert bool(first.stalled) and not bool(first.exact) and bool(second.exact)
+    np.testing.assert_allclose(first.factors[0], sub[0], rtol=1e-12)
+    np.testing.assert_allclose(second.factors[0], full[0], rtol=1e-12)
+    assert not np.allclose(sub[0], full[0], rtol=1e-3)
 
 
 def test_default_solver_by_size():

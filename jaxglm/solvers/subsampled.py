@@ -22,10 +22,14 @@ exact (all rows, the working dtype):
    and this is preconditioned CG: the error falls by about the CG factor of a system of
    condition number ``(1 + e) / (1 - e)``, ``e`` the preconditioner's relative error —
    measured here 10-50x per iteration at ``n = 10^6, p = 100``, whatever the conditioning
-   of ``X``. If an iteration reduces the preconditioned decrement by less than 4x the
-   preconditioner is rebuilt at the current point and CG restarts (far from the optimum,
-   e.g. when the start on the subsample failed and the iteration runs from the
-   intercept-only point).
+   of ``X``. While the decrement is large (far from the optimum, e.g. when the start on
+   the subsample failed and the iteration runs from the intercept-only point), and when
+   an iteration reduces it by less than 4x, the preconditioner is rebuilt from the
+   subsample at the current point and CG restarts; from a second such stall on it is
+   rebuilt from all rows (exact Newton: the subsample misrepresents the information).
+   A first stall is common after a good start (logistic, n = 100,000, p = 100: the
+   second iteration cut the decrement 3.3x), and the subsample's rebuild there costs
+   a quarter of the full one's Gram (benchmarks/RESULTS.md, issue 19).
 
 Stopping rule (as :class:`jaxglm.Newton`'s second criterion): converged when the
 decrement ``g^T P^-1 g`` (exact gradient ``g``, preconditioner ``P``) satisfies
@@ -92,6 +96,7 @@ class _State(NamedTuple):
     factors: tuple[jax.Array, jax.Array]  # the preconditioner's Cholesky factor
     decrement: jax.Array  # grad . P^-1 grad
     exact: jax.Array  # whether the preconditioner is rebuilt from all rows from now on
+    stalled: jax.Array  # whether an iteration has stalled before (the next stall: exact)
     n_iter: jax.Array
     status: jax.Array
 
@@ -209,7 +214,7 @@ class SubsampledNewton(AbstractSolver):
         status = jnp.where(ok, Status.RUNNING, Status.RANK_DEFICIENT)
         return _State(
             params, eta, f, grad, curvature, pgrad, -pgrad, factors, _dot(grad, pgrad),
-            jnp.asarray(hessian_stride == 1), jnp.asarray(0, jnp.int32),
+            jnp.asarray(hessian_stride == 1), jnp.asarray(False), jnp.asarray(0, jnp.int32),
             status.astype(jnp.int32),
         )  # fmt: skip
 
@@ -246,12 +251,13 @@ class SubsampledNewton(AbstractSolver):
         pgrad = _solve(state.factors, grad)
         decrement = _dot(grad, pgrad)
 
-        # Far from the optimum: rebuild the preconditioner here and restart CG from -P^-1 g
-        # (a subsampled Newton step). Slow progress (the subsample misrepresents the
-        # information): from then on rebuild it from all rows (exact Newton).
+        # Far from the optimum, or slow progress: rebuild the preconditioner here and restart
+        # CG from -P^-1 g (a subsampled Newton step). Slow progress a second time (the
+        # subsample misrepresents the information): from then on rebuild it from all rows
+        # (exact Newton).
         stalled = decrement > _RESTART_RATIO * state.decrement
         far = decrement / 2 > _FAR
-        exact = state.exact | stalled
+        exact = state.exact | (stalled & state.stalled)
         choice = jnp.where(stalled | far, jnp.where(exact, 2, 1), 0)
 
         def keep(_):
@@ -294,7 +300,7 @@ class SubsampledNewton(AbstractSolver):
         )
         return _State(
             params, eta, f, grad, curvature, pgrad, direction, factors, decrement, exact,
-            state.n_iter + 1, status.astype(jnp.int32),
+            state.stalled | stalled, state.n_iter + 1, status.astype(jnp.int32),
         )  # fmt: skip
 
     def information(self, problem: M.Problem, state: _State) -> jax.Array:
