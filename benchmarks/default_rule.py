@@ -28,14 +28,18 @@ row:
   takes minutes).
 - **the other solvers**: those of ``Newton()``, ``SubsampledNewton()`` and ``Optax()``
   the rule does not pick, each over the same ladder as the default (the loosest rung
-  within the target, or the tightest rung's error), ``cov_type="none"``, for the
+  within the target, or "not reached"), ``cov_type="none"``, for the
   crossover; the Newton-type ones are not run above ``--newton-max-p`` (tens of seconds
   per fit there).
 
-Every jaxglm time is a second call (the first, compile included, is its own column); every
-scikit-learn time one ``fit``. The load is recorded before and after the table. One copy
-of the design is held in memory (JAX's; NumPy and scikit-learn read it through a view):
-4 GB at n = 100,000, p = 5,000, twice that while it is copied in.
+Once every tool is calibrated (its calibration runs are the warm-up), the calibrated fits
+(the default without and with standard errors, scikit-learn, the other solvers) are timed
+in ``--repeats`` interleaved rounds (:func:`benchmarks.rule.interleaved_seconds`), and
+each cell is a median; the default's first call (its first rung's fit: compile included
+unless an earlier row of the same shape compiled it) is its own column. The load is
+recorded before and after the table. One copy of the design is held in memory (JAX's;
+NumPy and scikit-learn read it through a view): 4 GB at n = 100,000, p = 5,000, twice
+that while it is copied in.
 
 Usage::
 
@@ -48,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
 import shlex
 import sys
@@ -57,7 +62,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from benchmarks.rule import ladder, load_note, load_per_core, loosest, parse_pinned
+from benchmarks.rule import (
+    interleaved_seconds,
+    ladder,
+    load_note,
+    load_per_core,
+    loosest,
+    parse_pinned,
+)
 
 TARGET = 1e-3
 """Accuracy target: max error of the parameters in standard errors of the reference."""
@@ -77,15 +89,6 @@ def _fit(X, y, solver, tol, cov_type) -> object:
         warnings.simplefilter("ignore")
         res = jg.fit(X, y, jg.Bernoulli(), solver=solver, tol=tol, cov_type=cov_type)
         return jax.block_until_ready(res)
-
-
-def _jaxglm(X, y, solver, tol, cov_type) -> tuple[object, float, float]:
-    """``(result, first call s, second call s)`` of ``jaxglm.fit``."""
-    t0 = time.perf_counter()
-    _fit(X, y, solver, tol, cov_type)
-    t1 = time.perf_counter()
-    res = _fit(X, y, solver, tol, cov_type)
-    return res, t1 - t0, time.perf_counter() - t1
 
 
 def _sklearn(X: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, int, float]:
@@ -108,13 +111,19 @@ def _seconds(t: float) -> str:
 
 
 def _loosest(X, y, solver, error: Callable[[object], float]) -> tuple | None:
-    """``(tol, first s, warm s, iterations, error)`` of ``solver`` (None: the default) at
-    the loosest rung of :data:`JAXGLM_TOLS` within :data:`TARGET`; None if no rung is."""
-    tol, (res, first, warm), err = loosest(
-        JAXGLM_TOLS, lambda tol: _jaxglm(X, y, solver, tol, "none"), lambda out: error(out[0]),
-        TARGET,
-    )  # fmt: skip
-    return (tol, first, warm, int(res.n_iter), err) if err <= TARGET else None
+    """``(tol, first call s, iterations, error)`` of ``solver`` (None: the default) at the
+    loosest rung of :data:`JAXGLM_TOLS` within :data:`TARGET` (the first call: the first
+    rung's fit, compile included; ``error`` of the params); None if no rung is."""
+    seconds = []
+
+    def run(tol: float) -> object:
+        start = time.perf_counter()
+        res = _fit(X, y, solver, tol, "none")
+        seconds.append(time.perf_counter() - start)
+        return res
+
+    tol, res, err = loosest(JAXGLM_TOLS, run, lambda res: error(res.params), TARGET)
+    return (tol, seconds[0], int(res.n_iter), err) if err <= TARGET else None
 
 
 def _other_solvers(n: int, p: int, default_name: str, newton_max_p: int) -> list:
@@ -130,9 +139,16 @@ def _other_solvers(n: int, p: int, default_name: str, newton_max_p: int) -> list
 
 
 def row(
-    n: int, p: int, conditioning: str, newton_max_p: int, sklearn: bool, log: Callable[[str], None]
+    n: int,
+    p: int,
+    conditioning: str,
+    newton_max_p: int,
+    sklearn: bool,
+    repeats: int,
+    log: Callable[[str], None],
 ) -> str:
-    """One Markdown table row."""
+    """One Markdown table row: every tool calibrated on its ladder, then the calibrated
+    fits timed in ``repeats`` interleaved rounds (medians)."""
     import jax.numpy as jnp
 
     import jaxglm as jg
@@ -160,41 +176,49 @@ def row(
 
     default = jg.solvers.default_solver(n, p)
     log(f"  jaxglm default ({default.name})")
-    ours = _loosest(X, y, None, lambda res: error(res.params))
-    with_se_cell = "-"
+    ours = _loosest(X, y, None, error)
+    calls: dict[str, Callable[[], object]] = {}
+    no_se = ""
     if ours:
-        res, _, with_se = _jaxglm(X, y, None, ours[0], "nonrobust")
-        with_se_cell = _seconds(with_se)
-        if np.all(np.isnan(np.asarray(res.bse))):
-            with_se_cell += " (no SEs: bse NaN above p = 2,000)"
+        calls["default"] = functools.partial(_fit, X, y, None, ours[0], "none")
+        calls["default, SEs"] = functools.partial(_fit, X, y, None, ours[0], "nonrobust")
+        if np.all(np.isnan(np.asarray(calls["default, SEs"]().bse))):  # its first call
+            no_se = " (no SEs: bse NaN above p = 2,000)"
     theirs = None
     if sklearn:
         log(f"  scikit-learn lbfgs tol={SKLEARN_TOLS[-1]:g} (the tightest rung)")
     if sklearn and error(_sklearn(problem.X, problem.y, SKLEARN_TOLS[-1])[0]) <= TARGET:
         for tol in SKLEARN_TOLS:
             log(f"  scikit-learn lbfgs tol={tol:g}")
-            params, n_iter, seconds = _sklearn(problem.X, problem.y, tol)
+            params, n_iter, _ = _sklearn(problem.X, problem.y, tol)
             if error(params) <= TARGET:
-                theirs = (tol, seconds, n_iter)
+                theirs = (tol, n_iter)
+                calls["sklearn"] = functools.partial(_sklearn, problem.X, problem.y, tol)
                 break
-    other_cells = []
+    others = []
     for other in _other_solvers(n, p, default.name, newton_max_p):
         log(f"  other: {other.name}")
-        found = _loosest(X, y, other, lambda res: error(res.params))
-        other_cells.append(
-            f"{other.name}: not reached by tol {JAXGLM_TOLS[-1]:g}"
-            if found is None
-            else f"{other.name}: {_seconds(found[2])} s, tol {found[0]:g}, {found[3]} it."
-        )
-    if not other_cells:
-        other_cells = [f"Newton-type not run (p > {newton_max_p})"]
+        found = _loosest(X, y, other, error)
+        others.append((other.name, found))
+        if found:
+            calls[other.name] = functools.partial(_fit, X, y, other, found[0], "none")
+    log(f"  {repeats} interleaved rounds: {', '.join(calls)}")
+    times = {
+        name: float(np.median(t)) for name, t in interleaved_seconds(calls, repeats)[0].items()
+    }
+    other_cells = [
+        f"{name}: not reached by tol {JAXGLM_TOLS[-1]:g}"
+        if found is None
+        else f"{name}: {_seconds(times[name])} s, tol {found[0]:g}, {found[2]} it."
+        for name, found in others
+    ] or [f"Newton-type not run (p > {newton_max_p})"]
     if ours is None:
         ours_cells = "not reached | - | - | - | - | -"
     else:
-        tol, first, warm, n_iter, err = ours
+        tol, first, n_iter, err = ours
         ours_cells = (
-            f"{tol:g} | {n_iter} | {err:.0e} | {_seconds(first)} | {_seconds(warm)} "
-            f"| {with_se_cell}"
+            f"{tol:g} | {n_iter} | {err:.0e} | {_seconds(first)} | {_seconds(times['default'])} "
+            f"| {_seconds(times['default, SEs'])}{no_se}"
         )
     if not sklearn:
         theirs_cells, ratio = "not run | -", "-"
@@ -202,8 +226,8 @@ def row(
         theirs_cells = f"not reached ({SKLEARN_MAX_ITER} it.) | -"
         ratio = "-"
     else:
-        theirs_cells = f"{theirs[0]:g}, {theirs[2]} it. | {_seconds(theirs[1])}"
-        ratio = "-" if ours is None else f"{ours[2] / theirs[1]:.2f}x"
+        theirs_cells = f"{theirs[0]:g}, {theirs[1]} it. | {_seconds(times['sklearn'])}"
+        ratio = "-" if ours is None else f"{times['default'] / times['sklearn']:.2f}x"
     return (
         f"| {n:,} | {p:,} | {conditioning} ({problem.cond:.0e}) | {default.name} | {ours_cells} "
         f"| {theirs_cells} | {ratio} | {'; '.join(other_cells)} |"
@@ -218,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--conditionings", default="well,ill")
     parser.add_argument("--newton-max-p", type=int, default=500)
     parser.add_argument("--sklearn-max-p-ill", type=int, default=10**9)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved timing rounds")
     args = parse_pinned(parser, sys.argv[1:] if argv is None else argv)
     import jax
 
@@ -243,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         "| n | p | design (cond X) | default solver | jaxglm tol | it. | error (SE) "
         "| jaxglm first call (s) "
-        "| jaxglm warm (s) | with SEs (s) | scikit-learn tol | scikit-learn (s) "
+        "| jaxglm (s) | with SEs (s) | scikit-learn tol | scikit-learn (s) "
         "| jaxglm / scikit-learn | other solvers, loosest rung within the target |",
         "|---:|---:|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
@@ -252,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ):
         for conditioning in args.conditionings.split(","):
             sklearn = conditioning == "well" or p <= args.sklearn_max_p_ill
-            lines.append(row(n, p, conditioning, args.newton_max_p, sklearn, log))
+            lines.append(row(n, p, conditioning, args.newton_max_p, sklearn, args.repeats, log))
             print(lines[-1], file=sys.stderr, flush=True)
     lines += ["", load_note(load_before, load_per_core())]
     lines.append(f"Total wall time: {time.perf_counter() - start:.0f} s.")
