@@ -227,7 +227,7 @@ def row(
         ratio = "-"
     else:
         theirs_cells = f"{theirs[0]:g}, {theirs[1]} it. | {_seconds(times['sklearn'])}"
-        ratio = "-" if ours is None else f"{times['default'] / times['sklearn']:.2f}x"
+        ratio = "-" if ours is None else f"{times['default'] / times['sklearn']:.2g}x"
     return (
         f"| {n:,} | {p:,} | {conditioning} ({problem.cond:.0e}) | {default.name} | {ours_cells} "
         f"| {theirs_cells} | {ratio} | {'; '.join(other_cells)} |"
