@@ -63,7 +63,7 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     ``benchmarks/problems.py``: i.i.d. normal columns (well) and cond(X) ~ 1e3 (ill); each
     solver at the loosest tolerance of its ladder that reaches 1e-3 standard errors,
     ``cov_type="none"``, seconds; ``python -m benchmarks.default_rule``; the rule's pick
-    marked ``*``). Rows at p <= 100 and p = 5,000: 2026-12-07 10:12-10:45 UTC, medians of
+    marked ``*``). Rows at p <= 100 and p = 5,000: 2026-12-07 10:12-10:33 UTC, medians of
     2-3 interleaved rounds on a machine loaded by other jobs (load average 10-14 on 2
     cores: times 3-5x a quiet machine's, and a single row's ratios uncertain by ~1.5x);
     p = 500 and 1,000: 2026-12-06, load 5-7 per core; p = 2,000: 2026-12-07, quiet. The
@@ -79,7 +79,7 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     100,000    100    well    1.17     1.51 *            0.838        1.19
     100,000    100    ill     0.572    0.547 *           0.386        not reached
     1,000,000  100    well    10.0     5.58 *            6.91         4.70
-    1,000,000  100    ill     NEWTON1M SUB1M *           OPTAX1M      not reached
+    1,000,000  100    ill     6.47     3.76 *            6.25         not reached
     100,000    500    well    18.5     -                 1.68 *       1.23
     100,000    500    ill     32.9     -                 7.99 *       not reached
     100,000    1,000  well    -        -                 2.93 *       1.80
