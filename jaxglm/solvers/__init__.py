@@ -63,8 +63,8 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     ``benchmarks/problems.py``: i.i.d. normal columns (well) and cond(X) ~ 1e3 (ill); each
     solver at the loosest tolerance of its ladder that reaches 1e-3 standard errors,
     ``cov_type="none"``, seconds; ``python -m benchmarks.default_rule``; the rule's pick
-    marked ``*``). Rows at p <= 100 and p = 5,000: 2026-12-07 10:12-10:33 UTC, medians of
-    2-3 interleaved rounds on a machine loaded by other jobs (load average 10-14 on 2
+    marked ``*``). Rows at p <= 100 and p = 5,000: 2026-12-07 10:12-10:51 UTC, medians of
+    1-3 interleaved rounds on a machine loaded by other jobs (load average 8-14 on 2
     cores: times 3-5x a quiet machine's, and a single row's ratios uncertain by ~1.5x);
     p = 500 and 1,000: 2026-12-06, load 5-7 per core; p = 2,000: 2026-12-07, quiet. The
     full tables, commands and loads in ``benchmarks/RESULTS.md``:
@@ -87,6 +87,7 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     100,000    2,000  well    -        -                 1.45 *       1.15
     100,000    2,000  ill     -        -                 7.48 *       -
     100,000    5,000  well    -        -                 27.8 *       17.9
+    100,000    5,000  ill     -        -                 133 *        -
     =========  =====  ======  =======  ================  ===========  ==================
 
     "not reached": scikit-learn's lbfgs at its tightest rung was not within 1e-3 standard
