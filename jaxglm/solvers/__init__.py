@@ -63,10 +63,10 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     ``benchmarks/problems.py``: i.i.d. normal columns (well) and cond(X) ~ 1e3 (ill); each
     solver at the loosest tolerance of its ladder that reaches 1e-3 standard errors,
     ``cov_type="none"``, seconds; ``python -m benchmarks.default_rule``; the rule's pick
-    marked ``*``). Rows at p <= 100 and p = 5,000: 2026-12-07 10:12-10:51 UTC, medians of
-    1-3 interleaved rounds on a machine loaded by other jobs (load average 8-14 on 2
-    cores: times 3-5x a quiet machine's, and a single row's ratios uncertain by ~1.5x);
-    p = 500 and 1,000: 2026-12-06, load 5-7 per core; p = 2,000: 2026-12-07, quiet. The
+    marked ``*``). Rows at p <= 100, p = 1,000 and p = 5,000: 2026-12-07 10:12-10:55 UTC,
+    medians of 1-3 interleaved rounds on a machine loaded by other jobs (load average 5-14
+    on 2 cores: times 2-5x a quiet machine's, and a single row's ratios uncertain by
+    ~1.5x); p = 500: 2026-12-06, load 5-7 per core; p = 2,000: 2026-12-07, quiet. The
     full tables, commands and loads in ``benchmarks/RESULTS.md``:
 
     =========  =====  ======  =======  ================  ===========  ==================
@@ -82,8 +82,8 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     1,000,000  100    ill     6.47     3.76 *            6.25         not reached
     100,000    500    well    18.5     -                 1.68 *       1.23
     100,000    500    ill     32.9     -                 7.99 *       not reached
-    100,000    1,000  well    -        -                 2.93 *       1.80
-    100,000    1,000  ill     -        -                 13.9 *       -
+    100,000    1,000  well    -        -                 1.33 *       1.58
+    100,000    1,000  ill     -        -                 6.40 *       -
     100,000    2,000  well    -        -                 1.45 *       1.15
     100,000    2,000  ill     -        -                 7.48 *       -
     100,000    5,000  well    -        -                 27.8 *       17.9
