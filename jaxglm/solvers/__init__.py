@@ -59,25 +59,47 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     does not stall on conditioning as plain L-BFGS does. Its ``bse`` take one full Gram
     product at the solution, and are NaN above ``p = 2,000``.
 
-    Measured on this project's CPU (2 cores, shared and loaded, float64, logistic, n =
-    100,000, the designs of ``benchmarks/problems.py``: i.i.d. normal columns (well) and
-    cond(X) ~ 1e3 (ill); the loosest tolerance of each ladder that reaches 1e-3 standard
-    errors for the solver the rule picks and for scikit-learn, the other solver at its
-    default tolerance, ``cov_type="none"``; ``python -m benchmarks.default_rule``; the full
-    table, with the load (5-7 per core: times 1.5-3x a quiet machine's), in
-    ``benchmarks/RESULTS.md``):
+    Measured on this project's CPU (2 cores, float64, logistic, the designs of
+    ``benchmarks/problems.py``: i.i.d. normal columns (well) and cond(X) ~ 1e3 (ill); each
+    solver at the loosest tolerance of its ladder that reaches 1e-3 standard errors,
+    ``cov_type="none"``, seconds; ``python -m benchmarks.default_rule``; the rule's pick
+    marked ``*``). Rows at p <= 100, p = 1,000 and p = 5,000: 2026-12-07 10:12-10:55 UTC,
+    medians of 1-3 interleaved rounds on a machine loaded by other jobs (load average 5-14
+    on 2 cores: times 2-5x a quiet machine's, and a single row's ratios uncertain by
+    ~1.5x); p = 500: 2026-12-06, load 5-7 per core; p = 2,000: 2026-12-07, quiet. The
+    full tables, commands and loads in ``benchmarks/RESULTS.md``:
 
-    ====  ======  ================  ====================  ==========================
-    p     design  Optax() (s, it.)  Newton-type (s, it.)  scikit-learn lbfgs (s, it.)
-    ====  ======  ================  ====================  ==========================
-    100   well    0.97, 8           1.29, 4 (Subsampled)  0.97, 6
-    100   ill     1.79, 8           0.65, 5 (Subsampled)  not reached in 1,000
-    500   well    1.68, 7           18.5, 3               1.23, 6
-    500   ill     7.99, 42          32.9, 3               not reached in 1,000
-    1000  well    2.93, 7           not run               1.80, 6
-    1000  ill     13.9, 42          not run               not run
-    2000  well    4.51, 9           not run               4.27, 7
-    ====  ======  ================  ====================  ==========================
+    =========  =====  ======  =======  ================  ===========  ==================
+    n          p      design  Newton   SubsampledNewton  Optax()      scikit-learn lbfgs
+    =========  =====  ======  =======  ================  ===========  ==================
+    10,000     100    well    0.261 *  0.196             0.174        0.889
+    10,000     100    ill     0.236 *  0.160             0.168        not reached
+    100,000    10     well    0.172    0.091 *           0.077        0.555
+    100,000    10     ill     0.188    0.104 *           0.084        29.1
+    100,000    100    well    1.17     1.51 *            0.838        1.19
+    100,000    100    ill     0.572    0.547 *           0.386        not reached
+    1,000,000  100    well    10.0     5.58 *            6.91         4.70
+    1,000,000  100    ill     6.47     3.76 *            6.25         not reached
+    100,000    500    well    18.5     -                 1.68 *       1.23
+    100,000    500    ill     32.9     -                 7.99 *       not reached
+    100,000    1,000  well    -        -                 1.33 *       1.58
+    100,000    1,000  ill     -        -                 6.40 *       -
+    100,000    2,000  well    -        -                 1.45 *       1.15
+    100,000    2,000  ill     -        -                 7.48 *       -
+    100,000    5,000  well    -        -                 27.8 *       17.9
+    100,000    5,000  ill     -        -                 133 *        -
+    =========  =====  ======  =======  ================  ===========  ==================
+
+    "not reached": scikit-learn's lbfgs at its tightest rung was not within 1e-3 standard
+    errors after 1,000 iterations; "-": not run. With standard errors the default adds the
+    information at the solution (one Gram product); above ``p = 2,000`` it gives none: its
+    ``bse`` are NaN (``jaxglm.solvers.optax.INFORMATION_MAX_P``). At p <= 100 the three
+    solvers are within the load's noise of each other in these single rows; interleaved
+    A/B runs of 7-9 rounds (RESULTS.md) kept ``SubsampledNewton()`` the fastest at n =
+    100,000, p = 100 on both designs, and found ``Optax()`` (factored-information
+    preconditioning at this ``p``) 0.5-0.6x ``Newton()``'s time at n = 10,000 on both: a
+    candidate for the rule, not adopted on a loaded machine without the standard errors'
+    cost measured beside it.
 
     On the well-conditioned designs L-BFGS converges in a few iterations without any
     ``p x p`` matrix; on the ill-conditioned ones plain (centered) L-BFGS had not converged
