@@ -240,6 +240,21 @@ def test_subsampled_newton_runs_the_block_model():
     assert rel_err(sub.bse, ref.bse) < 1e-7
 
 
+def test_the_default_solver_subsamples_many_rows_as_for_scalar_families():
+    """Multinomial's default (solvers.default_vector_solver, picked by resolve): Newton below
+    the subsampling rule of default_solver, SubsampledNewton from it on; never L-BFGS."""
+    from jaxglm import solvers
+    from jaxglm._spec import resolve_spec as spec
+
+    sizes = [(20_000, 20), (100_000, 50), (100_000, 500), (10**6, 1_000)]
+    names = ["Newton", "SubsampledNewton", "Newton", "SubsampledNewton"]
+    for (n, p), expected in zip(sizes, names, strict=True):
+        assert solvers.resolve(None, n, p, vector_theta=True).name == expected, (n, p)
+        assert solvers.default_vector_solver(n, p).name == expected
+    assert spec(jg.Multinomial(3), None, None, (100_000, 50)).solver.name == "SubsampledNewton"
+    assert spec(jg.Bernoulli(), None, None, (100_000, 50)).solver.name == "SubsampledNewton"
+
+
 def test_weights_equal_duplicated_rows_and_counts_equal_labels():
     X, y = simulated(seed=3)
     X[50:], y[50:] = X[:10], y[:10]  # rows 50..59 duplicate rows 0..9
