@@ -199,6 +199,15 @@ def test_block_hessian_equals_jax_hessian_of_the_objective():
         flat = B.reshape(-1)
         np.testing.assert_allclose(grad.reshape(-1), jax.jit(jax.grad(f))(flat), rtol=1e-10)
         np.testing.assert_allclose(H, jax.jit(jax.hessian(f))(flat), rtol=1e-10, atol=1e-13)
+        if fam.symmetric:
+            continue
+        # SubsampledNewton's line-search curvature d_i^T h_i d_i, one jvp per row
+        eta = M.linear_predictor(prob, B)
+        d = jnp.asarray(rng.normal(size=(40, m)))
+        h = jax.jit(lambda prob, eta: M.row_derivatives(prob, eta, fisher=False)[1])(prob, eta)
+        expected = np.einsum("na,nab,nb->n", d, h, d)
+        got = jax.jit(M.curvature_along)(prob, eta, d)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 def test_block_gram_over_row_blocks_equals_the_kronecker_sum(monkeypatch):
