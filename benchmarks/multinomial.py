@@ -26,7 +26,7 @@ finishes: each tool's tightest rung runs first; a tool that does not meet the ta
 and not timed. Otherwise the ladder is walked from its loosest rung, and when the walk has
 spent ``--budget`` seconds (:data:`BUDGET`) the tightest rung, already known to meet the
 target, is the one timed (the row says so). statsmodels' reference is cached under
-``benchmarks/_cache/`` (:func:`cached_reference`; it took up to 19 minutes on a loaded
+``benchmarks/_cache/`` (:func:`cached_reference`; it took 11-45 minutes on a loaded
 machine).
 """
 
