@@ -193,6 +193,7 @@ def default_vector_solver(n: int, p: int) -> AbstractSolver:
     =====================================================  ==========  ===================
     i.i.d. normal, ``benchmarks.multinomial --solvers``    0.59        3 / 6
     i.i.d. normal, the same, an earlier run                0.51        3 / 6
+    i.i.d. normal, the same, quiet, after the line search  0.41        3 / 6
     cond(X) ~ 1e3, ``benchmarks.multinomial --ill``         0.43        4 / 6
     cond(X) ~ 1e3, Newton vs SubsampledNewton alone        0.50        4 / 6
     =====================================================  ==========  ===================
