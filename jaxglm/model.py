@@ -208,6 +208,21 @@ def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax
     return g, h
 
 
+def curvature_along(problem: Problem, eta: jax.Array, d: jax.Array) -> jax.Array:
+    """``d_i^T h_i d_i`` per row: each row's second derivative of its nll at ``eta`` along
+    ``d`` (both (n, m)), from one forward-mode derivative of the row gradient along ``d_i``
+    (``jax.jvp``) instead of the (n, m, m) blocks of :func:`row_derivatives` (m of them):
+    a line search's curvature for an m-vector ``theta``."""
+    fam, link = problem.family, problem.link
+    grad = jax.grad(_scalar_nll, argnums=3)
+
+    def along(y: jax.Array, e: jax.Array, v: jax.Array) -> jax.Array:
+        _, hv = jax.jvp(lambda e: grad(fam, link, y, e), (e,), (v,))
+        return jnp.dot(hv, v, precision="highest")
+
+    return jax.vmap(along)(problem.y, eta, d)
+
+
 def _masked(problem: Problem, r: jax.Array) -> jax.Array:
     w = per_row(problem.w, r)
     return jnp.where(w > 0, w * r, 0.0)

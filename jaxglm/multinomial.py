@@ -4,10 +4,12 @@ r"""Multinomial (softmax) regression: the public names of the family and its res
 (:mod:`jaxglm.families`), run by the core like every other family: :func:`jaxglm.fit`
 resolves and validates it (:mod:`jaxglm._spec`), the model gives (n, m) row derivatives and
 (n, m, m) blocks by ``jax.hessian`` of the log-partition (:mod:`jaxglm.model`), the
-Newton matrix is the block Gram of :func:`jaxglm._linalg.block_gram`, the solver is
-:class:`jaxglm.Newton` in the one driver loop, and the statistics come from
-:mod:`jaxglm._statistics` as a :class:`MultinomialResult` (:mod:`jaxglm.results`). This
-module keeps the names importable from their old place and :func:`fit_multinomial`.
+Newton matrix is the block Gram of :func:`jaxglm._linalg.block_gram`, the default solver
+is that of :func:`jaxglm.solvers.default_vector_solver` (:class:`jaxglm.Newton`, or
+:class:`jaxglm.SubsampledNewton` for many rows) in the one driver loop, and the statistics
+come from :mod:`jaxglm._statistics` as a :class:`MultinomialResult`
+(:mod:`jaxglm.results`). This module keeps the names importable from their old place and
+:func:`fit_multinomial`.
 
 Example:
     >>> import numpy as np, jaxglm as jg

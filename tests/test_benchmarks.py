@@ -54,6 +54,34 @@ def test_every_tool_builds_its_ladder_by_the_rule_from_its_own_default():
     assert enet_path.TOLS == {kind: ladder(tol) for kind, tol in enet_path.DEFAULT_TOLS.items()}
 
 
+def test_multinomial_calibration_runs_the_tightest_rung_first_and_is_bounded():
+    """benchmarks.multinomial.calibrate: the loosest rung meeting the target; a tool whose
+    tightest rung misses it is "not reached" after that one fit; a walk past its budget
+    times the tightest rung (fake fits, error = 10 x tol, each taking 100 s of a fake clock)."""
+    tols = (1e-2, 1e-3, 1e-4, 1e-5)
+    tried, now = [], [0.0]
+
+    def fits(tol):
+        tried.append(tol)
+        now[0] += 100.0
+        return np.array([10 * tol]), 7, "fake"
+
+    def calibrate(**options):
+        tried.clear()
+        error = lambda params: float(params[0])  # noqa: E731
+        return multinomial.calibrate(tols, fits, error, clock=lambda: now[0], **options)
+
+    kept = calibrate(target=1e-2, budget=1e3)
+    assert (kept.tol, kept.reached, kept.note, tried) == (1e-3, True, "", [1e-5, 1e-2, 1e-3])
+    missed = calibrate(target=1e-5, budget=1e3)
+    assert not missed.reached and tried == [1e-5] and missed.note.startswith("not reached")
+    warm = calibrate(target=1e-2, budget=1e3, warm_up=True)
+    assert warm.compile_s == 0.0 and tried == [1e-5, 1e-5, 1e-2, 1e-3]
+    bounded = calibrate(target=2e-4, budget=150.0)
+    assert (bounded.tol, bounded.reached) == (1e-5, True) and tried == [1e-5, 1e-2, 1e-3]
+    assert "150 s" in bounded.note and multinomial.SKLEARN_MAX_ITER == 1000
+
+
 class _Fit(NamedTuple):  # what batched.py reads of a jaxglm batch result
     params: np.ndarray
     n_iter: np.ndarray

@@ -199,6 +199,15 @@ def test_block_hessian_equals_jax_hessian_of_the_objective():
         flat = B.reshape(-1)
         np.testing.assert_allclose(grad.reshape(-1), jax.jit(jax.grad(f))(flat), rtol=1e-10)
         np.testing.assert_allclose(H, jax.jit(jax.hessian(f))(flat), rtol=1e-10, atol=1e-13)
+        if fam.symmetric:
+            continue
+        # SubsampledNewton's line-search curvature d_i^T h_i d_i, one jvp per row
+        eta = M.linear_predictor(prob, B)
+        d = jnp.asarray(rng.normal(size=(40, m)))
+        h = jax.jit(lambda prob, eta: M.row_derivatives(prob, eta, fisher=False)[1])(prob, eta)
+        expected = np.einsum("na,nab,nb->n", d, h, d)
+        got = jax.jit(M.curvature_along)(prob, eta, d)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 def test_block_gram_over_row_blocks_equals_the_kronecker_sum(monkeypatch):
@@ -238,6 +247,21 @@ def test_subsampled_newton_runs_the_block_model():
     assert bool(sub.converged) and sub.solver_name == "SubsampledNewton"
     assert rel_err(sub.params, ref.params) < 1e-7
     assert rel_err(sub.bse, ref.bse) < 1e-7
+
+
+def test_the_default_solver_subsamples_many_rows_as_for_scalar_families():
+    """Multinomial's default (solvers.default_vector_solver, picked by resolve): Newton below
+    the subsampling rule of default_solver, SubsampledNewton from it on; never L-BFGS."""
+    from jaxglm import solvers
+    from jaxglm._spec import resolve_spec as spec
+
+    sizes = [(20_000, 20), (100_000, 50), (100_000, 500), (10**6, 1_000)]
+    names = ["Newton", "SubsampledNewton", "Newton", "SubsampledNewton"]
+    for (n, p), expected in zip(sizes, names, strict=True):
+        assert solvers.resolve(None, n, p, vector_theta=True).name == expected, (n, p)
+        assert solvers.default_vector_solver(n, p).name == expected
+    assert spec(jg.Multinomial(3), None, None, (100_000, 50)).solver.name == "SubsampledNewton"
+    assert spec(jg.Bernoulli(), None, None, (100_000, 50)).solver.name == "SubsampledNewton"
 
 
 def test_weights_equal_duplicated_rows_and_counts_equal_labels():
