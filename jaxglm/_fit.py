@@ -261,8 +261,12 @@ def _check_finite_after(X: Any, res: GLMResult) -> None:
     sums overflowed, or a float64 ``X`` rounded to float32 by ``precision="mixed"`` did),
     the result stands as the fit gave it, with its status and warning, as before. (``eta``
     is tested on the host, no program to compile; rows sharded over processes, which the
-    host cannot gather, where they are.)"""
+    host cannot gather, where they are.) Under an outer ``jax.jit`` with ``X`` closed over
+    (concrete data, a traced fit) the fit shows nothing yet: ``X`` is checked as before."""
     eta = res.fitted_rows.eta
+    if isinstance(eta, jax.core.Tracer) or isinstance(res.status, jax.core.Tracer):
+        check_finite_design(X)
+        return
     if getattr(eta, "is_fully_addressable", True):
         finite = np.isfinite(eta).all()
     else:

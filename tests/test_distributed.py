@@ -1,10 +1,10 @@
 """Two local processes joined by jax.distributed (gloo), started by the launcher.
 
-Both processes get the single-process answer (sharded over the processes, and streamed
-with each process reading its own chunks), to 1e-12; a process killed mid-fit makes the
-launcher stop the other and exit with an error naming it, within its timeout. One launch
-checks both (the kill comes after the answers are printed): every launch starts JAX and
-compiles the fits in two processes.
+Both processes get the single-process answer (sharded over the processes, to 1e-12, and
+streamed with each process reading its own chunks, to 1e-9: its Poisson start is the
+chunks' mean count); a process killed mid-fit makes the launcher stop the other and exit
+with an error naming it, within its timeout. One launch checks both (the kill comes after
+the answers are printed): every launch starts JAX and compiles the fits in two processes.
 """
 
 import json
@@ -37,10 +37,10 @@ def launch(*args: str, timeout: int) -> subprocess.CompletedProcess:
 
 def test_two_processes_get_the_single_process_answer_and_a_killed_process_is_reported():
     """Both processes get the same results (``fit``, streamed, ``cv`` and its path of all
-    the rows, ``bootstrap``),
-    the one-process answer to 1e-12; then process 1 is killed mid-fit and the launcher names
-    it (not a timeout: its message would name the processes still running) and returns
-    within its timeout (the subprocess has a timeout of its own)."""
+    the rows, ``bootstrap``), the one-process answer to 1e-12 (the stream to 1e-9); then
+    process 1 is killed mid-fit and the launcher names it (not a timeout: its message would
+    name the processes still running) and returns within its timeout (the subprocess has a
+    timeout of its own)."""
     done = launch("die", timeout=240)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "process 1 of 2 was killed by SIGKILL" in done.stderr, done.stderr[-2000:]
@@ -54,7 +54,9 @@ def test_two_processes_get_the_single_process_answer_and_a_killed_process_is_rep
     diff = lines[0]["diff"] | lines[1]["diff"]
     assert sorted(diff) == ["bootstrap", "cv", "path", "sharded", "streamed"]
     for check, value in diff.items():
-        assert value <= 1e-12, (check, value)
+        # the stream starts Poisson from each process's chunks' mean counts, not all rows':
+        # another start, the same stopping rule (tol 1e-10), so its own bound
+        assert value <= (1e-9 if check == "streamed" else 1e-12), (check, value)
     for line in lines:
         assert line["status"] == [0, 0, 0]
 
