@@ -195,7 +195,7 @@ def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax
     """
     fam, link = problem.family, problem.link
     grad = jax.grad(_scalar_nll, argnums=3)
-    g = jax.vmap(grad, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
+    g = row_gradient(problem, eta)
     if fam.event_ndim:
         hess = jax.jacfwd(grad, argnums=3)
         h = jax.vmap(hess, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
@@ -206,6 +206,13 @@ def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax
         hess = jax.grad(grad, argnums=3)
         h = jax.vmap(hess, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
     return g, h
+
+
+def row_gradient(problem: Problem, eta: jax.Array) -> jax.Array:
+    """:func:`row_derivatives`' ``g`` alone: each row's first derivative of its nll in
+    ``eta`` ((n,) or (n, m)), with no second derivative traced."""
+    grad = jax.grad(_scalar_nll, argnums=3)
+    return jax.vmap(grad, in_axes=(None, None, 0, 0))(problem.family, problem.link, problem.y, eta)
 
 
 def curvature_along(problem: Problem, eta: jax.Array, d: jax.Array) -> jax.Array:

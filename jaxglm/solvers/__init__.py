@@ -124,9 +124,13 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     """
     if p * (1.0 + p / (3.0 * max(n, 1))) > NEWTON_MAX_COST:
         return Optax()
-    if n >= max(SUBSAMPLE_MIN_N, SUBSAMPLE_MIN_ROWS * (p + 1)):
-        return SubsampledNewton()
-    return Newton()
+    return SubsampledNewton() if _subsamples(n, p) else Newton()
+
+
+def _subsamples(n: int, p: int) -> bool:
+    """Whether a Newton-type default subsamples: ``n >= SUBSAMPLE_MIN_N`` and ``n >=
+    SUBSAMPLE_MIN_ROWS (p + 1)`` (:func:`default_solver`, :func:`default_vector_solver`)."""
+    return n >= max(SUBSAMPLE_MIN_N, SUBSAMPLE_MIN_ROWS * (p + 1))
 
 
 def resolve(
@@ -236,6 +240,4 @@ def default_vector_solver(n: int, p: int) -> AbstractSolver:
         >>> [default_vector_solver(n, 50).name for n in (20_000, 100_000)]
         ['Newton', 'SubsampledNewton']
     """
-    if n >= max(SUBSAMPLE_MIN_N, SUBSAMPLE_MIN_ROWS * (p + 1)):
-        return SubsampledNewton()
-    return Newton()
+    return SubsampledNewton() if _subsamples(n, p) else Newton()

@@ -195,12 +195,14 @@ class SubsampledNewton(AbstractSolver):
 
     def _gradient(self, problem: M.Problem, params: jax.Array, eta: jax.Array):
         """The exact gradient at ``params`` and the rows' curvature (for the line search;
-        None for an m-vector theta, whose (n, m, m) blocks are then never formed)."""
-        g, h = M.row_derivatives(problem, eta, fisher=False)
+        None for an m-vector theta, whose (n, m, m) blocks are never formed: the line search
+        takes the curvature along its direction, :func:`jaxglm.model.curvature_along`)."""
+        if problem.family.event_ndim:
+            g, h = M.row_gradient(problem, eta), None
+        else:
+            g, h = M.row_derivatives(problem, eta, fisher=False)
         grad = M.gradient(problem, params, g)
-        return (grad if problem.fit_intercept else grad.at[0].set(0.0)), (
-            None if h.ndim == 3 else h
-        )
+        return (grad if problem.fit_intercept else grad.at[0].set(0.0)), h
 
     def init(
         self, problem: M.Problem, params: jax.Array, mu_start: jax.Array | None = None
