@@ -20,7 +20,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _aliasing, _frames, _implicit, _linalg, _padding, designs
+from jaxglm import _aliasing, _frames, _host, _implicit, _linalg, _padding, designs
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
@@ -320,18 +320,24 @@ def run(
     if isinstance(X, designs.Design):  # its names stay out of the compiled program
         dtype = jax.dtypes.canonicalize_dtype(X.dtype)
         X = dataclasses.replace(X, dense_names=(), sparse_names=()).astype(dtype)
-    elif spec.precision == "mixed":  # float32 storage and products, float64 for the rest
-        X = xp.asarray(X)
-        X = X if X.dtype == np.float32 else X.astype(np.float32)
-        dtype = jnp.dtype(jnp.float64)
     else:
-        X = xp.asarray(X)
-        if not jnp.issubdtype(X.dtype, jnp.floating):
-            X = X.astype(jnp.result_type(float))
-        dtype = jax.dtypes.canonicalize_dtype(X.dtype)
-        X = X.astype(dtype, copy=False) if xp is np else X
+        if not isinstance(X, jax.Array | jax.core.Tracer):
+            X = np.asarray(X)
+        floating = jnp.issubdtype(X.dtype, jnp.floating)
+        storage = jax.dtypes.canonicalize_dtype(X.dtype if floating else jnp.result_type(float))
+        # precision="mixed": float32 storage and products, float64 for the rest
+        dtype = jnp.dtype(jnp.float64) if spec.precision == "mixed" else storage
+        storage = np.dtype(np.float32) if spec.precision == "mixed" else storage
+        if isinstance(X, np.ndarray):  # one copy at most, none where JAX can adopt it
+            X = _host.aligned(X, storage) if xp is np else _host.to_device(X, storage)
+        else:
+            X = X.astype(storage)
     n, p = X.shape
-    cast = {k: None if v is None else xp.asarray(v, dtype) for k, v in arrays.items() if k != "X"}
+    cast = {
+        k: None if v is None else _host.aligned(v, dtype) if xp is np else xp.asarray(v, dtype)
+        for k, v in arrays.items()
+        if k != "X"
+    }
     # Neutral row arrays: placed like y's rows when those are sharded (no n-sized array
     # is built on one device and spread from there).
     rows = {} if xp is np or not _padding.is_sharded(cast["y"]) else dict(device=cast["y"].sharding)
@@ -692,7 +698,7 @@ def _centring(spec: FitSpec, X: Any, dtype: jnp.dtype, weights: Any) -> tuple[An
         return X, False
     if not is_concrete(X, weights):
         return X, True
-    X = jnp.asarray(X)
+    X = _host.to_device(X)
     w = jnp.ones(X.shape[0], dtype) if weights is None else weights
     return X, bool(_linalg.far_from_zero(X, w))
 

@@ -25,6 +25,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxglm import _host
 from jaxglm._linalg import AbstractDesign
 
 MIN_BUCKET = 32
@@ -123,7 +124,7 @@ def pad_rows(a: Any, n_to: int, value: float = 0.0, axis: int = 0) -> np.ndarray
         return arr
     shape = list(arr.shape)
     shape[axis] = n_to
-    out = np.empty(shape, arr.dtype)
+    out = _host.empty(tuple(shape), arr.dtype)  # aligned: JAX's CPU client adopts it
     index = [slice(None)] * arr.ndim
     index[axis] = slice(0, n)
     out[tuple(index)] = arr

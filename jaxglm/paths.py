@@ -39,7 +39,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _frames, _padding, _progress, designs
+from jaxglm import _frames, _host, _padding, _progress, designs
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
@@ -418,12 +418,14 @@ def _prepare(
         X = dataclasses.replace(X, dense_names=(), sparse_names=())
         X = X.astype(jax.dtypes.canonicalize_dtype(X.dtype))
     else:
-        X = jnp.asarray(X)
-        if not jnp.issubdtype(X.dtype, jnp.floating):
-            X = X.astype(jnp.asarray(1.0).dtype)
-    dtype = X.dtype
-    if spec.precision == "mixed":  # float32 storage and products, float64 for the rest
-        X, dtype = X.astype(jnp.float32), jnp.dtype(jnp.float64)
+        X = X if isinstance(X, jax.Array | jax.core.Tracer) else np.asarray(X)
+        floating = jnp.issubdtype(X.dtype, jnp.floating)
+        storage = jax.dtypes.canonicalize_dtype(X.dtype if floating else jnp.result_type(float))
+        if spec.precision == "mixed":  # float32 storage and products, float64 for the rest
+            storage = np.dtype(np.float32)
+        # A NumPy design: one copy at most (_host: JAX's own copy is slower)
+        X = _host.to_device(X, storage) if isinstance(X, np.ndarray) else X.astype(storage)
+    dtype = jnp.dtype(jnp.float64) if spec.precision == "mixed" else X.dtype
     n, p = X.shape
     w = jnp.ones(n, dtype)
     for value in (weights, freq_weights):

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxglm import _linalg, inference
+from jaxglm import _host, _linalg, inference
 from jaxglm import model as M
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._status import ConvergenceWarning, PerfectSeparationWarning, Status
@@ -365,7 +365,7 @@ class GLMResult:
             rows = _linalg.times(X.astype(coef.dtype), coef.T).T.reshape(*self.coef.shape[:-1], -1)
             eta = self.intercept[..., None] + rows
         else:
-            X = jnp.asarray(X, self.coef.dtype)
+            X = _host.to_device(X, self.coef.dtype)
             eta = self.intercept[..., None] + jnp.matmul(X, self.coef[..., None])[..., 0]
         if offset is not None or exposure is not None:
             eta = eta + _offset(X.shape[-2], offset, exposure, eta.dtype)
@@ -404,7 +404,8 @@ class GLMResult:
         if np.ndim(self.status) != 0:
             raise ValueError("get_prediction describes one fit: index the batch first, res[i]")
         X = _new_rows(X, self.coef.shape[-1], self.feature_names, self.fit_intercept)
-        X = X.astype(self.coef.dtype) if isinstance(X, Design) else jnp.asarray(X, self.coef.dtype)
+        dtype = self.coef.dtype
+        X = X.astype(dtype) if isinstance(X, Design) else _host.to_device(X, dtype)
         if X.ndim != 2:
             raise ValueError(f"X must be (m, {self.coef.shape[-1]}), got shape {X.shape}")
         off = _offset(X.shape[0], offset, exposure, X.dtype)
@@ -503,7 +504,7 @@ class GLMResult:
         if np.ndim(self.status) != 0:
             raise ValueError("influence describes one fit: index the batch first, res[i]")
         dtype = self.coef.dtype
-        X, y = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
+        X, y = _host.to_device(X, dtype), jnp.asarray(y, dtype)
         n = X.shape[0]
         if X.ndim != 2 or X.shape[1] != self.coef.shape[-1] or y.shape != (n,):
             raise ValueError(
@@ -993,7 +994,7 @@ def _class_rows(X: Any, res: MultinomialResult) -> jax.Array | Design:
     in the fit's dtype."""
     X = _new_rows(X, res.params.shape[-2] - 1, res.feature_names, res.fit_intercept)
     dtype = res.params.dtype
-    return X.astype(dtype) if isinstance(X, Design) else jnp.asarray(X, dtype)
+    return X.astype(dtype) if isinstance(X, Design) else _host.to_device(X, dtype)
 
 
 def _multinomial_prediction(

@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxglm import _linalg, _padding, _progress, designs
+from jaxglm import _host, _linalg, _padding, _progress, designs
 from jaxglm import _statistics as S
 from jaxglm import families as F
 from jaxglm import links as L
@@ -300,7 +300,7 @@ class _Stream:
         start = time.perf_counter()
         total, pending, rows = _PairwiseSum(), None, 0
         for block, n in self.blocks():
-            on_device = jax.device_put(block)
+            on_device = jax.tree.map(_host.to_device, block)  # _host: no second copy
             out = kernel(on_device, *args)  # dispatched: the next chunk is read meanwhile
             if pending is not None:
                 total.add(self._finish(pending, host_rows))

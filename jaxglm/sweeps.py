@@ -84,7 +84,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _fit, _frames, _linalg, _padding, _progress, designs
+from jaxglm import _fit, _frames, _host, _linalg, _padding, _progress, designs
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm._spec import MEMBER_NDIM, FitSpec, column_names, is_concrete, resolve_spec, validate
@@ -260,7 +260,7 @@ def _run_batch(
     arrays = dict(arrays, **shared)
     arrays["groups"] = groups
     names = (*batched, "freq_weights") if sample is not None else batched
-    common = tuple(None if k in names else v for k, v in arrays.items())
+    common = tuple(None if k in names else _host.for_jit(v) for k, v in arrays.items())
     static = dict(keys=tuple(arrays), names=names)
 
     progress = progress and is_concrete(arrays)
@@ -386,10 +386,11 @@ def _map_jit(members, common, spec, *, keys, names, batch_size) -> GLMResult:
 def _take(a: Any, idx: np.ndarray, whole: bool) -> Any:
     """Members ``idx`` of a per-member argument (NumPy when concrete: no compile)."""
     if whole:
-        return a
+        return _host.for_jit(a)
     if isinstance(a, jax.core.Tracer):
         return jnp.take(a, jnp.asarray(idx), axis=0)
-    return np.asarray(a)[idx]
+    arr = np.asarray(a)  # aligned: the call adopts it (jaxglm._host)
+    return np.take(arr, idx, axis=0, out=_host.empty((len(idx), *arr.shape[1:]), arr.dtype))
 
 
 def _concatenate(parts: list[GLMResult], m: int) -> GLMResult:
