@@ -97,10 +97,11 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     ``bse`` are NaN (``jaxglm.solvers.optax.INFORMATION_MAX_P``). At p <= 100 the three
     solvers are within the load's noise of each other in these single rows; interleaved
     A/B runs of 7-9 rounds (RESULTS.md) kept ``SubsampledNewton()`` the fastest at n =
-    100,000, p = 100 on both designs, and found ``Optax()`` (factored-information
-    preconditioning at this ``p``) 0.5-0.6x ``Newton()``'s time at n = 10,000 on both: a
-    candidate for the rule, not adopted on a loaded machine without the standard errors'
-    cost measured beside it.
+    100,000, p = 100 on both designs. At n = 10,000, p = 100, ``Optax()`` (factored-
+    information preconditioning at this ``p``) took 0.45-0.57x ``Newton()``'s time with
+    standard errors on four problems (quiet, 2026-12-07 13:24): 20-30 ms a fit, not
+    adopted, since below n = 100,000 Newton gives R's answer to rounding and the default is
+    already 0.29x scikit-learn's lbfgs there.
 
     On the well-conditioned designs L-BFGS converges in a few iterations without any
     ``p x p`` matrix; on the ill-conditioned ones plain (centered) L-BFGS had not converged
