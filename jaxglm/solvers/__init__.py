@@ -99,7 +99,7 @@ def default_solver(n: int, p: int) -> AbstractSolver:
     A/B runs of 7-9 rounds (RESULTS.md) kept ``SubsampledNewton()`` the fastest at n =
     100,000, p = 100 on both designs. At n = 10,000, p = 100, ``Optax()`` (factored-
     information preconditioning at this ``p``) took 0.45-0.57x ``Newton()``'s time with
-    standard errors on four problems (quiet, 2026-12-07 13:24): 20-30 ms a fit, not
+    standard errors on four problems (quiet, 2026-12-07 13:19): 20-30 ms a fit, not
     adopted, since below n = 100,000 Newton gives R's answer to rounding and the default is
     already 0.29x scikit-learn's lbfgs there.
 
