@@ -185,6 +185,10 @@ def _scalar_nll(family: Family, link: Link, y: jax.Array, eta: jax.Array) -> jax
     return -family.natural_loglik(y, theta_from_eta(family, link, eta))
 
 
+_row_grad = jax.grad(_scalar_nll, argnums=3)
+"""One row's first derivative of its nll in ``eta`` (``(family, link, y, eta)``)."""
+
+
 def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax.Array, jax.Array]:
     """``(g, h)``: first and second derivatives of each row's nll in ``eta``.
 
@@ -194,16 +198,15 @@ def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax
     ``jax.hessian``.
     """
     fam, link = problem.family, problem.link
-    grad = jax.grad(_scalar_nll, argnums=3)
     g = row_gradient(problem, eta)
     if fam.event_ndim:
-        hess = jax.jacfwd(grad, argnums=3)
+        hess = jax.jacfwd(_row_grad, argnums=3)
         h = jax.vmap(hess, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
     elif fisher and not problem.canonical:
         dmu = mean_derivative(fam, link, eta)
         h = dmu * dmu / fam.variance(mean_from_eta(fam, link, eta))
     else:
-        hess = jax.grad(grad, argnums=3)
+        hess = jax.grad(_row_grad, argnums=3)
         h = jax.vmap(hess, in_axes=(None, None, 0, 0))(fam, link, problem.y, eta)
     return g, h
 
@@ -211,8 +214,8 @@ def row_derivatives(problem: Problem, eta: jax.Array, fisher: bool) -> tuple[jax
 def row_gradient(problem: Problem, eta: jax.Array) -> jax.Array:
     """:func:`row_derivatives`' ``g`` alone: each row's first derivative of its nll in
     ``eta`` ((n,) or (n, m)), with no second derivative traced."""
-    grad = jax.grad(_scalar_nll, argnums=3)
-    return jax.vmap(grad, in_axes=(None, None, 0, 0))(problem.family, problem.link, problem.y, eta)
+    rows = jax.vmap(_row_grad, in_axes=(None, None, 0, 0))
+    return rows(problem.family, problem.link, problem.y, eta)
 
 
 def curvature_along(problem: Problem, eta: jax.Array, d: jax.Array) -> jax.Array:
@@ -221,10 +224,9 @@ def curvature_along(problem: Problem, eta: jax.Array, d: jax.Array) -> jax.Array
     (``jax.jvp``) instead of the (n, m, m) blocks of :func:`row_derivatives` (m of them):
     a line search's curvature for an m-vector ``theta``."""
     fam, link = problem.family, problem.link
-    grad = jax.grad(_scalar_nll, argnums=3)
 
     def along(y: jax.Array, e: jax.Array, v: jax.Array) -> jax.Array:
-        _, hv = jax.jvp(lambda e: grad(fam, link, y, e), (e,), (v,))
+        _, hv = jax.jvp(lambda e: _row_grad(fam, link, y, e), (e,), (v,))
         return jnp.dot(hv, v, precision="highest")
 
     return jax.vmap(along)(problem.y, eta, d)
