@@ -321,17 +321,7 @@ def run(
         dtype = jax.dtypes.canonicalize_dtype(X.dtype)
         X = dataclasses.replace(X, dense_names=(), sparse_names=()).astype(dtype)
     else:
-        if not isinstance(X, jax.Array | jax.core.Tracer):
-            X = np.asarray(X)
-        floating = jnp.issubdtype(X.dtype, jnp.floating)
-        storage = jax.dtypes.canonicalize_dtype(X.dtype if floating else jnp.result_type(float))
-        # precision="mixed": float32 storage and products, float64 for the rest
-        dtype = jnp.dtype(jnp.float64) if spec.precision == "mixed" else storage
-        storage = np.dtype(np.float32) if spec.precision == "mixed" else storage
-        if isinstance(X, np.ndarray):  # one copy at most, none where JAX can adopt it
-            X = _host.aligned(X, storage) if xp is np else _host.to_device(X, storage)
-        else:
-            X = X.astype(storage)
+        X, dtype = dense_design(X, spec.precision, on_host=xp is np)
     n, p = X.shape
     cast = {
         k: None if v is None else _host.aligned(v, dtype) if xp is np else xp.asarray(v, dtype)
@@ -377,6 +367,27 @@ def run(
     return dataclasses.replace(
         res, feature_names=names, solver_name=spec.solver.name, cov_type=cov_type, **scale
     )
+
+
+def dense_design(X: Any, precision: str | None, on_host: bool) -> tuple[Any, jnp.dtype]:
+    """``(X, dtype)``: a dense ``X`` in its storage dtype, and the fit's working dtype.
+
+    Both are ``X``'s floating dtype (float for integers and booleans) as JAX canonicalizes
+    it; with ``precision="mixed"`` float32 storage and products, float64 for the rest. A
+    NumPy ``X`` is copied at most once (:mod:`jaxglm._host`): kept on the host with
+    ``on_host`` (the compiled call adopts it), else put on the default device; a
+    ``jax.Array`` or a tracer is cast."""
+    if not isinstance(X, jax.Array | jax.core.Tracer):
+        X = np.asarray(X)
+    if precision == "mixed":
+        storage, dtype = np.dtype(np.float32), jnp.dtype(jnp.float64)
+    else:
+        floating = jnp.issubdtype(X.dtype, jnp.floating)
+        dtype = jax.dtypes.canonicalize_dtype(X.dtype if floating else jnp.result_type(float))
+        storage = dtype
+    if isinstance(X, np.ndarray):
+        return (_host.aligned(X, storage) if on_host else _host.to_device(X, storage)), dtype
+    return X.astype(storage), dtype
 
 
 DEVICE_MEMORY_SHARE = 0.5

@@ -98,4 +98,5 @@ def to_device(a: Any, dtype: Any = None) -> jax.Array:
     if isinstance(a, jax.Array):
         return a if dtype is None else a.astype(dtype)
     arr = np.asarray(a)
-    return jax.device_put(aligned(arr, jax.dtypes.canonicalize_dtype(dtype or arr.dtype)))
+    target = arr.dtype if dtype is None else dtype
+    return jax.device_put(aligned(arr, jax.dtypes.canonicalize_dtype(target)))

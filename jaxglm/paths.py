@@ -39,11 +39,11 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxglm import _frames, _host, _padding, _progress, designs
+from jaxglm import _frames, _padding, _progress, designs
 from jaxglm import families as F
 from jaxglm import links as L
 from jaxglm import model as M
-from jaxglm._fit import fit
+from jaxglm._fit import dense_design, fit
 from jaxglm._pytree import pytree_dataclass, static_field
 from jaxglm._spec import FitSpec, check_folds, column_names, is_concrete, resolve_spec, validate
 from jaxglm._statistics import null_eta
@@ -417,15 +417,9 @@ def _prepare(
     if isinstance(X, designs.Design):  # its names stay out of the compiled program
         X = dataclasses.replace(X, dense_names=(), sparse_names=())
         X = X.astype(jax.dtypes.canonicalize_dtype(X.dtype))
+        dtype = X.dtype
     else:
-        X = X if isinstance(X, jax.Array | jax.core.Tracer) else np.asarray(X)
-        floating = jnp.issubdtype(X.dtype, jnp.floating)
-        storage = jax.dtypes.canonicalize_dtype(X.dtype if floating else jnp.result_type(float))
-        if spec.precision == "mixed":  # float32 storage and products, float64 for the rest
-            storage = np.dtype(np.float32)
-        # A NumPy design: one copy at most (_host: JAX's own copy is slower)
-        X = _host.to_device(X, storage) if isinstance(X, np.ndarray) else X.astype(storage)
-    dtype = jnp.dtype(jnp.float64) if spec.precision == "mixed" else X.dtype
+        X, dtype = dense_design(X, spec.precision, on_host=False)
     n, p = X.shape
     w = jnp.ones(n, dtype)
     for value in (weights, freq_weights):
